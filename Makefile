@@ -1,0 +1,42 @@
+# Two commands for a newcomer: `make lab` and `make test`. Both build .venv from
+# requirements.txt first, and rebuild it whenever requirements.txt changes.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.requirements-installed
+
+.PHONY: lab test start stop status clean help
+
+help:
+	@echo "make lab    start the emulator, set up your environment, open JupyterLab"
+	@echo "make test   run the whole test suite (what CI runs)"
+	@echo "make stop   stop the background emulator"
+	@echo "make clean  remove .venv and local state"
+
+# The stamp is older than requirements.txt when the pins changed: reinstall.
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Try: make PYTHON=python3.12 ...")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+lab: $(STAMP)
+	$(PY) -m workshop lab $(LAB_ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+start: $(STAMP)
+	$(PY) -m workshop start
+
+stop: $(STAMP)
+	$(PY) -m workshop stop
+
+status: $(STAMP)
+	$(PY) -m workshop status
+
+clean:
+	-$(PY) -m workshop stop 2>/dev/null
+	rm -rf $(VENV) .workshop .pytest_cache

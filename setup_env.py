@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Provision a participant's workshop environment, or a whole class's.
+
+    python setup_env.py                       # you, with your prefix
+    python setup_env.py --prefix ana          # a given participant
+    python setup_env.py --participants 30     # a class: learner-01 ... learner-30
+
+Idempotent: run it again and it changes nothing. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from workshop import cli, environment
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_participant_options(parser)
+    args = parser.parse_args()
+    prefixes = cli.participant_prefixes(args)
+    backend = cli.connect(args.yes, "create", prefixes)
+
+    def provision(prefix: str) -> list[dict]:
+        outcomes = environment.provision(backend, backend.names(prefix))
+        return [{"kind": o.kind, "name": o.name, "status": o.status} for o in outcomes]
+
+    results = cli.for_each_participant(prefixes, provision, args.workers)
+    if len(results) == 1:
+        return _report_one(results[0])
+    return _report_class(results)
+
+
+def _report_one(result: cli.ParticipantResult) -> int:
+    if result.error:
+        print(f"error: setup of {result.prefix!r} failed: {result.error}")
+        return 1
+    print(cli.table(result.rows))
+    changed = [row for row in result.rows if row["status"] != environment.EXISTS]
+    if changed:
+        print(f"Environment of {result.prefix!r} ready: {len(changed)} of {len(result.rows)} resources "
+              f"created or updated ({result.seconds:.1f} s).")
+    else:
+        print(f"Nothing to do: all {len(result.rows)} resources of {result.prefix!r} already exist.")
+    return 0
+
+
+def _report_class(results: list[cli.ParticipantResult]) -> int:
+    summary = []
+    for result in results:
+        statuses = [row["status"] for row in result.rows]
+        summary.append({
+            "prefix": result.prefix,
+            "created": statuses.count(environment.CREATED),
+            "updated": statuses.count(environment.UPDATED),
+            "unchanged": statuses.count(environment.EXISTS),
+            "result": f"failed: {result.error}" if result.error else "ready",
+            "connect with": f"WORKSHOP_PREFIX={result.prefix}",
+        })
+    print(cli.table(summary))
+    failed = sum(1 for r in results if r.error)
+    print(f"{len(results) - failed} of {len(results)} participants ready.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    cli.run_main(main)

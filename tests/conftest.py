@@ -1,0 +1,82 @@
+"""Shared fixtures: one real emulator process for the session, reached only over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workshop import backend as backends
+from workshop.emulator import launcher
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The tests' own processes never see a developer's real AWS settings.
+_SCRUBBED = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+             "AWS_ENDPOINT_URL", "WORKSHOP_BACKEND", "WORKSHOP_PREFIX", "WORKSHOP_PORT")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def local_environment(port: int, state_dir: Path) -> dict[str, str]:
+    """A process environment for the embedded backend on ``port``, with no real AWS config."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    env.update(WORKSHOP_BACKEND="embedded", WORKSHOP_PORT=str(port), WORKSHOP_STATE_DIR=str(state_dir),
+               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               AWS_EC2_METADATA_DISABLED="true", PYTHONPATH=str(ROOT))
+    return env
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A running emulator in its own process; yields the environment that points at it."""
+    port = free_port()
+    env = local_environment(port, tmp_path_factory.mktemp("state"))
+    url = f"http://127.0.0.1:{port}"
+    log = open(Path(env["WORKSHOP_STATE_DIR"]) / "emulator.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            if launcher.probe(url, timeout=0.2):
+                break
+            assert process.poll() is None, "the emulator exited at start"
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the emulator did not answer within 15 s")
+        yield env
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def backend(emulator: dict[str, str]) -> backends.Backend:
+    return backends.from_environment(emulator)
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A prefix no other test uses, so tests share one emulator without colliding."""
+    return f"t{os.getpid() % 1000}-{next(_counter)}"
+
+
+def run_script(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run one of the kit's command-line tools as a learner would, capturing its output."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          input=stdin, timeout=300)

@@ -1,0 +1,38 @@
+"""The README's commands are the ones CI and the tests use."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _first_code_block() -> str:
+    return re.search(r"```bash\n(.*?)```", README, re.DOTALL).group(1)
+
+
+def test_readme_opens_with_the_two_commands():
+    block = _first_code_block()
+    assert block.splitlines()[0].startswith("make lab")
+    assert block.splitlines()[1].startswith("make test")
+    assert README.index("make lab") < README.index("Managing your own Python")
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.MULTILINE)
+
+
+def test_make_test_runs_pytest_and_make_lab_the_kit():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: \$\(STAMP\)\n\t\$\(PY\) -m pytest", makefile, re.MULTILINE)
+    assert re.search(r"^lab: \$\(STAMP\)\n\t\$\(PY\) -m workshop lab", makefile, re.MULTILINE)
+    assert "$(STAMP): requirements.txt" in makefile
+
+
+def test_manual_commands_name_files_that_exist():
+    for command in ("pip install -r requirements.txt", "python setup_env.py", "jupyter lab",
+                    "python teardown_env.py", "python -m workshop status"):
+        assert command in README, command
+    for path in ("requirements.txt", "setup_env.py", "teardown_env.py"):
+        assert (ROOT / path).exists()

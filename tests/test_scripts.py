@@ -1,0 +1,120 @@
+"""setup_env.py and teardown_env.py as a learner and an instructor run them."""
+
+import os
+
+import pytest
+
+from tests.conftest import free_port, run_script
+from workshop import cli, environment, inventory
+from workshop.errors import WorkshopError
+
+BASE_COUNT = len(environment.BASE_RESOURCES)
+
+
+def _one_error_line(result):
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_setup_twice_then_teardown(emulator, backend, prefix):
+    first = run_script(emulator, "setup_env.py", "--prefix", prefix)
+    assert first.returncode == 0, first.stderr
+    assert f"{BASE_COUNT} of {BASE_COUNT} resources created" in first.stdout
+    assert f"{prefix}-incoming" in first.stdout
+
+    second = run_script(emulator, "setup_env.py", "--prefix", prefix)
+    assert second.returncode == 0, second.stderr
+    assert f"Nothing to do: all {BASE_COUNT} resources of '{prefix}' already exist." in second.stdout
+
+    dry = run_script(emulator, "teardown_env.py", "--prefix", prefix, "--dry-run")
+    assert dry.returncode == 0 and f"{BASE_COUNT} resources would be deleted" in dry.stdout
+    assert len(inventory.find(backend, backend.names(prefix))) == BASE_COUNT, "a dry run deletes nothing"
+
+    gone = run_script(emulator, "teardown_env.py", "--prefix", prefix)
+    assert gone.returncode == 0 and f"{BASE_COUNT} resources deleted" in gone.stdout
+    assert inventory.find(backend, backend.names(prefix)) == []
+    again = run_script(emulator, "teardown_env.py", "--prefix", prefix)
+    assert again.returncode == 0 and f"Nothing to delete for {prefix}." in again.stdout
+
+
+def test_prefix_comes_from_the_environment(emulator, backend, prefix):
+    result = run_script({**emulator, "WORKSHOP_PREFIX": prefix}, "setup_env.py")
+    assert result.returncode == 0, result.stderr
+    assert len(inventory.find(backend, backend.names(prefix))) == BASE_COUNT
+    run_script({**emulator, "WORKSHOP_PREFIX": prefix}, "teardown_env.py")
+    assert inventory.find(backend, backend.names(prefix)) == []
+
+
+@pytest.mark.slow
+def test_a_class_of_ten_is_provisioned_isolated_and_torn_down(emulator, backend, prefix):
+    setup = run_script(emulator, "setup_env.py", "--participants", "10", "--prefix", prefix)
+    assert setup.returncode == 0, setup.stderr
+    assert "10 of 10 participants ready." in setup.stdout
+    assert f"WORKSHOP_PREFIX={prefix}-10" in setup.stdout
+    members = [f"{prefix}-{i:02d}" for i in range(1, 11)]
+    for member in members:
+        found = inventory.find(backend, backend.names(member))
+        assert len(found) == BASE_COUNT and all(f.name.startswith(f"{member}-") for f in found)
+
+    one = run_script(emulator, "teardown_env.py", "--prefix", members[2])
+    assert one.returncode == 0
+    assert inventory.find(backend, backend.names(members[2])) == []
+    for member in members[:2] + members[3:]:
+        assert len(inventory.find(backend, backend.names(member))) == BASE_COUNT, member
+
+    rest = run_script(emulator, "teardown_env.py", "--participants", "10", "--prefix", prefix)
+    assert rest.returncode == 0, rest.stderr
+    assert f"{BASE_COUNT * 9} resources deleted for 10 of 10 participants." in rest.stdout
+    for member in members:
+        assert inventory.find(backend, backend.names(member)) == []
+
+
+def test_prefixes_list(emulator, backend, prefix):
+    result = run_script(emulator, "setup_env.py", "--prefixes", f"{prefix}-ana,{prefix}-bo")
+    assert result.returncode == 0 and "2 of 2 participants ready." in result.stdout
+    run_script(emulator, "teardown_env.py", "--prefixes", f"{prefix}-ana,{prefix}-bo")
+    assert inventory.find(backend, backend.names(f"{prefix}-ana")) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--prefix", "Bad_Name"], "Invalid participant prefix 'Bad_Name'"),
+    (["--prefixes", "ok,ok"], "names a participant twice"),
+    (["--participants", "0"], "at least 1"),
+])
+def test_bad_input_is_one_clear_line(emulator, args, message):
+    for script in ("setup_env.py", "teardown_env.py"):
+        assert message in _one_error_line(run_script(emulator, script, *args))
+
+
+def test_an_unreachable_endpoint_is_one_clear_line(emulator):
+    env = {**emulator, "WORKSHOP_BACKEND": "endpoint", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    line = _one_error_line(run_script(env, "setup_env.py", "--prefix", "ana"))
+    assert "Cannot reach the endpoint" in line
+
+
+def test_real_aws_without_credentials_is_one_clear_line(emulator):
+    env = {**emulator, "WORKSHOP_BACKEND": "aws", "AWS_DEFAULT_REGION": "eu-west-1"}
+    for script in ("setup_env.py", "teardown_env.py"):
+        line = _one_error_line(run_script(env, script, "--prefix", "ana"))
+        assert "No AWS credentials found" in line
+
+
+def test_real_aws_asks_before_changing_anything(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", open(os.devnull))
+    with pytest.raises(WorkshopError, match="re-run with --yes"):
+        cli.confirm("This will DELETE resources of ana in the REAL AWS account.", yes=False)
+    cli.confirm("This will DELETE resources of ana in the REAL AWS account.", yes=True)
+    assert "REAL AWS account" in capsys.readouterr().out
+
+
+def test_a_typed_no_cancels(monkeypatch):
+    class Terminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    with pytest.raises(WorkshopError, match="Cancelled"):
+        cli.confirm("real account", yes=False)

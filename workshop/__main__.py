@@ -1,0 +1,136 @@
+"""``python -m workshop``: run and inspect the kit's backend.
+
+    serve [--port N] [--host H]   run the embedded emulator in the foreground
+    start / stop                  the background emulator every process shares
+    status                        backend, endpoint, whether it answers, prefix
+    env                           shell lines pointing the AWS CLI at this backend
+    lab                           what `make lab` does: emulator, setup, JupyterLab
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+
+from workshop import backend as backends
+from workshop import cli
+from workshop.errors import WorkshopError
+from workshop.naming import resolve_prefix
+
+FIRST_NOTEBOOK = "notebooks/00_getting_started.ipynb"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the embedded emulator in the foreground")
+    serve.add_argument("--port", type=int, default=None, help=f"default $WORKSHOP_PORT or {backends.DEFAULT_PORT}")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--quiet", action="store_true", help="do not log every request")
+    commands.add_parser("start", help="start the background emulator unless one is running")
+    commands.add_parser("stop", help="stop the background emulator")
+    status = commands.add_parser("status", help="show the backend and whether it answers")
+    status.add_argument("--prefix")
+    commands.add_parser("env", help="print shell exports for the AWS CLI and other tools")
+    lab = commands.add_parser("lab", help="start the emulator, set up your environment, open JupyterLab")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
+    args = parser.parse_args()
+    return COMMANDS[args.command](args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from workshop.emulator.server import serve
+
+    port = args.port or int(os.environ.get("WORKSHOP_PORT", backends.DEFAULT_PORT))
+    serve(args.host, port, quiet=args.quiet)
+    return 0
+
+
+def _embedded() -> backends.Backend:
+    backend = backends.current()
+    if backend.kind != backends.EMBEDDED:
+        raise WorkshopError(f"The backend is {backend.kind!r}; start and stop apply to the embedded emulator only.")
+    return backend
+
+
+def _start(_: argparse.Namespace) -> int:
+    from workshop.emulator import launcher
+
+    backend = _embedded()
+    health = launcher.ensure_running(backend.endpoint_url, _port(backend))
+    print(f"Emulator running at {backend.endpoint_url} (pid {health['pid']}); stop it with 'make stop'.")
+    return 0
+
+
+def _stop(_: argparse.Namespace) -> int:
+    from workshop.emulator import launcher
+
+    backend = _embedded()
+    stopped = launcher.stop(backend.endpoint_url)
+    print("Emulator stopped." if stopped else f"No emulator running at {backend.endpoint_url}.")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    backend = backends.current()
+    print(f"backend:   {backend.kind}")
+    print(f"endpoint:  {backend.endpoint_url or 'AWS (standard endpoints)'}")
+    print(f"region:    {backend.region}")
+    print(f"answers:   {_answers(backend)}")
+    print(f"prefix:    {resolve_prefix(args.prefix)}")
+    return 0
+
+
+def _answers(backend: backends.Backend) -> str:
+    if backend.kind == backends.EMBEDDED:
+        from workshop.emulator import launcher
+
+        health = launcher.probe(backend.endpoint_url)
+        if not health:
+            return "no (start it with 'python -m workshop start' or 'make lab')"
+        return f"yes (workshop emulator {health['version']}, pid {health['pid']}, up {health['uptime_seconds']:.0f} s)"
+    try:
+        backends.ensure_reachable(backend)
+    except WorkshopError as error:
+        return f"no ({error})"
+    return f"yes (account {backend.account_id()})" if backend.kind == backends.AWS else "yes"
+
+
+def _env(_: argparse.Namespace) -> int:
+    for name, value in backends.current().environment_variables().items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    """Everything a newcomer needs, in order, with the URL and how to stop at the end."""
+    backend = backends.current()
+    if backend.kind == backends.EMBEDDED:
+        _start(args)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    setup = subprocess.run([sys.executable, os.path.join(root, "setup_env.py")], cwd=root)
+    if setup.returncode != 0:
+        return setup.returncode
+    print("\nStarting JupyterLab; it prints its URL below (open the one with ?token=...).")
+    print("Stop: Ctrl-C here, then 'make stop' to stop the emulator.\n", flush=True)
+    notebook = FIRST_NOTEBOOK if os.path.exists(os.path.join(root, FIRST_NOTEBOOK)) else ""
+    command = [sys.executable, "-m", "jupyter", "lab", *([notebook] if notebook else []), *args.jupyter_args]
+    environ = {**os.environ, **backend.environment_variables()}
+    try:
+        return subprocess.run(command, cwd=root, env=environ).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def _port(backend: backends.Backend) -> int:
+    return int(backend.endpoint_url.rsplit(":", 1)[1])
+
+
+COMMANDS = {"serve": _serve, "start": _start, "stop": _stop, "status": _status, "env": _env, "lab": _lab}
+
+if __name__ == "__main__":
+    cli.run_main(main)

@@ -1,0 +1,59 @@
+"""The emulator's WSGI application: the kit's admin routes, then moto for every AWS API."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from workshop import __version__
+from workshop.emulator import moto_internals
+
+ADMIN_PREFIX = "/_workshop/"
+IDENTITY = "workshop-emulator"
+
+
+class EmulatorApp:
+    """Routes ``/_workshop/*`` to the kit's admin API and everything else to moto."""
+
+    def __init__(self, on_shutdown: Callable[[], None] | None = None) -> None:
+        self._moto = moto_internals.moto_wsgi_app()
+        self._started = time.time()
+        self._on_shutdown = on_shutdown
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(ADMIN_PREFIX):
+            return self._admin(path[len(ADMIN_PREFIX):], environ, start_response)
+        return self._moto(environ, start_response)
+
+    def _admin(self, route: str, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if route == "health" and method == "GET":
+            return _json(start_response, 200, self.health())
+        if route == "shutdown" and method == "POST" and self._on_shutdown:
+            # Answer first, then stop: shutting down inside the request would deadlock.
+            threading.Timer(0.05, self._on_shutdown).start()
+            return _json(start_response, 200, {"stopping": True})
+        return _json(start_response, 404, {"error": f"no admin route {method} /_workshop/{route}"})
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "service": IDENTITY,
+            "version": __version__,
+            "pid": os.getpid(),
+            "uptime_seconds": round(time.time() - self._started, 3),
+        }
+
+
+def _json(start_response: Callable, status: int, body: dict[str, Any]) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    reason = {200: "OK", 404: "Not Found"}.get(status, "")
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]

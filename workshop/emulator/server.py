@@ -1,0 +1,55 @@
+"""Run the emulator in the foreground: ``python -m workshop serve [--port N]``."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import threading
+
+from werkzeug.serving import make_server
+
+from workshop.emulator import moto_internals
+from workshop.emulator.app import EmulatorApp
+from workshop.errors import WorkshopError
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line; werkzeug itself prints a paragraph and exits."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise WorkshopError(
+                f"Cannot listen on {host}:{port}: {error.strerror}. Is an emulator already running "
+                "('python -m workshop status')? Otherwise choose another port with --port."
+            ) from None
+
+
+def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False) -> None:
+    """Serve until Ctrl-C, SIGTERM or ``POST /_workshop/shutdown``."""
+    mismatch = moto_internals.version_mismatch()
+    if mismatch:
+        raise WorkshopError(mismatch)
+
+    _check_port_free(host, port)
+    stop = threading.Event()
+    app = EmulatorApp(on_shutdown=stop.set)
+    server = make_server(host, port, app, threaded=True, request_handler=moto_internals.REQUEST_HANDLER)
+    if quiet:
+        # Request lines on every call drown the log that matters; errors still show.
+        moto_internals.REQUEST_HANDLER.log_request = lambda *args, **kwargs: None
+
+    thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
+    thread.start()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"Workshop emulator listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        print("Workshop emulator stopped.", file=sys.stderr, flush=True)
