@@ -36,9 +36,12 @@ def main() -> int:
     status = commands.add_parser("status", help="show the backend and whether it answers")
     status.add_argument("--prefix")
     commands.add_parser("env", help="print shell exports for the AWS CLI and other tools")
-    lab = commands.add_parser("lab", help="start the emulator, set up your environment, open JupyterLab")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
-    args = parser.parse_args()
+    commands.add_parser("lab", help="start the emulator, set up your environment, open JupyterLab; "
+                        "further options go to jupyter lab")
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.jupyter_args = extra
     return COMMANDS[args.command](args)
 
 
@@ -115,10 +118,14 @@ def _lab(args: argparse.Namespace) -> int:
     setup = subprocess.run([sys.executable, os.path.join(root, "setup_env.py")], cwd=root)
     if setup.returncode != 0:
         return setup.returncode
-    print("\nStarting JupyterLab; it prints its URL below (open the one with ?token=...).")
+    print("\nStarting JupyterLab on the first notebook: open the http://127.0.0.1:... URL it prints below.")
     print("Stop: Ctrl-C here, then 'make stop' to stop the emulator.\n", flush=True)
     notebook = FIRST_NOTEBOOK if os.path.exists(os.path.join(root, FIRST_NOTEBOOK)) else ""
-    command = [sys.executable, "-m", "jupyter", "lab", *([notebook] if notebook else []), *args.jupyter_args]
+    # default_url makes both the printed URL and the opened browser tab land on the first notebook.
+    opening = [f"--LabApp.default_url=/lab/tree/{notebook}"] if notebook else []
+    command = [sys.executable, "-m", "jupyter", "lab", *opening, *args.jupyter_args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI machines often run as root
     environ = {**os.environ, **backend.environment_variables()}
     try:
         return subprocess.run(command, cwd=root, env=environ).returncode
@@ -132,5 +139,9 @@ def _port(backend: backends.Backend) -> int:
 
 COMMANDS = {"serve": _serve, "start": _start, "stop": _stop, "status": _status, "env": _env, "lab": _lab}
 
-if __name__ == "__main__":
+def entry_point() -> None:
     cli.run_main(main)
+
+
+if __name__ == "__main__":
+    entry_point()

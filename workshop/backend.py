@@ -172,3 +172,21 @@ def ensure_reachable(backend: Backend) -> None:
             ) from None
     else:
         backend.account_id()
+
+
+def connect(prefix: str | None = None) -> Backend:
+    """What a notebook calls first: the current backend, answering, and who you are on it.
+
+    On the embedded backend this starts the local emulator when none is running, so a
+    learner who opened JupyterLab by hand still gets a working kernel.
+    """
+    backend = current()
+    ensure_reachable(backend)
+    names = backend.names(prefix)
+    where = {
+        EMBEDDED: f"the embedded local AWS at {backend.endpoint_url}",
+        ENDPOINT: f"the AWS-compatible endpoint {backend.endpoint_url}",
+        AWS: "a REAL AWS account",
+    }[backend.kind]
+    print(f"Connected to {where} (region {backend.region}) as participant {names.prefix!r}.")
+    return backend
