@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from workshop import __version__
-from workshop.emulator import moto_internals
+from workshop.emulator import lambda_api, moto_internals
 
 ADMIN_PREFIX = "/_workshop/"
 IDENTITY = "workshop-emulator"
@@ -19,8 +19,9 @@ IDENTITY = "workshop-emulator"
 class EmulatorApp:
     """Routes ``/_workshop/*`` to the kit's admin API and everything else to moto."""
 
-    def __init__(self, on_shutdown: Callable[[], None] | None = None) -> None:
+    def __init__(self, service: Any, on_shutdown: Callable[[], None] | None = None) -> None:
         self._moto = moto_internals.moto_wsgi_app()
+        self._service = service
         self._started = time.time()
         self._on_shutdown = on_shutdown
 
@@ -28,17 +29,33 @@ class EmulatorApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith(ADMIN_PREFIX):
             return self._admin(path[len(ADMIN_PREFIX):], environ, start_response)
+        if lambda_api.is_invoke(environ):
+            return lambda_api.handle_invoke(environ, start_response, self._service)
         return self._moto(environ, start_response)
 
     def _admin(self, route: str, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         if route == "health" and method == "GET":
             return _json(start_response, 200, self.health())
+        if route == "chaos":
+            return self._chaos(method, environ, start_response)
+        if route == "idle" and method == "GET":
+            return _json(start_response, 200, {"idle": self._service.invoker.idle()})
         if route == "shutdown" and method == "POST" and self._on_shutdown:
             # Answer first, then stop: shutting down inside the request would deadlock.
             threading.Timer(0.05, self._on_shutdown).start()
             return _json(start_response, 200, {"stopping": True})
         return _json(start_response, 404, {"error": f"no admin route {method} /_workshop/{route}"})
+
+    def _chaos(self, method: str, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        chaos = self._service.chaos
+        if method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                chaos.update(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+            except (ValueError, TypeError) as error:
+                return _json(start_response, 400, {"error": str(error)})
+        return _json(start_response, 200, chaos.as_dict())
 
     def health(self) -> dict[str, Any]:
         return {
@@ -51,7 +68,7 @@ class EmulatorApp:
 
 def _json(start_response: Callable, status: int, body: dict[str, Any]) -> list[bytes]:
     payload = json.dumps(body).encode()
-    reason = {200: "OK", 404: "Not Found"}.get(status, "")
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "")
     start_response(
         f"{status} {reason}",
         [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],

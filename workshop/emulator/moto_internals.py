@@ -3,20 +3,44 @@
 moto's internals change between releases without notice. Keeping each use here, with
 the exact version it was written for, means an upgrade fails in one place, loudly,
 in ``tests/test_moto_internals.py``, instead of misbehaving across the emulator.
+
+What the emulator takes over from moto, and why (measured on moto 5.2.5):
+- S3 bucket notifications: moto's events lack userIdentity, requestParameters,
+  responseElements, sequencer and encode ``/`` in keys; Lambda targets need Docker.
+- SNS deliveries: moto's envelope has placeholder ids and timestamps; Lambda needs Docker.
+- Event-source mappings: moto delivers synchronously, ignores BatchSize and filters, and
+  empties the DynamoDB stream shard; the emulator's pollers replace that delivery.
+- DeadLetterConfig is dropped by moto; PutFunctionEventInvokeConfig appends instead of
+  replacing, so GetFunctionEventInvokeConfig answers with the first config ever put.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import moto
+from moto.awslambda import models as lambda_models
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.logs.models import logs_backends
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3 import notifications as s3_notifications
+from moto.sns import models as sns_models
+
+from workshop.emulator.lambda_runtime import FunctionSpec
 
 PINNED_MOTO_VERSION = "5.2.5"
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+
+# Preserves header spellings S3 metadata needs (underscores) when serving moto's app.
+REQUEST_HANDLER = MotoRequestHandler
 
 
 def version_mismatch() -> str | None:
@@ -34,5 +58,224 @@ def moto_wsgi_app() -> Any:
     return DomainDispatcherApplication(create_backend_app)
 
 
-# Preserves header spellings S3 metadata needs (underscores) when serving moto's app.
-REQUEST_HANDLER = MotoRequestHandler
+# ---- Lambda functions ------------------------------------------------------------------
+
+class FunctionNotFound(LookupError):
+    pass
+
+
+def function_spec(region: str, name_or_arn: str, qualifier: str | None = None) -> FunctionSpec:
+    """The runtime's view of a function version stored by moto."""
+    backend = lambda_models.lambda_backends[ACCOUNT_ID][region]
+    try:
+        function = backend.get_function(name_or_arn, qualifier)
+    except Exception as error:  # moto raises its own UnknownFunctionException
+        raise FunctionNotFound(str(name_or_arn)) from error
+    if function is None:
+        raise FunctionNotFound(str(name_or_arn))
+    environment = dict(function.environment_vars or {})
+    config_fingerprint = json.dumps([function.code_sha_256, function.handler, function.run_time, function.timeout,
+                                     function.memory_size, environment, function.role], sort_keys=True)
+    return FunctionSpec(
+        name=function.function_name,
+        arn=function.function_arn,
+        version=str(function.version),
+        handler=function.handler or "",
+        runtime=function.run_time or "python3.12",
+        timeout=int(function.timeout),
+        memory_size=int(function.memory_size),
+        environment=environment,
+        code_sha256=function.code_sha_256,
+        revision=hashlib.sha256(config_fingerprint.encode()).hexdigest(),
+        account=ACCOUNT_ID,
+        region=region,
+        log_group=function.logs_group_name,
+        code_zip=lambda: function.code_bytes,
+    )
+
+
+def dead_letter_target(region: str, name_or_arn: str) -> str | None:
+    function = lambda_models.lambda_backends[ACCOUNT_ID][region].get_function(name_or_arn)
+    return (getattr(function, "workshop_dead_letter_config", None) or {}).get("TargetArn") or None
+
+
+def event_invoke_config(region: str, name_or_arn: str) -> dict[str, Any]:
+    """The function's asynchronous invocation settings; {} when none were put."""
+    function = lambda_models.lambda_backends[ACCOUNT_ID][region].get_function(name_or_arn)
+    return dict(function.event_invoke_config[-1].config) if function.event_invoke_config else {}
+
+
+def write_logs(region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+    """Append events to a log group and stream, creating either when missing (as Lambda does)."""
+    backend = logs_backends[ACCOUNT_ID][region]
+    backend.ensure_log_group(group)
+    log_group = backend.groups[group]
+    if stream not in log_group.streams:
+        backend.create_log_stream(group, stream)
+    backend.put_log_events(group, stream, [{"timestamp": ms, "message": text} for ms, text in events])
+
+
+def _keep_dead_letter_config() -> None:
+    original_init = lambda_models.LambdaFunction.__init__
+    original_update = lambda_models.LambdaFunction.update_configuration
+    original_get = lambda_models.LambdaFunction.get_configuration
+
+    def init(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.workshop_dead_letter_config = spec.get("DeadLetterConfig") or {}
+
+    def update(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "DeadLetterConfig" in config_updates:
+            self.workshop_dead_letter_config = config_updates["DeadLetterConfig"] or {}
+        return original_update(self, config_updates)
+
+    def get(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original_get(self, *args, **kwargs)
+        if getattr(self, "workshop_dead_letter_config", None):
+            config["DeadLetterConfig"] = self.workshop_dead_letter_config
+        return config
+
+    lambda_models.LambdaFunction.__init__ = init
+    lambda_models.LambdaFunction.update_configuration = update
+    lambda_models.LambdaFunction.get_configuration = get
+
+
+def _replace_event_invoke_config_on_put() -> None:
+    def put(self: Any, function_name: str, config: dict[str, Any]) -> dict[str, Any]:
+        function = self.get_function(function_name)
+        event_config = lambda_models.EventInvokeConfig(function.function_arn, function.last_modified, config)
+        function.event_invoke_config[:] = [event_config]
+        return event_config.response()
+
+    lambda_models.LambdaBackend.put_function_event_invoke_config = put
+
+
+def _stop_moto_event_source_delivery() -> None:
+    """Keep moto's mapping records (the API) but never let moto deliver; the pollers do."""
+    original = lambda_models.LambdaBackend.create_event_source_mapping
+
+    def create(self: Any, spec: dict[str, Any]) -> Any:
+        mapping = original(self, spec)
+        for owner in _mapping_owners(self, mapping.event_source_arn):
+            owner.lambda_event_source_mappings.clear()
+        return mapping
+
+    lambda_models.LambdaBackend.create_event_source_mapping = create
+
+
+def _mapping_owners(backend: Any, source_arn: str) -> list[Any]:
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.sqs.models import sqs_backends
+
+    owners = [q for q in sqs_backends[backend.account_id][backend.region_name].queues.values()
+              if q.queue_arn == source_arn]
+    if ":dynamodb:" in source_arn and "/stream/" in source_arn:
+        table_name = source_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
+        table = dynamodb_backends[backend.account_id][backend.region_name].tables.get(table_name)
+        if table is not None:
+            owners.append(table)
+    return owners
+
+
+# ---- S3 notifications ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class S3Change:
+    """One object change and the notification targets it matched, in plain values."""
+
+    event_name: str  # e.g. "s3:ObjectCreated:Put"
+    region: str
+    bucket: str
+    bucket_arn: str
+    key: str
+    size: int
+    etag: str
+    version_id: str | None
+    targets: tuple[tuple[str, str, str], ...]  # (lambda|sqs|sns, target ARN, configuration id)
+
+
+def _hook_s3_notifications(deliver: Callable[[S3Change], None]) -> None:
+    def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        configuration = bucket.notification_configuration
+        if configuration is None:
+            return
+        name = event_name.value if hasattr(event_name, "value") else str(event_name)
+        targets = []
+        for kind, notifications in (("lambda", configuration.cloud_function), ("sqs", configuration.queue),
+                                    ("sns", configuration.topic)):
+            targets += [(kind, n.arn, n.id) for n in notifications if n.matches(name, key.name)]
+        if not targets:
+            return
+        versioned = getattr(bucket, "is_versioned", False)
+        deliver(S3Change(
+            event_name=name, region=bucket.region_name, bucket=bucket.name, bucket_arn=bucket.arn,
+            key=key.name, size=int(getattr(key, "size", 0) or 0), etag=str(getattr(key, "etag", "")).strip('"'),
+            version_id=str(key.version_id) if versioned and getattr(key, "version_id", None) else None,
+            targets=tuple(targets),
+        ))
+
+    s3_notifications.send_event = send_event
+
+
+# ---- SNS deliveries --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SnsDelivery:
+    """One message for one subscription that passed its filter policy."""
+
+    protocol: str
+    endpoint: str
+    subscription_arn: str
+    topic_arn: str
+    raw: bool
+    message_id: str
+    message: str
+    subject: str | None
+    message_attributes: dict[str, Any]
+    group_id: str | None
+    deduplication_id: str | None
+
+
+_OUR_PROTOCOLS = ("lambda", "sqs", "http", "https")
+
+
+def _hook_sns_deliveries(deliver: Callable[[SnsDelivery], None]) -> None:
+    original = sns_models.Subscription.publish
+
+    def publish(self: Any, message: str, message_id: str, subject: str | None = None,
+                message_attributes: dict[str, Any] | None = None, group_id: str | None = None,
+                deduplication_id: str | None = None, message_structure: str | None = None) -> None:
+        if self.protocol not in _OUR_PROTOCOLS:
+            return original(self, message, message_id, subject, message_attributes, group_id,
+                            deduplication_id, message_structure)
+        if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(
+                message_attributes, message):
+            return None
+        if message_structure == "json":
+            message = self._parse_message_structure(message, self.protocol)
+        deliver(SnsDelivery(
+            protocol=self.protocol, endpoint=self.endpoint, subscription_arn=self.arn, topic_arn=self.topic.arn,
+            raw=str(self.attributes.get("RawMessageDelivery", "false")).lower() == "true",
+            message_id=message_id, message=message, subject=subject,
+            message_attributes=dict(message_attributes or {}), group_id=group_id,
+            deduplication_id=deduplication_id,
+        ))
+        return None
+
+    sns_models.Subscription.publish = publish
+
+
+_installed = False
+
+
+def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[[SnsDelivery], None]) -> None:
+    """Take over from moto what the emulator does itself (see the module docstring). Once per process."""
+    global _installed
+    if _installed:
+        raise RuntimeError("moto hooks are already installed in this process")
+    _installed = True
+    _keep_dead_letter_config()
+    _replace_event_invoke_config_on_put()
+    _stop_moto_event_source_delivery()
+    _hook_s3_notifications(on_s3_change)
+    _hook_sns_deliveries(on_sns_delivery)

@@ -11,6 +11,7 @@ from werkzeug.serving import make_server
 
 from workshop.emulator import moto_internals
 from workshop.emulator.app import EmulatorApp
+from workshop.emulator.service import EmulatorService
 from workshop.errors import WorkshopError
 
 
@@ -35,7 +36,9 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False) -> Non
 
     _check_port_free(host, port)
     stop = threading.Event()
-    app = EmulatorApp(on_shutdown=stop.set)
+    service = EmulatorService(f"http://127.0.0.1:{port}")
+    moto_internals.install(service.on_s3_change, service.on_sns_delivery)
+    app = EmulatorApp(service, on_shutdown=stop.set)
     server = make_server(host, port, app, threaded=True, request_handler=moto_internals.REQUEST_HANDLER)
     if quiet:
         # Request lines on every call drown the log that matters; errors still show.
@@ -52,4 +55,5 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False) -> Non
     finally:
         server.shutdown()
         thread.join(timeout=5)
+        service.shutdown()
         print("Workshop emulator stopped.", file=sys.stderr, flush=True)

@@ -1,0 +1,193 @@
+"""The emulator runs Lambda handlers for real, through the standard Invoke API."""
+
+import base64
+import json
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.lambda_helpers import deploy_source, invoke, log_messages, ready_names
+from workshop.waiting import wait_for
+
+COUNTER = '''
+import os
+count = 0
+
+def handler(event, context):
+    global count
+    count += 1
+    print("event:", event)
+    return {"count": count, "version": "one",
+            "context": {"function_name": context.function_name, "memory": context.memory_limit_in_mb,
+                        "remaining": context.get_remaining_time_in_millis(), "request_id": context.aws_request_id,
+                        "log_group": context.log_group_name, "arn": context.invoked_function_arn},
+            "env": {k: os.environ.get(k) for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION",
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_EXECUTION_ENV",
+                    "GREETING", "LAMBDA_TASK_ROOT", "_HANDLER")}}
+'''
+
+
+@pytest.fixture
+def names(backend, prefix):
+    return ready_names(backend, prefix)
+
+
+def test_warm_environment_keeps_globals_and_sees_aws_context(backend, names):
+    deploy_source(backend, names, "counter", COUNTER, environment={"GREETING": "hi"}, timeout=7, memory_size=256)
+    function = names.function("counter")
+    first, body1 = invoke(backend, function, {"n": 1})
+    _, body2 = invoke(backend, function, {"n": 2})
+    assert first["StatusCode"] == 200 and "FunctionError" not in first
+    assert (body1["count"], body2["count"]) == (1, 2), "module globals survive in a warm environment"
+    context, env = body1["context"], body1["env"]
+    assert context["function_name"] == function and context["memory"] == "256"
+    assert 6000 < context["remaining"] <= 7000
+    assert context["log_group"] == f"/aws/lambda/{function}"
+    assert context["arn"].endswith(f":function:{function}")
+    assert env == {"AWS_LAMBDA_FUNCTION_NAME": function, "AWS_REGION": "us-east-1",
+                   "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}",
+                   "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12", "GREETING": "hi",
+                   "LAMBDA_TASK_ROOT": env["LAMBDA_TASK_ROOT"], "_HANDLER": "app.handler"}
+
+
+def test_an_update_starts_a_fresh_environment(backend, names):
+    deploy_source(backend, names, "counter", COUNTER)
+    function = names.function("counter")
+    invoke(backend, function)
+    assert invoke(backend, function)[1]["count"] == 2
+    deploy_source(backend, names, "counter", COUNTER.replace('"one"', '"two"'))
+    _, body = invoke(backend, function)
+    assert (body["count"], body["version"]) == (1, "two")
+    deploy_source(backend, names, "counter", COUNTER.replace('"one"', '"two"'), environment={"GREETING": "hello"})
+    _, body = invoke(backend, function)
+    assert (body["count"], body["env"]["GREETING"]) == (1, "hello"), "a configuration update also replaces it"
+
+
+def test_handler_error_has_aws_payload(backend, names):
+    deploy_source(backend, names, "raiser", "def handler(event, context):\n    raise ValueError('bad order 42')\n")
+    response, body = invoke(backend, names.function("raiser"))
+    assert response["StatusCode"] == 200 and response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "ValueError" and body["errorMessage"] == "bad order 42"
+    assert body["requestId"] == response["ResponseMetadata"]["RequestId"]
+    assert body["stackTrace"][0].startswith('  File "/var/task/app.py", line 2, in handler')
+
+
+@pytest.mark.parametrize("source, error_type, message", [
+    ("import not_a_module\ndef handler(e, c): pass\n", "Runtime.ImportModuleError",
+     "Unable to import module 'app': No module named 'not_a_module'"),
+    ("def other(e, c): pass\n", "Runtime.HandlerNotFound", "Handler 'handler' missing on module 'app'"),
+    ("def handler(e, c):\n  return (\n", "Runtime.UserCodeSyntaxError", "Syntax error in module 'app'"),
+    ("def handler(e, c):\n    return {1, 2}\n", "Runtime.MarshalError", "Unable to marshal response"),
+])
+def test_broken_code_gets_the_runtime_error(backend, names, source, error_type, message):
+    deploy_source(backend, names, "broken", source)
+    response, body = invoke(backend, names.function("broken"))
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == error_type and message in body["errorMessage"]
+
+
+HOSTILE = '''
+import sys, time
+def handler(event, context):
+    action = event.get("action")
+    if action == "hang":
+        while True:
+            time.sleep(0.01)
+    if action == "exit":
+        sys.exit(3)
+    if action == "eat":
+        hoard = []
+        while True:
+            hoard.append(bytearray(20_000_000))
+    return "fine"
+'''
+
+
+@pytest.mark.parametrize("action, error_type, message", [
+    ("hang", "Sandbox.Timedout", "Task timed out after 1.00 seconds"),
+    ("exit", "Runtime.ExitError", "Runtime exited with error: exit status 3"),
+    ("eat", "Runtime.OutOfMemory", "Runtime exited with error"),
+])
+def test_hostile_handlers_never_take_the_emulator_down(backend, names, action, error_type, message):
+    deploy_source(backend, names, "hostile", HOSTILE, timeout=1)
+    started = time.perf_counter()
+    response, body = invoke(backend, names.function("hostile"), {"action": action})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == error_type and message in body["errorMessage"], body
+    assert time.perf_counter() - started < 10
+    assert invoke(backend, names.function("hostile"))[1] == "fine", "the next invocation gets a fresh environment"
+    if action == "hang":
+        assert any("Task timed out after 1.00 seconds" in m for m in log_messages(backend, names.function("hostile")))
+
+
+def test_logs_have_start_end_report_and_tail(backend, names):
+    deploy_source(backend, names, "logger", (
+        "import logging\nlogging.getLogger().setLevel(logging.INFO)\n"
+        "def handler(event, context):\n    print('printed line')\n    logging.info('logged line')\n    return 1\n"))
+    function = names.function("logger")
+    response, _ = invoke(backend, function, LogType="Tail")
+    tail = base64.b64decode(response["LogResult"]).decode().splitlines()
+    request_id = response["ResponseMetadata"]["RequestId"]
+    assert tail[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert tail[1] == "printed line"
+    assert tail[2].startswith("[INFO]\t") and tail[2].endswith(f"\t{request_id}\tlogged line")
+    assert tail[3] == f"END RequestId: {request_id}"
+    assert tail[4].startswith(f"REPORT RequestId: {request_id}\tDuration: ") and "Init Duration" in tail[4]
+    invoke(backend, function)
+    messages = wait_for(lambda: [m for m in log_messages(backend, function) if m.startswith("REPORT")][1:] and
+                        log_messages(backend, function), "two REPORT lines")
+    reports = [m for m in messages if m.startswith("REPORT")]
+    assert len(reports) == 2 and "Init Duration" not in reports[1], "only a cold start reports INIT"
+
+
+def test_handler_boto3_calls_reach_the_emulator(backend, names):
+    deploy_source(backend, names, "writer", (
+        "import boto3, os\n"
+        "def handler(event, context):\n"
+        "    boto3.client('s3').put_object(Bucket=event['bucket'], Key='from-lambda.txt', Body=b'hi')\n"
+        "    return os.environ['AWS_REGION']\n"))
+    bucket = names.bucket("processed")
+    assert invoke(backend, names.function("writer"), {"bucket": bucket})[1] == "us-east-1"
+    assert backend.client("s3").get_object(Bucket=bucket, Key="from-lambda.txt")["Body"].read() == b"hi"
+
+
+def test_dry_run_event_and_unknown_function(backend, names):
+    deploy_source(backend, names, "counter", COUNTER)
+    lam = backend.client("lambda")
+    assert lam.invoke(FunctionName=names.function("counter"), InvocationType="DryRun")["StatusCode"] == 204
+    response = lam.invoke(FunctionName=names.function("counter"), InvocationType="Event", Payload=b'{"async": 1}')
+    assert response["StatusCode"] == 202
+    wait_for(lambda: any("'async': 1" in m for m in log_messages(backend, names.function("counter"))),
+             "the Event invocation to run", timeout=10)
+    with pytest.raises(ClientError) as error:
+        lam.invoke(FunctionName=names.function("missing"))
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as error:
+        lam.invoke(FunctionName=names.function("counter"), Payload=b"{not json")
+    assert error.value.response["Error"]["Code"] == "InvalidRequestContentException"
+
+
+def test_concurrent_invocations_get_separate_environments(backend, names):
+    deploy_source(backend, names, "sleeper", (
+        "import os, time\ndef handler(event, context):\n    time.sleep(0.6)\n    return os.getpid()\n"))
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(invoke(backend, names.function("sleeper"))[1]))
+               for _ in range(4)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 4, "four concurrent invocations ran in four environments"
+    assert time.perf_counter() - started < 2.2
+
+
+def test_a_crashing_function_does_not_disturb_another(backend, names):
+    deploy_source(backend, names, "hostile", HOSTILE, timeout=1)
+    deploy_source(backend, names, "counter", COUNTER)
+    crash = threading.Thread(target=lambda: invoke(backend, names.function("hostile"), {"action": "hang"}))
+    crash.start()
+    assert invoke(backend, names.function("counter"))[1]["count"] == 1
+    crash.join()

@@ -1,0 +1,185 @@
+"""Asynchronous invocation, as the Lambda service does it for Event invokes, S3 and SNS.
+
+Events wait in a queue, run in the background, and on failure are retried
+(MaximumRetryAttempts, default 2) after AWS's back-off of one then two minutes —
+compressed by the emulator's time scale. An event that runs out of retries or of age
+(MaximumEventAgeInSeconds, default six hours) goes to the OnFailure destination or,
+failing that, the function's dead-letter queue; a success goes to OnSuccess.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from workshop.emulator.lambda_runtime import FunctionSpec, Invocation
+from workshop.emulator.settings import Settings
+
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
+DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21600
+RETRY_BACKOFF_SECONDS = (60, 120)  # before the second and the third attempt
+
+
+@dataclass(order=True)
+class _Pending:
+    due: float
+    sequence: int
+    region: str = field(compare=False)
+    function: str = field(compare=False)
+    payload: bytes = field(compare=False)
+    request_id: str = field(compare=False)
+    enqueued: float = field(compare=False)
+    attempts: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class AsyncHooks:
+    """What the invoker needs from the rest of the emulator."""
+
+    resolve: Callable[[str, str], FunctionSpec]  # (region, name or ARN) -> spec
+    invoke: Callable[[FunctionSpec, bytes, str], Invocation]  # (spec, payload, request id)
+    invoke_config: Callable[[str, str], dict[str, Any]]  # (region, name) -> EventInvokeConfig
+    dead_letter_target: Callable[[str, str], str | None]  # (region, name) -> ARN
+    send: Callable[[str, str, dict[str, Any]], None]  # (target ARN, message body, message attributes)
+
+
+class AsyncInvoker:
+    def __init__(self, hooks: AsyncHooks, settings: Settings, workers: int = 4) -> None:
+        self._hooks = hooks
+        self._settings = settings
+        self._heap: list[_Pending] = []
+        self._sequence = itertools.count()
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._running = 0
+        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"async-invoke-{i}")
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, region: str, function: str, payload: bytes, request_id: str | None = None) -> str:
+        """Queue one event for a function (name or ARN); returns the request id."""
+        request_id = request_id or str(uuid.uuid4())
+        now = time.monotonic()
+        self._push(_Pending(now, next(self._sequence), region, function, payload, request_id, now))
+        return request_id
+
+    def idle(self) -> bool:
+        """Nothing queued or running (tests and benchmarks wait on this)."""
+        with self._condition:
+            return not self._heap and self._running == 0
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+
+    def _push(self, pending: _Pending) -> None:
+        with self._condition:
+            heapq.heappush(self._heap, pending)
+            self._condition.notify()
+
+    def _next(self) -> _Pending | None:
+        with self._condition:
+            while not self._stopping:
+                if self._heap and self._heap[0].due <= time.monotonic():
+                    self._running += 1
+                    return heapq.heappop(self._heap)
+                timeout = self._heap[0].due - time.monotonic() if self._heap else None
+                self._condition.wait(timeout)
+            return None
+
+    def _work(self) -> None:
+        while (pending := self._next()) is not None:
+            try:
+                self._attempt(pending)
+            except Exception as error:  # never lose the worker thread to one bad event
+                print(f"async invocation {pending.request_id} of {pending.function} failed to run: {error!r}",
+                      flush=True)
+            finally:
+                with self._condition:
+                    self._running -= 1
+                    self._condition.notify_all()
+
+    def _attempt(self, pending: _Pending) -> None:
+        hooks, scaled = self._hooks, self._settings.scaled
+        try:
+            spec = hooks.resolve(pending.region, pending.function)
+        except LookupError:
+            return  # the function was deleted while its event waited: AWS drops it too
+        config = hooks.invoke_config(pending.region, spec.name)
+        max_retries = int(config.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS))
+        max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_SECONDS))
+        if time.monotonic() - pending.enqueued > scaled(max_age):
+            self._failed(spec, pending, config, "EventAgeExceeded", None)
+            return
+        pending.attempts += 1
+        result = hooks.invoke(spec, pending.payload, pending.request_id)
+        if not result.function_error:
+            self._succeeded(spec, pending, config, result)
+            return
+        if pending.attempts <= max_retries:
+            backoff = RETRY_BACKOFF_SECONDS[min(pending.attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
+            pending.due = time.monotonic() + scaled(backoff)
+            pending.sequence = next(self._sequence)
+            self._push(pending)
+            return
+        self._failed(spec, pending, config, "RetriesExhausted", result)
+
+    def _succeeded(self, spec: FunctionSpec, pending: _Pending, config: dict[str, Any], result: Invocation) -> None:
+        target = config.get("DestinationConfig", {}).get("OnSuccess", {}).get("Destination")
+        if target:
+            self._hooks.send(target, json.dumps(self._record(spec, pending, "Success", result)), {})
+
+    def _failed(self, spec: FunctionSpec, pending: _Pending, config: dict[str, Any], condition: str,
+                result: Invocation | None) -> None:
+        target = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if target:
+            self._hooks.send(target, json.dumps(self._record(spec, pending, condition, result)), {})
+            return
+        dead_letter = self._hooks.dead_letter_target(pending.region, spec.name)
+        if dead_letter:
+            error = _error_of(result)
+            self._hooks.send(dead_letter, pending.payload.decode("utf-8", errors="replace"), {
+                "RequestID": {"DataType": "String", "StringValue": pending.request_id},
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": error.get("errorMessage", condition)[:1024]},
+            })
+
+    @staticmethod
+    def _record(spec: FunctionSpec, pending: _Pending, condition: str, result: Invocation | None) -> dict[str, Any]:
+        """The destination record AWS sends for an asynchronous invocation."""
+        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": spec.version}
+        record: dict[str, Any] = {
+            "version": "1.0",
+            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "requestContext": {"requestId": pending.request_id, "functionArn": f"{spec.arn}:{spec.version}",
+                               "condition": condition, "approximateInvokeCount": pending.attempts},
+            "requestPayload": _json_or_text(pending.payload),
+            "responseContext": response_context,
+        }
+        if result is not None:
+            if result.function_error:
+                response_context["functionError"] = "Unhandled"
+            record["responsePayload"] = _json_or_text(result.payload)
+        return record
+
+
+def _json_or_text(payload: bytes) -> Any:
+    try:
+        return json.loads(payload) if payload else None
+    except ValueError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def _error_of(result: Invocation | None) -> dict[str, Any]:
+    value = _json_or_text(result.payload) if result else None
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,105 @@
+"""The emulator's knobs: compressed time, concurrency, and the teaching switches (chaos).
+
+Read from environment variables of ``python -m workshop serve``; the chaos switches can
+also be changed while it runs with ``POST /_workshop/chaos`` (see :mod:`workshop.chaos`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+# AWS waits minutes between asynchronous retries; a workshop cannot. Every AWS delay
+# (retry back-off, event age, batching windows) is multiplied by this factor.
+DEFAULT_TIME_SCALE = 0.002
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value not in (None, "") else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    time_scale: float = DEFAULT_TIME_SCALE
+    lambda_concurrency: int = 4
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        return cls(time_scale=_float("WORKSHOP_TIME_SCALE", DEFAULT_TIME_SCALE),
+                   lambda_concurrency=int(_float("WORKSHOP_LAMBDA_CONCURRENCY", 4)))
+
+    def scaled(self, aws_seconds: float) -> float:
+        """An AWS duration in the emulator's compressed time."""
+        return aws_seconds * self.time_scale
+
+
+@dataclass
+class Chaos:
+    """Teaching switches: what AWS may do to you rarely, made frequent on purpose.
+
+    duplicate_rate: S3, SNS and SQS deliveries made twice (at-least-once delivery).
+    failure_rate:   invocations reported as failed after the handler ran (lost responses,
+                    timeouts after side effects), so retries repeat work already done.
+    delay_ms:       added before each event delivery.
+    """
+
+    duplicate_rate: float = 0.0
+    failure_rate: float = 0.0
+    delay_ms: int = 0
+    seed: int | None = None
+    _random: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def from_environment(cls) -> Chaos:
+        chaos = cls()
+        chaos.update({
+            "duplicate_rate": _float("WORKSHOP_CHAOS_DUPLICATE_RATE", 0.0),
+            "failure_rate": _float("WORKSHOP_CHAOS_FAILURE_RATE", 0.0),
+            "delay_ms": _float("WORKSHOP_CHAOS_DELAY_MS", 0),
+            "seed": os.environ.get("WORKSHOP_CHAOS_SEED") or None,
+        })
+        return chaos
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Apply new switch values, validated; unknown names are an error, not ignored."""
+        unknown = set(values) - {"duplicate_rate", "failure_rate", "delay_ms", "seed"}
+        if unknown:
+            raise ValueError(f"unknown chaos switches: {', '.join(sorted(unknown))}")
+        for rate in ("duplicate_rate", "failure_rate"):
+            if rate in values and not 0.0 <= float(values[rate]) <= 1.0:
+                raise ValueError(f"{rate} must be between 0 and 1, not {values[rate]}")
+        if "delay_ms" in values and float(values["delay_ms"]) < 0:
+            raise ValueError("delay_ms cannot be negative")
+        with self._lock:
+            for name in ("duplicate_rate", "failure_rate"):
+                if name in values:
+                    setattr(self, name, float(values[name]))
+            if "delay_ms" in values:
+                self.delay_ms = int(float(values["delay_ms"]))
+            if "seed" in values:
+                self.seed = None if values["seed"] in (None, "") else int(values["seed"])
+                self._random.seed(self.seed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"duplicate_rate": self.duplicate_rate, "failure_rate": self.failure_rate,
+                "delay_ms": self.delay_ms, "seed": self.seed}
+
+    def _roll(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._random.random() < rate
+
+    def duplicate(self) -> bool:
+        return self._roll(self.duplicate_rate)
+
+    def fail(self) -> bool:
+        return self._roll(self.failure_rate)
