@@ -40,7 +40,9 @@ class EmulatorApp:
         if route == "chaos":
             return self._chaos(method, environ, start_response)
         if route == "idle" and method == "GET":
-            return _json(start_response, 200, {"idle": self._service.invoker.idle()})
+            return _json(start_response, 200, {"idle": self._service.stats()["idle"]})
+        if route == "stats" and method == "GET":
+            return _json(start_response, 200, self._service.stats())
         if route == "shutdown" and method == "POST" and self._on_shutdown:
             # Answer first, then stop: shutting down inside the request would deadlock.
             threading.Timer(0.05, self._on_shutdown).start()

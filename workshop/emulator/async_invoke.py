@@ -17,9 +17,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
+from workshop.emulator import aws_events
 from workshop.emulator.lambda_runtime import FunctionSpec, Invocation
 from workshop.emulator.settings import Settings
 
@@ -156,21 +156,13 @@ class AsyncInvoker:
 
     @staticmethod
     def _record(spec: FunctionSpec, pending: _Pending, condition: str, result: Invocation | None) -> dict[str, Any]:
-        """The destination record AWS sends for an asynchronous invocation."""
-        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": spec.version}
-        record: dict[str, Any] = {
-            "version": "1.0",
-            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "requestContext": {"requestId": pending.request_id, "functionArn": f"{spec.arn}:{spec.version}",
-                               "condition": condition, "approximateInvokeCount": pending.attempts},
-            "requestPayload": _json_or_text(pending.payload),
-            "responseContext": response_context,
-        }
-        if result is not None:
-            if result.function_error:
-                response_context["functionError"] = "Unhandled"
-            record["responsePayload"] = _json_or_text(result.payload)
-        return record
+        return aws_events.async_destination_record(
+            request_id=pending.request_id, function_arn=f"{spec.arn}:{spec.version}", condition=condition,
+            approximate_invoke_count=pending.attempts, request_payload=_json_or_text(pending.payload),
+            response_payload=_json_or_text(result.payload) if result else None,
+            function_error="Unhandled" if result and result.function_error else None,
+            executed_version=spec.version, with_response=result is not None,
+        )
 
 
 def _json_or_text(payload: bytes) -> Any:

@@ -177,6 +177,46 @@ def _mapping_owners(backend: Any, source_arn: str) -> list[Any]:
     return owners
 
 
+def event_source_mappings() -> list[dict[str, Any]]:
+    """Every event-source mapping in every region, as GetEventSourceMapping answers."""
+    mappings = []
+    for region, backend in lambda_models.lambda_backends[ACCOUNT_ID].items():
+        for mapping in list(backend._event_source_mappings.values()):
+            config = mapping.get_configuration()
+            config["Region"] = region
+            mappings.append(config)
+    return mappings
+
+
+def event_source_mapping(region: str, uuid: str) -> dict[str, Any] | None:
+    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    if mapping is None:
+        return None
+    config = mapping.get_configuration()
+    config["Region"] = region
+    return config
+
+
+_MAX_SHARD_ITERATORS = 5000
+
+
+def _bound_shard_iterators() -> None:
+    """moto keeps every shard iterator it ever issued; a poller issues several a second.
+    Forget the oldest (AWS expires iterators after 15 minutes anyway)."""
+    from moto.dynamodbstreams import models as streams_models
+
+    original = streams_models.ShardIterator.get
+
+    def get(self: Any, limit: int = 1000) -> dict[str, Any]:
+        result = original(self, limit)
+        iterators = self.streams_backend.shard_iterators
+        while len(iterators) > _MAX_SHARD_ITERATORS:
+            iterators.pop(next(iter(iterators)))
+        return result
+
+    streams_models.ShardIterator.get = get
+
+
 # ---- S3 notifications ------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -277,5 +317,6 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _keep_dead_letter_config()
     _replace_event_invoke_config_on_put()
     _stop_moto_event_source_delivery()
+    _bound_shard_iterators()
     _hook_s3_notifications(on_s3_change)
     _hook_sns_deliveries(on_sns_delivery)

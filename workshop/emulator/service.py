@@ -7,6 +7,7 @@ it produces through the emulator's own public API, like the real services do to 
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from workshop.backend import EMBEDDED, Backend
-from workshop.emulator import moto_internals
+from workshop.emulator import aws_events, http_delivery, moto_internals
 from workshop.emulator.async_invoke import AsyncHooks, AsyncInvoker
 from workshop.emulator.lambda_runtime import FunctionSpec, Invocation, LambdaRuntime
+from workshop.emulator.pollers import MappingSupervisor
 from workshop.emulator.settings import Chaos, Settings
 
 
@@ -41,6 +43,10 @@ class EmulatorService:
             send=self.send_to_target,
         ), self.settings)
         self.deliveries = ThreadPoolExecutor(max_workers=8, thread_name_prefix="delivery")
+        self._last_sequence = 0
+        self._invocations: dict[str, dict[str, int]] = {}
+        self._deliveries_pending = 0
+        self.mappings = MappingSupervisor(self)
 
     # ---- Lambda ---------------------------------------------------------------------
 
@@ -53,8 +59,21 @@ class EmulatorService:
         if self.chaos.fail():
             injected = (f"Injected failure: the handler ran, but this invocation is reported as failed "
                         f"(teaching switch failure_rate={self.chaos.failure_rate})")
-        return self.runtime.invoke(spec, payload, client_context=client_context, request_id=request_id,
-                                   injected_failure=injected)
+        result = self.runtime.invoke(spec, payload, client_context=client_context, request_id=request_id,
+                                     injected_failure=injected)
+        with self._backends_lock:
+            counts = self._invocations.setdefault(spec.name, {"ok": 0, "error": 0})
+            counts["error" if result.function_error else "ok"] += 1
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for tests and benchmarks: invocations per function, work still queued."""
+        with self._backends_lock:
+            invocations = {name: dict(counts) for name, counts in self._invocations.items()}
+            delivering = self._deliveries_pending
+        idle = not delivering and self.invoker.idle() and not self.mappings.busy()
+        return {"invocations": invocations, "idle": idle,
+                "mappings": self.mappings.stats()}
 
     def submit(self, region: str, function: str, payload: bytes) -> str:
         return self.invoker.submit(region, function, payload)
@@ -71,7 +90,8 @@ class EmulatorService:
                 self._backends[region] = Backend(EMBEDDED, self.endpoint_url, region)
             return self._backends[region]
 
-    def send_to_target(self, arn: str, body: str, attributes: dict[str, Any]) -> None:
+    def send_to_target(self, arn: str, body: str, attributes: dict[str, Any], group_id: str | None = None,
+                       deduplication_id: str | None = None) -> None:
         """Deliver a message to an SQS queue, an SNS topic or a Lambda function by its ARN."""
         service, region = arn.split(":")[2], arn.split(":")[3]
         clients = self.backend(region)
@@ -81,7 +101,8 @@ class EmulatorService:
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
             options: dict[str, Any] = {"MessageAttributes": attributes} if attributes else {}
             if name.endswith(".fifo"):
-                options.update(MessageGroupId="default", MessageDeduplicationId=str(time.time_ns()))
+                options.update(MessageGroupId=group_id or "default",
+                               MessageDeduplicationId=deduplication_id or str(time.time_ns()))
             sqs.send_message(QueueUrl=url, MessageBody=body, **options)
         elif service == "sns":
             sns_attributes = {k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
@@ -93,15 +114,91 @@ class EmulatorService:
             print(f"no delivery to {arn}: only SQS, SNS and Lambda targets are emulated", flush=True)
 
     def shutdown(self) -> None:
+        self.mappings.stop()
         self.invoker.stop()
         self.deliveries.shutdown(wait=False, cancel_futures=True)
         self.runtime.shutdown()
         shutil.rmtree(self._work_dir, ignore_errors=True)
 
     # ---- event sources moto hands over ------------------------------------------------
+    # moto calls these inside the request that caused the event; delivery happens in the
+    # background, as on AWS, so the uploader's request returns at once.
 
     def on_s3_change(self, change: moto_internals.S3Change) -> None:
-        pass
+        self._schedule(self._deliver_s3, change)
 
     def on_sns_delivery(self, delivery: moto_internals.SnsDelivery) -> None:
-        pass
+        self._schedule(self._deliver_sns, delivery)
+
+    def _schedule(self, deliver: Any, item: Any) -> None:
+        with self._backends_lock:
+            self._deliveries_pending += 1
+        self.deliveries.submit(self._guarded, deliver, item)
+
+    def _guarded(self, deliver: Any, item: Any) -> None:
+        try:
+            if self.chaos.delay_ms:
+                time.sleep(self.chaos.delay_ms / 1000)
+            for _ in range(2 if self.chaos.duplicate() else 1):
+                deliver(item)
+        except Exception as error:  # a broken target must not stop other deliveries
+            print(f"delivery of {item!r} failed: {error!r}", flush=True)
+        finally:
+            with self._backends_lock:
+                self._deliveries_pending -= 1
+
+    def _deliver_s3(self, change: moto_internals.S3Change) -> None:
+        for kind, arn, configuration_id in change.targets:
+            record = aws_events.s3_event_record(
+                event_name=change.event_name, region=change.region, bucket=change.bucket,
+                bucket_arn=change.bucket_arn, key=change.key, size=change.size, etag=change.etag,
+                version_id=change.version_id, configuration_id=configuration_id,
+                sequencer=self._sequencer(),
+            )
+            body = json.dumps(aws_events.s3_event([record]))
+            if kind == "lambda":
+                self.submit(arn.split(":")[3], arn, body.encode())
+            elif kind == "sns":
+                self.backend(arn.split(":")[3]).client("sns").publish(
+                    TopicArn=arn, Subject="Amazon S3 Notification", Message=body)
+            else:
+                self.send_to_target(arn, body, {})
+
+    def _sequencer(self) -> str:
+        """S3's sequencer: hexadecimal, growing with each event, comparable for one key."""
+        with self._backends_lock:
+            self._last_sequence = max(self._last_sequence + 1, time.time_ns())
+            return f"{self._last_sequence:016X}"
+
+    def _deliver_sns(self, delivery: moto_internals.SnsDelivery) -> None:
+        notification = aws_events.sns_notification(
+            message_id=delivery.message_id, topic_arn=delivery.topic_arn, subject=delivery.subject,
+            message=delivery.message, message_attributes=delivery.message_attributes,
+            unsubscribe_url=f"{self.endpoint_url}/?Action=Unsubscribe&SubscriptionArn={delivery.subscription_arn}",
+            signing_cert_url=f"{self.endpoint_url}/SimpleNotificationService-local.pem",
+        )
+        if delivery.protocol == "lambda":
+            event = {"Records": [aws_events.sns_lambda_record(notification,
+                                                                subscription_arn=delivery.subscription_arn)]}
+            self.submit(delivery.endpoint.split(":")[3], delivery.endpoint, json.dumps(event).encode())
+        elif delivery.protocol == "sqs":
+            if delivery.raw:
+                body, attributes = delivery.message, _sqs_attributes(delivery.message_attributes)
+            else:
+                body, attributes = json.dumps(notification), {}
+            self.send_to_target(delivery.endpoint, body, attributes, group_id=delivery.group_id,
+                                deduplication_id=delivery.deduplication_id)
+        else:
+            http_delivery.post_notification(delivery.endpoint, notification, delivery.subscription_arn)
+
+
+def _sqs_attributes(sns_attributes: dict[str, Any]) -> dict[str, Any]:
+    """SNS message attributes in SQS's form, as raw message delivery passes them on."""
+    converted = {}
+    for name, attribute in sns_attributes.items():
+        data_type = attribute["Type"]
+        if data_type.startswith("Binary"):
+            converted[name] = {"DataType": data_type, "BinaryValue": attribute["Value"]}
+        else:
+            converted[name] = {"DataType": data_type, "StringValue": str(attribute["Value"])}
+    return converted

@@ -1,0 +1,186 @@
+"""Event-source mappings for SQS and DynamoDB Streams, run by pollers like the Lambda service's."""
+
+import json
+import time
+
+import pytest
+
+from tests.lambda_helpers import deploy_source, log_messages, ready_names
+from tests.test_event_delivery import queue, recorded_events, wait_events
+from workshop.waiting import wait_for
+
+BATCH_RECORDER = '''
+import json
+def handler(event, context):
+    print("EVENT " + json.dumps(event))
+    failures = []
+    for record in event["Records"]:
+        body = record.get("body", "")
+        if "poison" in body:
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+'''
+
+
+@pytest.fixture
+def names(backend, prefix):
+    return ready_names(backend, prefix)
+
+
+def _mapping(backend, function, source_arn, **options):
+    lam = backend.client("lambda")
+    uuid = lam.create_event_source_mapping(FunctionName=function, EventSourceArn=source_arn, **options)["UUID"]
+    return uuid
+
+
+def _send(backend, url, bodies):
+    sqs = backend.client("sqs")
+    for start in range(0, len(bodies), 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start:start + 10])])
+
+
+def _attribute(backend, url, name):
+    attributes = backend.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"]
+    return int(attributes[name])
+
+
+def test_sqs_mapping_honours_batch_size_and_deletes_processed(backend, names):
+    deploy_source(backend, names, "batcher", BATCH_RECORDER)
+    function = names.function("batcher")
+    url, arn = queue(backend, names, "jobs")
+    _send(backend, url, [json.dumps({"job": i}) for i in range(7)])
+    _mapping(backend, function, arn, BatchSize=3, MaximumBatchingWindowInSeconds=5)
+    events = wait_for(lambda: sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 7
+                      and recorded_events(backend, function), "7 records")
+    assert all(len(e["Records"]) <= 3 for e in events)
+    record = events[0]["Records"][0]
+    assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == arn
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert sorted(json.loads(r["body"])["job"] for e in events for r in e["Records"]) == list(range(7))
+    wait_for(lambda: _attribute(backend, url, "ApproximateNumberOfMessages") == 0
+             and _attribute(backend, url, "ApproximateNumberOfMessagesNotVisible") == 0, "the queue to empty")
+
+
+def test_partial_batch_failure_and_redrive_to_dlq(backend, names):
+    deploy_source(backend, names, "batcher", BATCH_RECORDER)
+    function = names.function("batcher")
+    dlq_url, dlq_arn = queue(backend, names, "jobs-dlq")
+    url, arn = queue(backend, names, "jobs", VisibilityTimeout="1",
+                     RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}))
+    _send(backend, url, ["good 1", "poison pill", "good 2"])
+    _mapping(backend, function, arn, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"])
+    message = wait_for(lambda: backend.client("sqs").receive_message(QueueUrl=dlq_url).get("Messages"),
+                       "the poison message in the dead-letter queue", timeout=20)[0]
+    assert message["Body"] == "poison pill"
+    bodies = [r["body"] for e in recorded_events(backend, function) for r in e["Records"]]
+    assert bodies.count("good 1") == 1 and bodies.count("good 2") == 1, "good messages are processed once"
+    assert bodies.count("poison pill") == 2, "tried maxReceiveCount times"
+
+
+def test_filter_criteria_drop_non_matching_sqs_messages(backend, names):
+    deploy_source(backend, names, "batcher", BATCH_RECORDER)
+    function = names.function("batcher")
+    url, arn = queue(backend, names, "jobs")
+    _mapping(backend, function, arn, FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": ["paid"]}})}]})
+    _send(backend, url, [json.dumps({"kind": "paid", "n": 1}), json.dumps({"kind": "free", "n": 2}), "plain text"])
+    wait_events(backend, function, 1)
+    wait_for(lambda: _attribute(backend, url, "ApproximateNumberOfMessages") == 0
+             and _attribute(backend, url, "ApproximateNumberOfMessagesNotVisible") == 0,
+             "filtered messages deleted too")
+    bodies = [json.loads(r["body"]) for e in recorded_events(backend, function) for r in e["Records"]]
+    assert bodies == [{"kind": "paid", "n": 1}]
+
+
+def _stream_table(backend, names, purpose, view="NEW_AND_OLD_IMAGES"):
+    ddb = backend.client("dynamodb")
+    table = names.table(purpose)
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": view})
+    return table, ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+
+
+STREAM_RECORDER = '''
+import json
+def handler(event, context):
+    for record in event["Records"]:
+        print("RECORD " + json.dumps({"name": record["eventName"], "seq": record["dynamodb"]["SequenceNumber"],
+                                      "id": record["dynamodb"]["Keys"]["id"]["S"]}))
+    if any(r["dynamodb"].get("NewImage", {}).get("fail") for r in event["Records"]):
+        raise RuntimeError("cannot process this batch")
+    return None
+'''
+
+
+def _stream_records(backend, function):
+    return [json.loads(m[len("RECORD "):]) for m in log_messages(backend, function) if m.startswith("RECORD ")]
+
+
+def test_stream_mapping_delivers_in_order_and_readers_still_see_records(backend, names):
+    deploy_source(backend, names, "streamer", STREAM_RECORDER)
+    function = names.function("streamer")
+    table, stream_arn = _stream_table(backend, names, "scores")
+    ddb = backend.client("dynamodb")
+    for i in range(5):
+        ddb.put_item(TableName=table, Item={"id": {"S": f"item-{i}"}, "n": {"N": str(i)}})
+    ddb.update_item(TableName=table, Key={"id": {"S": "item-0"}}, UpdateExpression="SET n = :n",
+                    ExpressionAttributeValues={":n": {"N": "10"}})
+    ddb.delete_item(TableName=table, Key={"id": {"S": "item-1"}})
+    _mapping(backend, function, stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=2)
+    records = wait_for(lambda: len(_stream_records(backend, function)) >= 7 and _stream_records(backend, function),
+                       "7 stream records")
+    assert [r["name"] for r in records] == ["INSERT"] * 5 + ["MODIFY", "REMOVE"]
+    assert [int(r["seq"]) for r in records] == sorted(int(r["seq"]) for r in records)
+    streams = backend.client("dynamodbstreams")  # a plain boto3 client, no special configuration
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert len(streams.get_records(ShardIterator=iterator)["Records"]) == 7
+
+
+def test_stream_retries_then_on_failure_destination(backend, names):
+    deploy_source(backend, names, "streamer", STREAM_RECORDER)
+    function = names.function("streamer")
+    table, stream_arn = _stream_table(backend, names, "scores")
+    failures_url, failures_arn = queue(backend, names, "stream-failures")
+    ddb = backend.client("dynamodb")
+    ddb.put_item(TableName=table, Item={"id": {"S": "bad"}, "fail": {"BOOL": True}})
+    ddb.put_item(TableName=table, Item={"id": {"S": "after"}})
+    _mapping(backend, function, stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=1,
+             MaximumRetryAttempts=2, DestinationConfig={"OnFailure": {"Destination": failures_arn}})
+    message = wait_for(lambda: backend.client("sqs").receive_message(QueueUrl=failures_url).get("Messages"),
+                       "the failed batch's record", timeout=20)[0]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
+    wait_for(lambda: any(r["id"] == "after" for r in _stream_records(backend, function)),
+             "the shard to move on after the failed batch")
+    ids = [r["id"] for r in _stream_records(backend, function)]
+    assert ids.count("bad") == 3 and ids.index("after") > max(i for i, x in enumerate(ids) if x == "bad")
+
+
+def test_stream_filter_and_latest_and_disable(backend, names):
+    deploy_source(backend, names, "streamer", STREAM_RECORDER)
+    function = names.function("streamer")
+    table, stream_arn = _stream_table(backend, names, "scores")
+    ddb = backend.client("dynamodb")
+    ddb.put_item(TableName=table, Item={"id": {"S": "before-mapping"}})
+    pattern = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["wanted"]}}}}
+    uuid = _mapping(backend, function, stream_arn, StartingPosition="LATEST",
+                    FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
+    time.sleep(0.5)  # the poller opens its shard iterator at LATEST
+    ddb.put_item(TableName=table, Item={"id": {"S": "unwanted"}, "kind": {"S": "other"}})
+    ddb.put_item(TableName=table, Item={"id": {"S": "wanted-1"}, "kind": {"S": "wanted"}})
+    wait_for(lambda: _stream_records(backend, function), "the wanted record")
+    lam = backend.client("lambda")
+    lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    time.sleep(0.4)
+    ddb.put_item(TableName=table, Item={"id": {"S": "wanted-2"}, "kind": {"S": "wanted"}})
+    time.sleep(0.6)
+    assert [r["id"] for r in _stream_records(backend, function)] == ["wanted-1"], "paused while disabled"
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    wait_for(lambda: len(_stream_records(backend, function)) == 2, "the paused record after re-enabling")
+    assert [r["id"] for r in _stream_records(backend, function)] == ["wanted-1", "wanted-2"]
