@@ -67,6 +67,16 @@ def backend(emulator: dict[str, str]) -> backends.Backend:
     return backends.from_environment(emulator)
 
 
+@pytest.fixture
+def in_process_backend(emulator: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point this process's own workshop.backend.current() (and kernels it starts) at the emulator."""
+    for name, value in emulator.items():
+        monkeypatch.setenv(name, value)
+    backends.current.cache_clear()
+    yield
+    backends.current.cache_clear()
+
+
 _counter = itertools.count(1)
 
 

@@ -186,3 +186,16 @@ def test_sns_to_http_endpoint_on_loopback(backend, names):
         assert headers["x-amz-sns-message-type"] == "Notification"
     finally:
         server.shutdown()
+
+
+def test_duplicate_switch_delivers_the_same_event_twice(backend, names, in_process_backend):
+    from workshop import chaos
+
+    deploy_source(backend, names, "recorder", RECORDER)
+    function, bucket = names.function("recorder"), names.bucket("incoming")
+    notify_lambda(backend, names, bucket, function)
+    with chaos.switched(duplicate_rate=1.0):
+        backend.client("s3").put_object(Bucket=bucket, Key="twice.csv", Body=b"a")
+        first, second = wait_events(backend, function, 2)
+    assert first == second, "a duplicate is the very same event, sequencer and request id included"
+    assert chaos.current()["duplicate_rate"] == 0.0, "switched() turns the switch off again"

@@ -184,3 +184,48 @@ def test_stream_filter_and_latest_and_disable(backend, names):
     lam.update_event_source_mapping(UUID=uuid, Enabled=True)
     wait_for(lambda: len(_stream_records(backend, function)) == 2, "the paused record after re-enabling")
     assert [r["id"] for r in _stream_records(backend, function)] == ["wanted-1", "wanted-2"]
+
+
+def test_invalid_filter_patterns_are_refused_at_creation(backend, names):
+    from botocore.exceptions import ClientError
+
+    deploy_source(backend, names, "batcher", BATCH_RECORDER)
+    _, arn = queue(backend, names, "jobs")
+    lam = backend.client("lambda")
+    for pattern in ('{"body": "not a list"}', "{not json", '{"body": [{"unknown-op": 1}]}'):
+        with pytest.raises(ClientError) as error:
+            lam.create_event_source_mapping(FunctionName=names.function("batcher"), EventSourceArn=arn,
+                                            FilterCriteria={"Filters": [{"Pattern": pattern}]})
+        assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert "Invalid filter pattern definition" in error.value.response["Error"]["Message"]
+    assert lam.list_event_source_mappings(FunctionName=names.function("batcher"))["EventSourceMappings"] == []
+    uuid = _mapping(backend, names.function("batcher"), arn)
+    with pytest.raises(ClientError):
+        lam.update_event_source_mapping(UUID=uuid, FilterCriteria={"Filters": [{"Pattern": "[]"}]})
+
+
+def test_fifo_queue_batches_keep_group_order(backend, names):
+    deploy_source(backend, names, "batcher", BATCH_RECORDER)
+    function = names.function("batcher")
+    url, arn = _fifo_queue(backend, names)
+    sqs = backend.client("sqs")
+    for group in ("a", "b"):
+        for i in range(6):
+            sqs.send_message(QueueUrl=url, MessageBody=f"{group}{i}", MessageGroupId=group)
+    sqs.send_message(QueueUrl=url, MessageBody="a0", MessageGroupId="a")  # deduplicated: same content
+    _mapping(backend, function, arn, BatchSize=4)
+    wait_for(lambda: sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 12, "12 records")
+    bodies = [r["body"] for e in recorded_events(backend, function) for r in e["Records"]]
+    assert len(bodies) == 12
+    for group in ("a", "b"):
+        assert [b for b in bodies if b[0] == group] == [f"{group}{i}" for i in range(6)]
+    record = recorded_events(backend, function)[0]["Records"][0]
+    assert record["attributes"]["MessageGroupId"] in ("a", "b") and "SequenceNumber" in record["attributes"]
+
+
+def _fifo_queue(backend, names):
+    sqs = backend.client("sqs")
+    url = sqs.create_queue(QueueName=names.queue("orders", fifo=True),
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn

@@ -12,9 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_without_error_and_reruns(path, emulator, backend, prefix, monkeypatch):
-    for name, value in emulator.items():
-        monkeypatch.setenv(name, value)
+def test_notebook_runs_without_error_and_reruns(path, in_process_backend, backend, prefix, monkeypatch):
     monkeypatch.setenv("WORKSHOP_PREFIX", prefix)
     environment.provision(backend, backend.names(prefix))
     for _ in range(2):  # a learner running everything again must not break anything

@@ -31,6 +31,10 @@ class EmulatorApp:
             return self._admin(path[len(ADMIN_PREFIX):], environ, start_response)
         if lambda_api.is_invoke(environ):
             return lambda_api.handle_invoke(environ, start_response, self._service)
+        if lambda_api.is_mapping_change(environ):
+            refusal = lambda_api.refuse_invalid_mapping(environ, start_response)
+            if refusal is not None:
+                return refusal
         return self._moto(environ, start_response)
 
     def _admin(self, route: str, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:

@@ -9,19 +9,47 @@ X-Amz-Client-Context; query ``Qualifier``. Answers as AWS does: 200 with the pay
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from workshop.emulator import event_filters
+
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+MAPPING_PATH = re.compile(r"^/2015-03-31/event-source-mappings/?(?P<uuid>[^/]*)/?$")
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 
 
 def is_invoke(environ: dict[str, Any]) -> bool:
     return environ.get("REQUEST_METHOD") == "POST" and bool(INVOKE_PATH.match(environ.get("PATH_INFO", "")))
+
+
+def is_mapping_change(environ: dict[str, Any]) -> bool:
+    method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")
+    match = MAPPING_PATH.match(path)
+    return bool(match) and ((method == "POST" and not match.group("uuid")) or (method == "PUT" and match.group("uuid")))
+
+
+def refuse_invalid_mapping(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes] | None:
+    """Refuse a mapping whose FilterCriteria AWS would refuse; otherwise leave the body for moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)  # moto reads the request after us
+    try:
+        criteria = json.loads(body or b"{}").get("FilterCriteria")
+    except ValueError:
+        return None
+    if not criteria:
+        return None
+    try:
+        event_filters.parse_filter_criteria(criteria)
+    except event_filters.InvalidFilterPattern as error:
+        return _error(start_response, 400, "InvalidParameterValueException", str(error))
+    return None
 
 
 def request_region(environ: dict[str, Any], default: str = "us-east-1") -> str:

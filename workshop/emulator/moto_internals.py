@@ -10,6 +10,7 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - SNS deliveries: moto's envelope has placeholder ids and timestamps; Lambda needs Docker.
 - Event-source mappings: moto delivers synchronously, ignores BatchSize and filters, and
   empties the DynamoDB stream shard; the emulator's pollers replace that delivery.
+- FIFO messages get random SequenceNumbers, and only some of them.
 - DeadLetterConfig is dropped by moto; PutFunctionEventInvokeConfig appends instead of
   replacing, so GetFunctionEventInvokeConfig answers with the first config ever put.
 """
@@ -17,7 +18,10 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -217,6 +221,24 @@ def _bound_shard_iterators() -> None:
     streams_models.ShardIterator.get = get
 
 
+def _number_fifo_messages() -> None:
+    """AWS gives every FIFO message a growing 20-digit SequenceNumber; moto gives a random
+    one, and only to messages sent with an explicit deduplication id."""
+    from moto.sqs import models as sqs_models
+
+    original = sqs_models.Queue.add_message
+    numbers = itertools.count(int(time.time() * 1000) * 10**7)
+    lock = threading.Lock()
+
+    def add_message(self: Any, message: Any) -> None:
+        if self.fifo_queue:
+            with lock:
+                message.sequence_number = f"{next(numbers):020d}"
+        original(self, message)
+
+    sqs_models.Queue.add_message = add_message
+
+
 # ---- S3 notifications ------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -318,5 +340,6 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _replace_event_invoke_config_on_put()
     _stop_moto_event_source_delivery()
     _bound_shard_iterators()
+    _number_fifo_messages()
     _hook_s3_notifications(on_s3_change)
     _hook_sns_deliveries(on_sns_delivery)

@@ -139,15 +139,15 @@ class EmulatorService:
         try:
             if self.chaos.delay_ms:
                 time.sleep(self.chaos.delay_ms / 1000)
-            for _ in range(2 if self.chaos.duplicate() else 1):
-                deliver(item)
+            deliver(item, copies=2 if self.chaos.duplicate() else 1)
         except Exception as error:  # a broken target must not stop other deliveries
             print(f"delivery of {item!r} failed: {error!r}", flush=True)
         finally:
             with self._backends_lock:
                 self._deliveries_pending -= 1
 
-    def _deliver_s3(self, change: moto_internals.S3Change) -> None:
+    def _deliver_s3(self, change: moto_internals.S3Change, copies: int = 1) -> None:
+        """Build each target's event once; a duplicate is the same event delivered again."""
         for kind, arn, configuration_id in change.targets:
             record = aws_events.s3_event_record(
                 event_name=change.event_name, region=change.region, bucket=change.bucket,
@@ -156,13 +156,14 @@ class EmulatorService:
                 sequencer=self._sequencer(),
             )
             body = json.dumps(aws_events.s3_event([record]))
-            if kind == "lambda":
-                self.submit(arn.split(":")[3], arn, body.encode())
-            elif kind == "sns":
-                self.backend(arn.split(":")[3]).client("sns").publish(
-                    TopicArn=arn, Subject="Amazon S3 Notification", Message=body)
-            else:
-                self.send_to_target(arn, body, {})
+            for _ in range(copies):
+                if kind == "lambda":
+                    self.submit(arn.split(":")[3], arn, body.encode())
+                elif kind == "sns":
+                    self.backend(arn.split(":")[3]).client("sns").publish(
+                        TopicArn=arn, Subject="Amazon S3 Notification", Message=body)
+                else:
+                    self.send_to_target(arn, body, {})
 
     def _sequencer(self) -> str:
         """S3's sequencer: hexadecimal, growing with each event, comparable for one key."""
@@ -170,26 +171,27 @@ class EmulatorService:
             self._last_sequence = max(self._last_sequence + 1, time.time_ns())
             return f"{self._last_sequence:016X}"
 
-    def _deliver_sns(self, delivery: moto_internals.SnsDelivery) -> None:
+    def _deliver_sns(self, delivery: moto_internals.SnsDelivery, copies: int = 1) -> None:
         notification = aws_events.sns_notification(
             message_id=delivery.message_id, topic_arn=delivery.topic_arn, subject=delivery.subject,
             message=delivery.message, message_attributes=delivery.message_attributes,
             unsubscribe_url=f"{self.endpoint_url}/?Action=Unsubscribe&SubscriptionArn={delivery.subscription_arn}",
             signing_cert_url=f"{self.endpoint_url}/SimpleNotificationService-local.pem",
         )
-        if delivery.protocol == "lambda":
-            event = {"Records": [aws_events.sns_lambda_record(notification,
-                                                                subscription_arn=delivery.subscription_arn)]}
-            self.submit(delivery.endpoint.split(":")[3], delivery.endpoint, json.dumps(event).encode())
-        elif delivery.protocol == "sqs":
-            if delivery.raw:
-                body, attributes = delivery.message, _sqs_attributes(delivery.message_attributes)
+        for _ in range(copies):
+            if delivery.protocol == "lambda":
+                event = {"Records": [aws_events.sns_lambda_record(notification,
+                                                                  subscription_arn=delivery.subscription_arn)]}
+                self.submit(delivery.endpoint.split(":")[3], delivery.endpoint, json.dumps(event).encode())
+            elif delivery.protocol == "sqs":
+                if delivery.raw:
+                    body, attributes = delivery.message, _sqs_attributes(delivery.message_attributes)
+                else:
+                    body, attributes = json.dumps(notification), {}
+                self.send_to_target(delivery.endpoint, body, attributes, group_id=delivery.group_id,
+                                    deduplication_id=delivery.deduplication_id)
             else:
-                body, attributes = json.dumps(notification), {}
-            self.send_to_target(delivery.endpoint, body, attributes, group_id=delivery.group_id,
-                                deduplication_id=delivery.deduplication_id)
-        else:
-            http_delivery.post_notification(delivery.endpoint, notification, delivery.subscription_arn)
+                http_delivery.post_notification(delivery.endpoint, notification, delivery.subscription_arn)
 
 
 def _sqs_attributes(sns_attributes: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,61 @@
+"""The emulator's teaching switches, from a notebook: make rare AWS behaviour frequent.
+
+    from workshop import chaos
+    chaos.configure(duplicate_rate=0.3)      # S3/SNS/SQS deliveries arrive twice, 30% of the time
+    chaos.configure(failure_rate=0.2)        # 20% of invocations fail after the handler ran
+    chaos.reset()
+
+Only the embedded emulator has them: on real AWS these things happen by themselves,
+rarely, and a notebook cannot summon them.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from workshop import backend as backends
+from workshop.errors import WorkshopError
+
+OFF = {"duplicate_rate": 0.0, "failure_rate": 0.0, "delay_ms": 0, "seed": None}
+
+
+def _admin(route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    backend = backends.current()
+    if backend.kind != backends.EMBEDDED:
+        raise WorkshopError(f"Teaching switches exist only on the embedded emulator, not on the {backend.kind!r} "
+                            "backend.")
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{backend.endpoint_url}/_workshop/{route}", data=data,
+                                     method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise WorkshopError(json.loads(error.read() or b"{}").get("error", str(error))) from None
+
+
+def configure(**switches: Any) -> dict[str, Any]:
+    """Set some switches (duplicate_rate, failure_rate, delay_ms, seed); returns all of them."""
+    return _admin("chaos", switches)
+
+
+def current() -> dict[str, Any]:
+    return _admin("chaos")
+
+
+def reset() -> dict[str, Any]:
+    return configure(**OFF)
+
+
+@contextmanager
+def switched(**switches: Any) -> Iterator[dict[str, Any]]:
+    """Switches on for a block of code, back off afterwards even if the block fails."""
+    try:
+        yield configure(**switches)
+    finally:
+        reset()
