@@ -1,9 +1,22 @@
-"""Fail loudly, in one place, when moto changes under the emulator."""
+"""Fail loudly, in one place, when moto changes under the emulator.
 
+Each check names a piece of moto that workshop/emulator/moto_internals.py relies on; an
+upgrade that moves or reshapes it fails here with the name of what to look at.
+"""
+
+import inspect
 import re
 from pathlib import Path
 
 import moto
+import pytest
+from moto.awslambda import models as lambda_models
+from moto.dynamodbstreams import models as streams_models
+from moto.logs import models as logs_models
+from moto.s3 import models as s3_models
+from moto.s3 import notifications as s3_notifications
+from moto.sns import models as sns_models
+from moto.sqs import models as sqs_models
 
 from workshop.emulator import moto_internals
 
@@ -19,7 +32,43 @@ def test_requirements_pin_the_same_moto():
     assert pinned and pinned.group(2) == moto_internals.PINNED_MOTO_VERSION
 
 
-def test_the_internals_used_still_exist():
-    app = moto_internals.moto_wsgi_app()
-    assert callable(app)
+def _parameters(function):
+    return list(inspect.signature(function).parameters)
+
+
+@pytest.mark.parametrize("owner, name, parameters", [
+    (s3_notifications, "send_event", ["account_id", "event_name", "bucket", "key"]),
+    (s3_models.Notification, "matches", ["self", "event_name", "key_name"]),
+    (sns_models.Subscription, "publish", ["self", "message", "message_id", "subject", "message_attributes",
+                                          "group_id", "deduplication_id", "message_structure"]),
+    (sns_models.Subscription, "_parse_message_structure", None),
+    (lambda_models.LambdaFunction, "update_configuration", ["self", "config_updates"]),
+    (lambda_models.LambdaFunction, "get_configuration", None),
+    (lambda_models.LambdaBackend, "get_function", ["self", "function_name_or_arn", "qualifier"]),
+    (lambda_models.LambdaBackend, "create_event_source_mapping", ["self", "spec"]),
+    (lambda_models.LambdaBackend, "put_function_event_invoke_config", ["self", "function_name", "config"]),
+    (lambda_models, "EventInvokeConfig", None),
+    (logs_models.LogsBackend, "ensure_log_group", None),
+    (logs_models.LogsBackend, "create_log_stream", ["self", "log_group_name", "log_stream_name"]),
+    (logs_models.LogsBackend, "put_log_events", ["self", "log_group_name", "log_stream_name", "log_events"]),
+    (streams_models.ShardIterator, "get", ["self", "limit"]),
+    (sqs_models.Queue, "add_message", ["self", "message"]),
+])
+def test_the_internals_used_still_exist(owner, name, parameters):
+    assert hasattr(owner, name), f"moto no longer has {owner.__name__}.{name}: revisit moto_internals.py"
+    if parameters is not None:
+        assert _parameters(getattr(owner, name)) == parameters, (
+            f"moto changed the signature of {owner.__name__}.{name}: revisit moto_internals.py")
+
+
+def test_the_attributes_read_still_exist():
+    source = inspect.getsource(lambda_models.LambdaFunction.__init__)
+    for attribute in ("self.function_name", "self.handler", "self.run_time", "self.timeout", "self.memory_size",
+                      "self.environment_vars", "self.event_invoke_config", "self.logs_group_name", "self.role"):
+        assert attribute in source, f"LambdaFunction no longer sets {attribute}"
+    assert "self._event_source_mappings" in inspect.getsource(lambda_models.LambdaBackend.__init__)
+    assert "lambda_event_source_mappings" in inspect.getsource(sqs_models.Queue.__init__)
+    assert "self.shard_iterators" in inspect.getsource(streams_models.DynamoDBStreamsBackend.__init__)
+    assert "_filter_policy_matcher" in inspect.getsource(sns_models.Subscription.__init__)
+    assert callable(moto_internals.moto_wsgi_app())
     assert hasattr(moto_internals.REQUEST_HANDLER, "make_environ")
