@@ -199,3 +199,30 @@ def test_duplicate_switch_delivers_the_same_event_twice(backend, names, in_proce
         first, second = wait_events(backend, function, 2)
     assert first == second, "a duplicate is the very same event, sequencer and request id included"
     assert chaos.current()["duplicate_rate"] == 0.0, "switched() turns the switch off again"
+
+
+def test_versioned_multipart_and_removal_records(backend, names):
+    deploy_source(backend, names, "recorder", RECORDER)
+    function, bucket = names.function("recorder"), names.bucket("in-progress")
+    lam = backend.client("lambda")
+    arn = lam.get_function_configuration(FunctionName=function)["FunctionArn"]
+    s3 = backend.client("s3")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Id": "everything",
+                                          "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})
+    version = s3.put_object(Bucket=bucket, Key="v.csv", Body=b"one")["VersionId"]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big.csv")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="big.csv", UploadId=upload, PartNumber=1, Body=b"x" * 1024)
+    s3.complete_multipart_upload(Bucket=bucket, Key="big.csv", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+    s3.delete_object(Bucket=bucket, Key="v.csv")
+    events = wait_events(backend, function, 3)
+    records = {r["eventName"]: r for e in events for r in e["Records"]}
+    assert records["ObjectCreated:Put"]["s3"]["object"]["versionId"] == version
+    assert records["ObjectCreated:Put"]["s3"]["configurationId"] == "everything"
+    assert records["ObjectCreated:CompleteMultipartUpload"]["s3"]["object"]["size"] == 1024
+    removed = records["ObjectRemoved:DeleteMarkerCreated"]["s3"]["object"]
+    assert "size" not in removed and "eTag" not in removed and removed["versionId"]
+    sequencers = [r["s3"]["object"]["sequencer"] for r in records.values()]
+    assert len(set(sequencers)) == 3

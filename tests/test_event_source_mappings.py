@@ -229,3 +229,26 @@ def _fifo_queue(backend, names):
                            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
+
+
+def test_bisect_isolates_the_failing_record(backend, names):
+    deploy_source(backend, names, "streamer", STREAM_RECORDER)
+    function = names.function("streamer")
+    table, stream_arn = _stream_table(backend, names, "scores")
+    failures_url, failures_arn = queue(backend, names, "stream-failures")
+    ddb = backend.client("dynamodb")
+    for i in range(4):
+        item = {"id": {"S": f"r{i}"}}
+        if i == 2:
+            item["fail"] = {"BOOL": True}
+        ddb.put_item(TableName=table, Item=item)
+    _mapping(backend, function, stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=4,
+             BisectBatchOnFunctionError=True, MaximumRetryAttempts=0,
+             DestinationConfig={"OnFailure": {"Destination": failures_arn}})
+    message = wait_for(lambda: backend.client("sqs").receive_message(QueueUrl=failures_url).get("Messages"),
+                       "the isolated failing record", timeout=20)[0]
+    info = json.loads(message["Body"])["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1, "bisecting narrows the failure down to the one bad record"
+    wait_for(lambda: "r3" in [r["id"] for r in _stream_records(backend, function)], "the records after it")
+    delivered = [r["id"] for r in _stream_records(backend, function)]
+    assert delivered[:4] == ["r0", "r1", "r2", "r3"] and delivered.count("r3") >= 1

@@ -191,3 +191,11 @@ def test_a_crashing_function_does_not_disturb_another(backend, names):
     crash.start()
     assert invoke(backend, names.function("counter"))[1]["count"] == 1
     crash.join()
+
+
+def test_non_python_runtimes_are_refused_clearly(backend, names):
+    deploy_source(backend, names, "node", "exports.handler = async () => 1;", runtime="nodejs20.x",
+                  handler="index.handler")
+    response, body = invoke(backend, names.function("node"))
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.InvalidRuntime" and "Python handlers only" in body["errorMessage"]

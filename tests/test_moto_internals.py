@@ -39,6 +39,8 @@ def _parameters(function):
 @pytest.mark.parametrize("owner, name, parameters", [
     (s3_notifications, "send_event", ["account_id", "event_name", "bucket", "key"]),
     (s3_models.Notification, "matches", ["self", "event_name", "key_name"]),
+    (s3_models.S3Backend, "complete_multipart_upload", None),
+    (s3_models.S3Backend, "delete_object", ["self", "bucket_name", "key_name", "version_id", "bypass"]),
     (sns_models.Subscription, "publish", ["self", "message", "message_id", "subject", "message_attributes",
                                           "group_id", "deduplication_id", "message_structure"]),
     (sns_models.Subscription, "_parse_message_structure", None),

@@ -310,6 +310,13 @@ class LambdaRuntime:
         """Run the function once. ``injected_failure`` (a teaching switch) reports a
         successful run as failed, the way a lost response or a late timeout does on AWS."""
         request_id = request_id or str(uuid.uuid4())
+        if not spec.runtime.startswith("python"):
+            message = (f"The embedded emulator runs Python handlers only; runtime {spec.runtime} is not emulated. "
+                       "Use a python3.x runtime, or a real AWS account.")
+            result = Invocation(request_id, _error_payload("Runtime.InvalidRuntime", message), True, [message], 0.0,
+                                status="error")
+            self._write_logs(spec, "unsupported-runtime", result)
+            return result
         pool = self._pool(spec)
         environment = pool.acquire()
         try:

@@ -6,7 +6,9 @@ in ``tests/test_moto_internals.py``, instead of misbehaving across the emulator.
 
 What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - S3 bucket notifications: moto's events lack userIdentity, requestParameters,
-  responseElements, sequencer and encode ``/`` in keys; Lambda targets need Docker.
+  responseElements, sequencer and encode ``/`` in keys; Lambda targets need Docker;
+  CompleteMultipartUpload also fires ObjectCreated:Put and ObjectTagging:Put; a versioned
+  delete never announces its delete marker.
 - SNS deliveries: moto's envelope has placeholder ids and timestamps; Lambda needs Docker.
 - Event-source mappings: moto delivers synchronously, ignores BatchSize and filters, and
   empties the DynamoDB stream shard; the emulator's pollers replace that delivery.
@@ -35,6 +37,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from moto.sns import models as sns_models
 
@@ -256,12 +259,17 @@ class S3Change:
     targets: tuple[tuple[str, str, str], ...]  # (lambda|sqs|sns, target ARN, configuration id)
 
 
+_completing_upload = threading.local()
+
+
 def _hook_s3_notifications(deliver: Callable[[S3Change], None]) -> None:
     def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
         configuration = bucket.notification_configuration
         if configuration is None:
             return
         name = event_name.value if hasattr(event_name, "value") else str(event_name)
+        if getattr(_completing_upload, "active", False) and name != "s3:ObjectCreated:CompleteMultipartUpload":
+            return  # moto's internal PutObject and tagging inside CompleteMultipartUpload: AWS sends one event
         targets = []
         for kind, notifications in (("lambda", configuration.cloud_function), ("sqs", configuration.queue),
                                     ("sns", configuration.topic)):
@@ -277,6 +285,34 @@ def _hook_s3_notifications(deliver: Callable[[S3Change], None]) -> None:
         ))
 
     s3_notifications.send_event = send_event
+
+    original_complete = s3_models.S3Backend.complete_multipart_upload
+
+    def complete_multipart_upload(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _completing_upload.active = True
+        try:
+            return original_complete(self, *args, **kwargs)
+        finally:
+            _completing_upload.active = False
+
+    s3_models.S3Backend.complete_multipart_upload = complete_multipart_upload
+
+    original_delete = s3_models.S3Backend.delete_object
+
+    def delete_object(self: Any, bucket_name: str, key_name: str, version_id: str | None = None,
+                      bypass: bool = False) -> Any:
+        deleted, meta = original_delete(self, bucket_name, key_name, version_id, bypass)
+        if deleted and meta.get("delete-marker") == "true" and version_id is None:
+            bucket = self.get_bucket(bucket_name)
+            marker = next((k for k in reversed(bucket.keys.getlist(key_name, []))
+                           if str(k.version_id) == str(meta.get("version-id"))), None)
+            if marker is not None:  # moto never announces the delete marker it just created
+                s3_notifications.send_event(
+                    self.account_id, s3_notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT,
+                    bucket, marker)
+        return deleted, meta
+
+    s3_models.S3Backend.delete_object = delete_object
 
 
 # ---- SNS deliveries --------------------------------------------------------------------
