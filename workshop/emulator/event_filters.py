@@ -12,12 +12,13 @@ For SQS, a body that is a JSON object is matched as an object, any other body as
 from __future__ import annotations
 
 import json
+import operator
 import re
 from typing import Any
 
 MAX_FILTERS = 5
 _MISSING = object()
-_NUMERIC_OPERATORS = {"=", "<", "<=", ">", ">="}
+_COMPARE = {"=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _OPERATORS = {"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists", "wildcard"}
 
 
@@ -72,18 +73,18 @@ def _validate_rule(rule: Any, number: int, where: str) -> None:
     if len(rule) != 1:
         problem = "an operator object has exactly one operator"
     else:
-        (operator, operand), = rule.items()
-        if operator not in _OPERATORS:
-            problem = f"unknown operator '{operator}'"
-        elif operator == "exists" and not isinstance(operand, bool):
+        (name, operand), = rule.items()
+        if name not in _OPERATORS:
+            problem = f"unknown operator '{name}'"
+        elif name == "exists" and not isinstance(operand, bool):
             problem = "'exists' takes true or false"
-        elif operator == "numeric" and not _valid_numeric(operand):
+        elif name == "numeric" and not _valid_numeric(operand):
             problem = "'numeric' takes [\"<op>\", number] or a range such as [\">\", 0, \"<=\", 5]"
-        elif operator in ("prefix", "suffix") and not (isinstance(operand, str) or (
+        elif name in ("prefix", "suffix") and not (isinstance(operand, str) or (
                 isinstance(operand, dict) and set(operand) == {"equals-ignore-case"})):
-            problem = f"'{operator}' takes a string"
-        elif operator in ("equals-ignore-case", "wildcard") and not isinstance(operand, str):
-            problem = f"'{operator}' takes a string"
+            problem = f"'{name}' takes a string"
+        elif name in ("equals-ignore-case", "wildcard") and not isinstance(operand, str):
+            problem = f"'{name}' takes a string"
     if problem:
         raise InvalidFilterPattern(f"Invalid filter pattern definition (filter {number}, field '{where}'): {problem}.")
 
@@ -92,7 +93,7 @@ def _valid_numeric(operand: Any) -> bool:
     if not isinstance(operand, list) or not operand or len(operand) % 2:
         return False
     pairs = list(zip(operand[::2], operand[1::2]))
-    return all(op in _NUMERIC_OPERATORS and isinstance(n, (int, float)) and not isinstance(n, bool)
+    return all(op in _COMPARE and isinstance(n, (int, float)) and not isinstance(n, bool)
                for op, n in pairs) and len(pairs) <= 2
 
 
@@ -131,19 +132,19 @@ def _leaf_matches(rules: list[Any], value: Any) -> bool:
 def _rule_matches(rule: Any, value: Any) -> bool:
     if not isinstance(rule, dict):
         return _equal(rule, value)
-    (operator, operand), = rule.items()
-    if operator == "prefix":
+    (name, operand), = rule.items()
+    if name == "prefix":
         return isinstance(value, str) and _affix(value, operand, str.startswith)
-    if operator == "suffix":
+    if name == "suffix":
         return isinstance(value, str) and _affix(value, operand, str.endswith)
-    if operator == "equals-ignore-case":
+    if name == "equals-ignore-case":
         return isinstance(value, str) and value.casefold() == operand.casefold()
-    if operator == "wildcard":
+    if name == "wildcard":
         regex = "".join(".*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", operand))
         return isinstance(value, str) and re.fullmatch(regex, value, re.DOTALL) is not None
-    if operator == "numeric":
+    if name == "numeric":
         return _numeric(operand, value)
-    if operator == "anything-but":
+    if name == "anything-but":
         return not _anything_but_excludes(operand, value)
     return False
 
@@ -172,8 +173,7 @@ def _equal(expected: Any, value: Any) -> bool:
 def _numeric(operand: list[Any], value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False  # DynamoDB's N values are strings: numeric filters do not apply to them
-    checks = {"=": value.__eq__, "<": value.__lt__, "<=": value.__le__, ">": value.__gt__, ">=": value.__ge__}
-    return all(checks[op](float(n)) for op, n in zip(operand[::2], operand[1::2]))
+    return all(_COMPARE[op](float(value), float(n)) for op, n in zip(operand[::2], operand[1::2]))
 
 
 def record_view(source: str, record: dict[str, Any]) -> dict[str, Any]:
