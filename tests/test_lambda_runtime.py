@@ -199,3 +199,34 @@ def test_non_python_runtimes_are_refused_clearly(backend, names):
     response, body = invoke(backend, names.function("node"))
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.InvalidRuntime" and "Python handlers only" in body["errorMessage"]
+
+
+def test_handlers_import_only_what_the_aws_runtime_provides(backend, names):
+    deploy_source(backend, names, "importer", (
+        "import importlib\n"
+        "def handler(event, context):\n"
+        "    importlib.import_module(event['module'])\n"
+        "    return 'imported'\n"))
+    function = names.function("importer")
+    for provided in ("boto3", "botocore", "json", "urllib3", "dateutil", "sqlite3"):
+        assert invoke(backend, function, {"module": provided})[1] == "imported", provided
+    for absent in ("pandas", "aws_lambda_powertools", "workshop", "moto", "pytest"):
+        response, body = invoke(backend, function, {"module": absent})
+        assert body["errorType"] == "ModuleNotFoundError" and body["errorMessage"] == f"No module named '{absent}'"
+
+
+def test_vendored_packages_travel_in_the_zip(backend, names):
+    from workshop import deploy
+
+    source = (
+        "from aws_lambda_powertools import Logger\n"
+        "from aws_lambda_powertools.utilities.data_classes import S3Event\n"
+        "logger = Logger(service='digester')\n"
+        "def handler(event, context):\n"
+        "    logger.info('got it')\n"
+        "    return S3Event(event).bucket_name\n")
+    deploy.deploy_function(backend, names, "powered", {"app.py": source}, vendor=("aws_lambda_powertools",))
+    event = {"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}
+    response, body = invoke(backend, names.function("powered"), event)
+    assert "FunctionError" not in response, body
+    assert body == "b"

@@ -12,10 +12,13 @@ import io
 import time
 import zipfile
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from workshop.backend import Backend
 from workshop.environment import EXECUTION_ROLE
@@ -26,12 +29,40 @@ DEFAULT_RUNTIME = "python3.12"
 _FIXED_ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 
 
-def package(files: Mapping[str, str | bytes] | Path) -> bytes:
-    """A deployment zip from ``{"app.py": source, ...}`` or from a folder, reproducibly."""
+# What the Lambda Python runtime already has: never vendored into a package.
+PROVIDED_BY_THE_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"}
+
+
+def vendored_files(*distributions: str) -> dict[str, bytes]:
+    """The installed files of these distributions and of what they need, as ``pip install -t``
+    would put them in a deployment package (skipping what the runtime provides)."""
+    files: dict[str, bytes] = {}
+    pending, seen = list(distributions), set()
+    while pending:
+        name = canonicalize_name(pending.pop())
+        if name in seen or name in PROVIDED_BY_THE_RUNTIME:
+            continue
+        seen.add(name)
+        dist = metadata.distribution(name)
+        for entry in dist.files or []:
+            if "__pycache__" in entry.parts or entry.suffix == ".pyc" or str(entry).startswith(".."):
+                continue
+            files[str(entry)] = Path(dist.locate_file(entry)).read_bytes()
+        for requirement in map(Requirement, dist.requires or []):
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return files
+
+
+def package(files: Mapping[str, str | bytes] | Path, vendor: tuple[str, ...] = ()) -> bytes:
+    """A deployment zip from ``{"app.py": source, ...}`` or from a folder, reproducibly;
+    ``vendor`` names installed distributions to bundle with it."""
     if isinstance(files, Path):
         root = files
         files = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
                  if p.is_file() and "__pycache__" not in p.parts}
+    if vendor:
+        files = {**vendored_files(*vendor), **files}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
@@ -57,6 +88,7 @@ def deploy_function(
     memory_size: int = 128,
     runtime: str = DEFAULT_RUNTIME,
     role_arn: str | None = None,
+    vendor: tuple[str, ...] = (),
     **options: Any,
 ) -> str:
     """Create the function ``<prefix>-<purpose>`` or bring it up to date; return its ARN.
@@ -66,7 +98,7 @@ def deploy_function(
     """
     lam = backend.client("lambda")
     name = names.function(purpose)
-    zipped = code if isinstance(code, bytes) else package(code)
+    zipped = code if isinstance(code, bytes) else package(code, vendor)
     configuration = dict(
         Role=role_arn or execution_role_arn(backend, names), Handler=handler, Runtime=runtime, Timeout=timeout,
         MemorySize=memory_size, Environment={"Variables": dict(environment or {})}, **options,

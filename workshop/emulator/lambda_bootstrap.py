@@ -9,12 +9,14 @@ Started by :mod:`workshop.emulator.lambda_runtime`; never imported by the emulat
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import io
 import json
 import logging
 import os
 import resource
 import sys
+import sysconfig
 import time
 import traceback
 from typing import Any
@@ -22,6 +24,45 @@ from typing import Any
 from workshop.emulator import lambda_protocol
 
 TASK_ROOT_ON_AWS = "/var/task"
+# What AWS's Python runtime provides besides the standard library; anything else a handler
+# imports must come with its deployment package (or a layer), as on AWS.
+PROVIDED_BY_THE_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six",
+                           "awslambdaric", "_cffi_backend"}
+
+
+class _OnlyWhatLambdaProvides(importlib.abc.MetaPathFinder):
+    """Refuse top-level imports the real runtime could not satisfy, with AWS's own error.
+
+    The emulator's Python has pandas, powertools and the kit installed; a handler that
+    imports them would work here and fail on AWS. Only the standard library, the
+    packages above and the function's own code are importable."""
+
+    def __init__(self, task_root: str) -> None:
+        self._allowed_roots = [os.path.realpath(task_root)] + [
+            os.path.realpath(p) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}]
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if path is not None or name in sys.builtin_module_names or name in PROVIDED_BY_THE_RUNTIME:
+            return None
+        spec = None
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    break
+        if spec is None:
+            return None
+        locations = [spec.origin] if spec.origin not in (None, "built-in", "frozen") else []
+        locations += list(spec.submodule_search_locations or [])
+        if spec.origin in ("built-in", "frozen") or (locations and all(self._allowed(p) for p in locations)):
+            return spec
+        raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+
+    def _allowed(self, location: str) -> bool:
+        real = os.path.realpath(location)
+        if "site-packages" in real.split(os.sep) and not real.startswith(self._allowed_roots[0]):
+            return False
+        return any(real == root or real.startswith(root + os.sep) for root in self._allowed_roots)
 
 
 class LambdaContext:
@@ -168,6 +209,9 @@ def main() -> None:
     )
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     sys.path[:] = [task_root] + [p for p in sys.path if p not in ("", os.getcwd())]
+    sys.meta_path.insert(0, _OnlyWhatLambdaProvides(task_root))
+    for loaded in [m for m in sys.modules if m == "workshop" or m.startswith("workshop.")]:
+        del sys.modules[loaded]  # the emulator's own package is not part of the runtime
     log_stream = _LogStream(replies)
     sys.stdout = sys.stderr = log_stream
     request_filter = _install_logging(log_stream)
