@@ -129,3 +129,18 @@ def test_bad_chaos_settings_are_refused(backend):
     assert error.value.code == 400
     with pytest.raises(urllib.error.HTTPError):
         _admin(backend, "chaos", {"explode": True})
+
+
+def test_an_event_older_than_its_maximum_age_is_dropped_to_the_destination(backend, names):
+    url, arn = _queue(backend, names, "expired")
+    deploy_source(backend, names, "failing", FAILING)
+    function = names.function("failing")
+    # The first retry waits one (compressed) minute: exactly the maximum age, so the event expires.
+    backend.client("lambda").put_function_event_invoke_config(
+        FunctionName=function, MaximumEventAgeInSeconds=60, MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": arn}})
+    backend.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b'{"n": 3}')
+    record = json.loads(_one_message(backend, url)["Body"])
+    assert record["requestContext"]["condition"] == "EventAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
+    assert "responsePayload" not in record
