@@ -13,6 +13,8 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - Event-source mappings: moto delivers synchronously, ignores BatchSize and filters, and
   empties the DynamoDB stream shard; the emulator's pollers replace that delivery.
 - FIFO messages get random SequenceNumbers, and only some of them.
+- SQS publishes no CloudWatch metrics; alarms start in OK, are never evaluated, and
+  SetAlarmState notifies nobody.
 - DeadLetterConfig is dropped by moto; PutFunctionEventInvokeConfig appends instead of
   replacing, so GetFunctionEventInvokeConfig answers with the first config ever put.
 """
@@ -242,6 +244,111 @@ def _number_fifo_messages() -> None:
     sqs_models.Queue.add_message = add_message
 
 
+# ---- SQS metrics and CloudWatch alarms ------------------------------------------------
+
+_sqs_counts: dict[tuple[str, str], dict[str, int]] = {}
+_sqs_counts_lock = threading.Lock()
+SQS_COUNTERS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted",
+                "NumberOfEmptyReceives")
+
+
+def _count(region: str, queue: str, counter: str, amount: int = 1) -> None:
+    with _sqs_counts_lock:
+        counts = _sqs_counts.setdefault((region, queue), dict.fromkeys(SQS_COUNTERS, 0))
+        counts[counter] += amount
+
+
+def _count_sqs_traffic() -> None:
+    """moto publishes no SQS metrics; count what CloudWatch's SQS counters count."""
+    from moto.sqs import models as sqs_models
+
+    backend_class = sqs_models.SQSBackend
+    send, receive, delete = backend_class.send_message, backend_class.receive_message, backend_class.delete_message
+
+    def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        message = send(self, queue_name, *args, **kwargs)
+        _count(self.region_name, queue_name, "NumberOfMessagesSent")
+        return message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        messages = receive(self, queue_name, *args, **kwargs)
+        if messages:
+            _count(self.region_name, queue_name, "NumberOfMessagesReceived", len(messages))
+        else:
+            _count(self.region_name, queue_name, "NumberOfEmptyReceives")
+        return messages
+
+    def delete_message(self: Any, queue_name: str, receipt_handle: str) -> None:
+        delete(self, queue_name, receipt_handle)
+        _count(self.region_name, queue_name, "NumberOfMessagesDeleted")
+
+    backend_class.send_message = send_message
+    backend_class.receive_message = receive_message
+    backend_class.delete_message = delete_message
+
+
+def sqs_queue_metrics() -> list[tuple[str, str, dict[str, float]]]:
+    """(region, queue name, metrics) of every queue: gauges now, counters since the last call."""
+    from moto.sqs.models import sqs_backends
+
+    now_ms = time.time() * 1000
+    results = []
+    for region, backend in sqs_backends[ACCOUNT_ID].items():
+        for name, queue in list(backend.queues.items()):
+            sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp]
+            metrics: dict[str, float] = {
+                "ApproximateNumberOfMessagesVisible": queue.approximate_number_of_messages,
+                "ApproximateNumberOfMessagesNotVisible": queue.approximate_number_of_messages_not_visible,
+                "ApproximateNumberOfMessagesDelayed": queue.approximate_number_of_messages_delayed,
+                "ApproximateAgeOfOldestMessage": max(0.0, (now_ms - min(sent)) / 1000) if sent else 0.0,
+            }
+            with _sqs_counts_lock:
+                counts = _sqs_counts.pop((region, name), dict.fromkeys(SQS_COUNTERS, 0))
+            metrics.update(counts)
+            results.append((region, name, metrics))
+    return results
+
+
+def cloudwatch_backend(region: str) -> Any:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends[ACCOUNT_ID][region]
+
+
+def cloudwatch_regions() -> list[str]:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return list(cloudwatch_backends[ACCOUNT_ID].keys())
+
+
+def forget_metrics_before(region: str, namespace: str, cutoff: Any) -> None:
+    """Metric data is kept forever by moto; drop the emulator's own old AWS/* points."""
+    backend = cloudwatch_backend(region)
+    backend.metric_data = [d for d in backend.metric_data if d.namespace != namespace or d.timestamp >= cutoff]
+
+
+def _alarms_start_without_data(on_state_change: Callable[[str, Any, str], None]) -> None:
+    """AWS alarms start in INSUFFICIENT_DATA (moto: OK) and SetAlarmState triggers actions."""
+    from moto.cloudwatch import models as cloudwatch_models
+
+    original_init = cloudwatch_models.Alarm.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.state_value = "INSUFFICIENT_DATA"
+
+    cloudwatch_models.Alarm.__init__ = init
+    original_set = cloudwatch_models.CloudWatchBackend.set_alarm_state
+
+    def set_alarm_state(self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
+        old = self.alarms[alarm_name].state_value if alarm_name in self.alarms else None
+        original_set(self, alarm_name, reason, reason_data, state_value)
+        if old is not None and old != state_value:
+            on_state_change(self.region_name, self.alarms[alarm_name], old)
+
+    cloudwatch_models.CloudWatchBackend.set_alarm_state = set_alarm_state
+
+
 # ---- S3 notifications ------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -366,7 +473,8 @@ def _hook_sns_deliveries(deliver: Callable[[SnsDelivery], None]) -> None:
 _installed = False
 
 
-def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[[SnsDelivery], None]) -> None:
+def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[[SnsDelivery], None],
+            on_alarm_state_change: Callable[[str, Any, str], None]) -> None:
     """Take over from moto what the emulator does itself (see the module docstring). Once per process."""
     global _installed
     if _installed:
@@ -377,5 +485,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _stop_moto_event_source_delivery()
     _bound_shard_iterators()
     _number_fifo_messages()
+    _count_sqs_traffic()
+    _alarms_start_without_data(on_alarm_state_change)
     _hook_s3_notifications(on_s3_change)
     _hook_sns_deliveries(on_sns_delivery)

@@ -19,6 +19,7 @@ from typing import Any
 from workshop.backend import EMBEDDED, Backend
 from workshop.emulator import aws_events, http_delivery, moto_internals
 from workshop.emulator.async_invoke import AsyncHooks, AsyncInvoker
+from workshop.emulator.cloudwatch import CloudWatch
 from workshop.emulator.lambda_runtime import FunctionSpec, Invocation, LambdaRuntime
 from workshop.emulator.pollers import MappingSupervisor
 from workshop.emulator.settings import Chaos, Settings
@@ -47,6 +48,7 @@ class EmulatorService:
         self._invocations: dict[str, dict[str, int]] = {}
         self._deliveries_pending = 0
         self.mappings = MappingSupervisor(self)
+        self.cloudwatch = CloudWatch(self, self.settings.metric_minute_seconds)
 
     # ---- Lambda ---------------------------------------------------------------------
 
@@ -113,7 +115,12 @@ class EmulatorService:
         else:
             print(f"no delivery to {arn}: only SQS, SNS and Lambda targets are emulated", flush=True)
 
+    def on_alarm_state_change(self, region: str, alarm: Any, old_state: str) -> None:
+        """SetAlarmState: AWS runs the new state's actions as for an evaluated change."""
+        self._schedule(lambda item, copies=1: self.cloudwatch.notify(*item), (region, alarm, old_state))
+
     def shutdown(self) -> None:
+        self.cloudwatch.stop()
         self.mappings.stop()
         self.invoker.stop()
         self.deliveries.shutdown(wait=False, cancel_futures=True)

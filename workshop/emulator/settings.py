@@ -29,11 +29,14 @@ def _float(name: str, default: float) -> float:
 class Settings:
     time_scale: float = DEFAULT_TIME_SCALE
     lambda_concurrency: int = 4
+    # How long one CloudWatch minute lasts: metric publication and alarm periods.
+    metric_minute_seconds: float = 1.0
 
     @classmethod
     def from_environment(cls) -> Settings:
         return cls(time_scale=_float("WORKSHOP_TIME_SCALE", DEFAULT_TIME_SCALE),
-                   lambda_concurrency=int(_float("WORKSHOP_LAMBDA_CONCURRENCY", 4)))
+                   lambda_concurrency=int(_float("WORKSHOP_LAMBDA_CONCURRENCY", 4)),
+                   metric_minute_seconds=_float("WORKSHOP_METRIC_MINUTE_SECONDS", 1.0))
 
     def scaled(self, aws_seconds: float) -> float:
         """An AWS duration in the emulator's compressed time."""

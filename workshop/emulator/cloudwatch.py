@@ -1,0 +1,188 @@
+"""CloudWatch as the workshop needs it: SQS publishes its metrics, alarms are evaluated and act.
+
+Time is compressed: one AWS minute lasts ``Settings.metric_minute_seconds`` (one second by
+default), so an alarm on ``Period=60, EvaluationPeriods=2`` decides within about two
+seconds. Every "minute" each queue publishes AWS/SQS metrics (dimension QueueName); every
+tick each metric alarm is evaluated over its last EvaluationPeriods periods, honouring
+DatapointsToAlarm and TreatMissingData, and a state change publishes AWS's alarm message to
+the state's actions (SNS topics).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from workshop.emulator import moto_internals
+
+OPERATORS = {
+    "GreaterThanThreshold": (lambda v, t: v > t, "greater than"),
+    "GreaterThanOrEqualToThreshold": (lambda v, t: v >= t, "greater than or equal to"),
+    "LessThanThreshold": (lambda v, t: v < t, "less than"),
+    "LessThanOrEqualToThreshold": (lambda v, t: v <= t, "less than or equal to"),
+}
+REGION_NAMES = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)", "us-west-1":
+                "US West (N. California)", "us-west-2": "US West (Oregon)", "eu-west-1": "EU (Ireland)",
+                "eu-central-1": "EU (Frankfurt)", "eu-west-2": "EU (London)", "ap-southeast-2":
+                "Asia Pacific (Sydney)", "ap-northeast-1": "Asia Pacific (Tokyo)"}
+METRIC_RETENTION_MINUTES = 30
+
+
+class CloudWatch:
+    def __init__(self, service: Any, minute_seconds: float) -> None:
+        self._service = service
+        self.minute = minute_seconds
+        self._stop = threading.Event()
+        self._last_publication = 0.0
+        self._thread = threading.Thread(target=self._run, daemon=True, name="cloudwatch")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(0.25, self.minute / 4)):
+            try:
+                if time.monotonic() - self._last_publication >= self.minute:
+                    self._last_publication = time.monotonic()
+                    self.publish_sqs_metrics()
+                self.evaluate_alarms()
+            except Exception as error:  # never let one bad alarm stop the others
+                print(f"cloudwatch: {error!r}", flush=True)
+
+    # ---- SQS metrics ---------------------------------------------------------------
+
+    def publish_sqs_metrics(self) -> None:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)  # moto keeps naive UTC timestamps
+        by_region: dict[str, list[dict[str, Any]]] = {}
+        for region, queue, metrics in moto_internals.sqs_queue_metrics():
+            unit = {"ApproximateAgeOfOldestMessage": "Seconds"}
+            by_region.setdefault(region, []).extend(
+                {"MetricName": name, "Value": float(value), "Unit": unit.get(name, "Count"), "Timestamp": now,
+                 "Dimensions": [{"Name": "QueueName", "Value": queue}]}
+                for name, value in metrics.items())
+        for region, data in by_region.items():
+            backend = moto_internals.cloudwatch_backend(region)
+            backend.put_metric_data("AWS/SQS", data)
+            moto_internals.forget_metrics_before(region, "AWS/SQS",
+                                                 now - timedelta(seconds=METRIC_RETENTION_MINUTES * self.minute))
+
+    # ---- alarms --------------------------------------------------------------------
+
+    def evaluate_alarms(self) -> None:
+        for region in moto_internals.cloudwatch_regions():
+            backend = moto_internals.cloudwatch_backend(region)
+            for alarm in list(backend.alarms.values()):
+                if alarm.metric_name and alarm.comparison_operator in OPERATORS:
+                    self._evaluate(region, backend, alarm)
+
+    def _evaluate(self, region: str, backend: Any, alarm: Any) -> None:
+        period = alarm.period * self.minute / 60
+        created = alarm.configuration_updated_timestamp.replace(tzinfo=timezone.utc).timestamp()
+        now = time.time()
+        if now - created < period:
+            return  # not one full period observed yet
+        periods = int(alarm.evaluation_periods)
+        needed = int(alarm.datapoints_to_alarm or periods)
+        values = [self._statistic(backend, alarm, now - (k + 1) * period, now - k * period)
+                  for k in reversed(range(periods))]
+        compare, words = OPERATORS[alarm.comparison_operator]
+        threshold = float(alarm.threshold)
+        treat = alarm.treat_missing_data or "missing"
+        present = [v for v in values if v is not None]
+        breaching = sum(1 for v in present if compare(v, threshold))
+        missing = len(values) - len(present)
+        if treat == "breaching":
+            breaching += missing
+        if not present and treat in ("missing", "ignore"):
+            new_state = "INSUFFICIENT_DATA" if treat == "missing" else alarm.state_value
+        else:
+            new_state = "ALARM" if breaching >= needed else "OK"
+        if new_state == alarm.state_value:
+            return
+        shown = ", ".join(f"{v:g}" for v in present[-needed:]) or "no datapoints"
+        reason = (f"Threshold Crossed: {breaching} out of the last {periods} datapoints [{shown}] "
+                  f"{'was' if new_state == 'ALARM' else 'was not'} {words} the threshold ({threshold:g}) "
+                  f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for {alarm.state_value} -> {new_state} "
+                  "transition).")
+        old = alarm.state_value
+        alarm.update_state(reason, json.dumps({"version": "1.0", "queryDate": _iso(datetime.now(timezone.utc)),
+                                               "recentDatapoints": present, "threshold": threshold}), new_state)
+        self.notify(region, alarm, old)
+
+    def _statistic(self, backend: Any, alarm: Any, start: float, end: float) -> float | None:
+        wanted = {(d.name, d.value) for d in alarm.dimensions}
+        values = []
+        for datum in list(backend.metric_data):
+            if datum.namespace != alarm.namespace or datum.name != alarm.metric_name:
+                continue
+            stamp = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or timezone.utc).timestamp()
+            if not start <= stamp < end or {(d.name, d.value) for d in datum.dimensions} != wanted:
+                continue
+            if hasattr(datum, "value"):
+                values.append(datum.value)
+        if not values:
+            return None
+        statistic = alarm.statistic or ""
+        if alarm.extended_statistic and alarm.extended_statistic.startswith("p"):
+            ordered = sorted(values)
+            rank = float(alarm.extended_statistic[1:]) / 100
+            return ordered[min(len(ordered) - 1, max(0, math.ceil(rank * len(ordered)) - 1))]
+        return {"Average": sum(values) / len(values), "Sum": sum(values), "Minimum": min(values),
+                "Maximum": max(values), "SampleCount": float(len(values))}.get(statistic, sum(values) / len(values))
+
+    def notify(self, region: str, alarm: Any, old_state: str) -> None:
+        """Publish AWS's alarm message to the actions of the new state."""
+        if not alarm.actions_enabled:
+            return
+        actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions,
+                   "INSUFFICIENT_DATA": alarm.insufficient_data_actions}[alarm.state_value] or []
+        message = json.dumps(alarm_message(region, alarm, old_state))
+        subject = f'{alarm.state_value}: "{alarm.name}" in {REGION_NAMES.get(region, region)}'[:100]
+        for arn in actions:
+            if ":sns:" in arn:
+                self._service.backend(arn.split(":")[3]).client("sns").publish(
+                    TopicArn=arn, Subject=subject, Message=message)
+
+
+def alarm_message(region: str, alarm: Any, old_state: str) -> dict[str, Any]:
+    """The JSON CloudWatch publishes to SNS when an alarm changes state."""
+    return {
+        "AlarmName": alarm.name,
+        "AlarmDescription": alarm.description or None,
+        "AWSAccountId": moto_internals.ACCOUNT_ID,
+        "AlarmConfigurationUpdatedTimestamp": _iso(alarm.configuration_updated_timestamp),
+        "NewStateValue": alarm.state_value,
+        "NewStateReason": alarm.state_reason,
+        "StateChangeTime": _iso(alarm.state_updated_timestamp),
+        "Region": REGION_NAMES.get(region, region),
+        "AlarmArn": alarm.alarm_arn,
+        "OldStateValue": old_state,
+        "OKActions": list(alarm.ok_actions),
+        "AlarmActions": list(alarm.alarm_actions),
+        "InsufficientDataActions": list(alarm.insufficient_data_actions),
+        "Trigger": {
+            "MetricName": alarm.metric_name,
+            "Namespace": alarm.namespace,
+            "StatisticType": "ExtendedStatistic" if alarm.extended_statistic else "Statistic",
+            "Statistic": (alarm.statistic or "").upper() or None,
+            "Unit": alarm.unit,
+            "Dimensions": [{"value": d.value, "name": d.name} for d in alarm.dimensions],
+            "Period": int(alarm.period),
+            "EvaluationPeriods": int(alarm.evaluation_periods),
+            "DatapointsToAlarm": int(alarm.datapoints_to_alarm or alarm.evaluation_periods),
+            "ComparisonOperator": alarm.comparison_operator,
+            "Threshold": float(alarm.threshold),
+            "TreatMissingData": alarm.treat_missing_data or "missing",
+            "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or "",
+        },
+    }
+
+
+def _iso(moment: datetime) -> str:
+    moment = moment.replace(tzinfo=moment.tzinfo or timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
