@@ -41,6 +41,8 @@ class EmulatorApp:
         method = environ.get("REQUEST_METHOD", "GET")
         if route == "health" and method == "GET":
             return _json(start_response, 200, self.health())
+        if route.startswith("webhooks/"):
+            return self._webhook(route.removeprefix("webhooks/"), method, environ, start_response)
         if route == "chaos":
             return self._chaos(method, environ, start_response)
         if route == "idle" and method == "GET":
@@ -62,6 +64,24 @@ class EmulatorApp:
             except (ValueError, TypeError) as error:
                 return _json(start_response, 400, {"error": str(error)})
         return _json(start_response, 200, chaos.as_dict())
+
+    def _webhook(self, channel: str, method: str, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        inbox = self._service.webhooks
+        if method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                payload = json.loads(environ["wsgi.input"].read(length) or b"null")
+            except ValueError:
+                payload = None
+            status, answer = inbox.post(channel, payload)
+            body = answer.encode()
+            reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
+            start_response(f"{status} {reason}", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+            return [body]
+        if method == "DELETE":
+            inbox.clear(channel)
+            return _json(start_response, 200, {"cleared": channel})
+        return _json(start_response, 200, {"channel": channel, "messages": inbox.messages(channel)})
 
     def health(self) -> dict[str, Any]:
         return {

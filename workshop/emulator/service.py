@@ -23,6 +23,7 @@ from workshop.emulator.cloudwatch import CloudWatch
 from workshop.emulator.lambda_runtime import FunctionSpec, Invocation, LambdaRuntime
 from workshop.emulator.pollers import MappingSupervisor
 from workshop.emulator.settings import Chaos, Settings
+from workshop.emulator.webhooks import WebhookInbox
 
 
 class EmulatorService:
@@ -49,6 +50,7 @@ class EmulatorService:
         self._deliveries_pending = 0
         self.mappings = MappingSupervisor(self)
         self.cloudwatch = CloudWatch(self, self.settings.metric_minute_seconds)
+        self.webhooks = WebhookInbox()
 
     # ---- Lambda ---------------------------------------------------------------------
 
