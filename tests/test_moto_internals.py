@@ -71,6 +71,12 @@ def test_the_attributes_read_still_exist():
     assert "self._event_source_mappings" in inspect.getsource(lambda_models.LambdaBackend.__init__)
     assert "lambda_event_source_mappings" in inspect.getsource(sqs_models.Queue.__init__)
     assert "self.shard_iterators" in inspect.getsource(streams_models.DynamoDBStreamsBackend.__init__)
+    from moto.apigateway import models as apigateway_models
+
+    assert "self.resources" in inspect.getsource(apigateway_models.RestAPI.__init__)
+    assert "self.stages" in inspect.getsource(apigateway_models.RestAPI.__init__)
+    assert "self.integration_type" in inspect.getsource(apigateway_models.Integration.__init__)
+    assert hasattr(apigateway_models.Resource, "get_path") and hasattr(apigateway_models, "apigateway_backends")
     assert "_filter_policy_matcher" in inspect.getsource(sns_models.Subscription.__init__)
     assert callable(moto_internals.moto_wsgi_app())
     assert hasattr(moto_internals.REQUEST_HANDLER, "make_environ")

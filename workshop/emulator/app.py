@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from workshop import __version__
-from workshop.emulator import lambda_api, moto_internals
+from workshop.emulator import api_gateway, lambda_api, moto_internals
 
 ADMIN_PREFIX = "/_workshop/"
 IDENTITY = "workshop-emulator"
@@ -29,6 +29,8 @@ class EmulatorApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith(ADMIN_PREFIX):
             return self._admin(path[len(ADMIN_PREFIX):], environ, start_response)
+        if api_gateway.is_user_request(environ):
+            return api_gateway.handle(environ, start_response, self._service)
         if lambda_api.is_invoke(environ):
             return lambda_api.handle_invoke(environ, start_response, self._service)
         if lambda_api.is_mapping_change(environ):

@@ -1,0 +1,72 @@
+"""A REST API with Lambda proxy integrations, called over plain HTTP."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.lambda_helpers import deploy_source, ready_names
+
+ECHO = '''
+import json
+def handler(event, context):
+    if event["path"].endswith("/broken"):
+        return "not a proxy response"
+    if event.get("queryStringParameters") and event["queryStringParameters"].get("fail"):
+        raise RuntimeError("boom")
+    return {"statusCode": 201, "headers": {"X-Order": "accepted"},
+            "body": json.dumps({"method": event["httpMethod"], "resource": event["resource"],
+                                "path": event["path"], "pathParameters": event["pathParameters"],
+                                "query": event["queryStringParameters"], "body": event["body"],
+                                "stage": event["requestContext"]["stage"],
+                                "contentType": event["headers"].get("Content-Type")})}
+'''
+
+
+@pytest.fixture
+def api(backend, prefix):
+    names = ready_names(backend, prefix)
+    arn = deploy_source(backend, names, "orders-api", ECHO)
+    apigw = backend.client("apigateway")
+    api_id = apigw.create_rest_api(name=names.api("orders"))["id"]
+    root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    orders = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="orders")["id"]
+    order = apigw.create_resource(restApiId=api_id, parentId=orders, pathPart="{id}")["id"]
+    proxy = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"
+    for resource, method in ((orders, "POST"), (order, "GET"), (proxy, "ANY")):
+        apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod=method, authorizationType="NONE")
+        apigw.put_integration(restApiId=api_id, resourceId=resource, httpMethod=method, type="AWS_PROXY",
+                              integrationHttpMethod="POST", uri=uri)
+    apigw.create_deployment(restApiId=api_id, stageName="dev")
+    return f"{backend.endpoint_url}/restapis/{api_id}/dev/_user_request_"
+
+
+def _call(url, method="GET", body=None):
+    request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def test_proxy_event_and_response(api):
+    status, headers, body = _call(f"{api}/orders?channel=web", "POST", {"sku": "A-1", "qty": 2})
+    assert status == 201 and headers["X-Order"] == "accepted"
+    assert body["method"] == "POST" and body["resource"] == "/orders" and body["path"] == "/orders"
+    assert body["query"] == {"channel": "web"} and json.loads(body["body"]) == {"sku": "A-1", "qty": 2}
+    assert body["stage"] == "dev" and body["contentType"] == "application/json"
+    status, _, body = _call(f"{api}/orders/42")
+    assert status == 201 and body["resource"] == "/orders/{id}" and body["pathParameters"] == {"id": "42"}
+    status, _, body = _call(f"{api}/anything/else", "DELETE")
+    assert body["resource"] == "/{proxy+}" and body["pathParameters"] == {"proxy": "anything/else"}
+
+
+def test_api_gateway_errors(api):
+    assert _call(f"{api}/orders?fail=1", "POST", {})[0:3:2] == (502, {"message": "Internal server error"})
+    assert _call(f"{api}/broken")[0] == 502, "a malformed proxy response is a 502"
+    assert _call(f"{api}/orders", "PATCH")[0] == 403, "no PATCH method on /orders"
+    assert _call(api.replace("/dev/", "/prod/") + "/orders", "POST", {})[0] == 403, "no such stage"
