@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 import threading
 import time
 
@@ -140,6 +141,12 @@ def test_logs_have_start_end_report_and_tail(backend, names):
                         log_messages(backend, function), "two REPORT lines")
     reports = [m for m in messages if m.startswith("REPORT")]
     assert len(reports) == 2 and "Init Duration" not in reports[1], "only a cold start reports INIT"
+    logs = backend.client("logs")
+    [stream] = logs.describe_log_streams(logGroupName=f"/aws/lambda/{function}")["logStreams"]
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", stream["logStreamName"])
+    events = logs.get_log_events(logGroupName=f"/aws/lambda/{function}", logStreamName=stream["logStreamName"],
+                                 startFromHead=True)["events"]
+    assert [e["message"] for e in events][:2] == [tail[0], "printed line"], "one warm environment, one stream"
 
 
 def test_handler_boto3_calls_reach_the_emulator(backend, names):

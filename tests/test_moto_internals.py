@@ -11,6 +11,8 @@ from pathlib import Path
 import moto
 import pytest
 from moto.awslambda import models as lambda_models
+from moto.cloudwatch import models as cloudwatch_models
+from moto.kms import models as kms_models
 from moto.dynamodbstreams import models as streams_models
 from moto.logs import models as logs_models
 from moto.s3 import models as s3_models
@@ -55,6 +57,15 @@ def _parameters(function):
     (logs_models.LogsBackend, "put_log_events", ["self", "log_group_name", "log_stream_name", "log_events"]),
     (streams_models.ShardIterator, "get", ["self", "limit"]),
     (sqs_models.Queue, "add_message", ["self", "message"]),
+    (sqs_models.SQSBackend, "send_message", None),
+    (sqs_models.SQSBackend, "receive_message", None),
+    (sqs_models.SQSBackend, "delete_message", ["self", "queue_name", "receipt_handle"]),
+    (s3_models.FakeBucket, "get_permission", ["self", "action", "resource"]),
+    (kms_models.KmsBackend, "any_id_to_key_id", ["self", "key_id"]),
+    (kms_models.KmsBackend, "disable_key", ["self", "key_id"]),
+    (cloudwatch_models.CloudWatchBackend, "set_alarm_state",
+     ["self", "alarm_name", "reason", "reason_data", "state_value"]),
+    (cloudwatch_models.CloudWatchBackend, "put_metric_data", ["self", "namespace", "metric_data"]),
 ])
 def test_the_internals_used_still_exist(owner, name, parameters):
     assert hasattr(owner, name), f"moto no longer has {owner.__name__}.{name}: revisit moto_internals.py"

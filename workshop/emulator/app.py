@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from workshop import __version__
-from workshop.emulator import api_gateway, lambda_api, moto_internals
+from workshop.emulator import api_gateway, lambda_api, moto_internals, s3_guard
 
 ADMIN_PREFIX = "/_workshop/"
 IDENTITY = "workshop-emulator"
@@ -33,6 +33,8 @@ class EmulatorApp:
             return api_gateway.handle(environ, start_response, self._service)
         if lambda_api.is_invoke(environ):
             return lambda_api.handle_invoke(environ, start_response, self._service)
+        if s3_guard.is_s3_request(environ):
+            return s3_guard.handle(environ, start_response, self._moto, lambda_api.request_region(environ))
         if lambda_api.is_mapping_change(environ):
             refusal = lambda_api.refuse_invalid_mapping(environ, start_response)
             if refusal is not None:

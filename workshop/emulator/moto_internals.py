@@ -15,6 +15,8 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - FIFO messages get random SequenceNumbers, and only some of them.
 - SQS publishes no CloudWatch metrics; alarms start in OK, are never evaluated, and
   SetAlarmState notifies nobody.
+- Bucket policies are evaluated without request context (every Condition denies) and
+  unknown, disabled or pending-deletion KMS keys are accepted for SSE-KMS.
 - DeadLetterConfig is dropped by moto; PutFunctionEventInvokeConfig appends instead of
   replacing, so GetFunctionEventInvokeConfig answers with the first config ever put.
 """
@@ -378,6 +380,90 @@ def rest_api_routes(api_id: str) -> tuple[str, set[str], list[ApiRoute]] | None:
     return region, set(api.stages), routes
 
 
+# ---- S3, KMS and bucket policies ------------------------------------------------------
+
+_s3_request = threading.local()
+
+
+def set_s3_request_context(context: dict[str, str] | None) -> None:
+    """The condition keys of the S3 request this thread is about to hand to moto."""
+    _s3_request.context = context
+
+
+def _evaluate_bucket_policies_in_context() -> None:
+    """moto evaluates bucket policies with no request context: every Condition denies."""
+    from workshop.emulator import bucket_policies
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        from moto.iam.access_control import PermissionResult
+
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        context = getattr(_s3_request, "context", None) or {}
+        verdict = bucket_policies.evaluate(self.policy, action, resource, context)
+        return {"DENIED": PermissionResult.DENIED, "PERMITTED": PermissionResult.PERMITTED}.get(
+            verdict, PermissionResult.NEUTRAL)
+
+    s3_models.FakeBucket.get_permission = get_permission
+
+
+def _kms_key_operations_accept_arns() -> None:
+    """AWS accepts a key ARN wherever a key id goes; moto's key state calls fail with a 500."""
+    from moto.kms.models import KmsBackend
+
+    for name in ("enable_key", "disable_key", "cancel_key_deletion", "schedule_key_deletion"):
+        original = getattr(KmsBackend, name)
+
+        def accepting_arns(self: Any, key_id: str, *args: Any, _original: Any = original) -> Any:
+            return _original(self, self.get_key_id(key_id) if key_id.startswith("arn:") else key_id, *args)
+
+        setattr(KmsBackend, name, accepting_arns)
+
+
+def kms_key_state(region: str, key_ref: str) -> tuple[str, str] | None:
+    """(key ARN, KeyState) for any key id, ARN, alias or alias ARN; None for an unknown key."""
+    from moto.kms.models import kms_backends
+
+    ref_region = key_ref.split(":")[3] if key_ref.startswith("arn:") else region
+    backend = kms_backends[ACCOUNT_ID][ref_region]
+    try:
+        key = backend.keys[backend.any_id_to_key_id(key_ref)]
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
+    except Exception:  # moto's NotFoundException for an unknown alias
+        return None
+    return key.arn, key.key_state
+
+
+def bucket_default_kms_key(bucket_name: str) -> str | None:
+    """The KMSMasterKeyID of a bucket's default SSE-KMS encryption, if it has one."""
+    bucket = _bucket(bucket_name)
+    rules = (getattr(bucket, "encryption", None) or {}).get("Rule") if bucket is not None else None
+    rules = rules if isinstance(rules, list) else [rules] if rules else []
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm") in ("aws:kms", "aws:kms:dsse") and default.get("KMSMasterKeyID"):
+            return default["KMSMasterKeyID"]
+    return None
+
+
+def object_kms_key(bucket_name: str, key_name: str) -> str | None:
+    bucket = _bucket(bucket_name)
+    key = bucket.keys.get(key_name) if bucket is not None else None
+    if key is None or getattr(key, "encryption", None) not in ("aws:kms", "aws:kms:dsse"):
+        return None
+    return getattr(key, "kms_key_id", None)
+
+
+def _bucket(bucket_name: str) -> Any:
+    from moto.s3.models import s3_backends
+
+    for backend in s3_backends[ACCOUNT_ID].values():
+        if bucket_name in backend.buckets:
+            return backend.buckets[bucket_name]
+    return None
+
+
 # ---- S3 notifications ------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -516,5 +602,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _number_fifo_messages()
     _count_sqs_traffic()
     _alarms_start_without_data(on_alarm_state_change)
+    _evaluate_bucket_policies_in_context()
+    _kms_key_operations_accept_arns()
     _hook_s3_notifications(on_s3_change)
     _hook_sns_deliveries(on_sns_delivery)
