@@ -11,6 +11,15 @@ import urllib.error
 
 from tests.conftest import ROOT, free_port
 from workshop import inventory
+from workshop.waiting import wait_for
+
+
+def _serving(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token=t0k", timeout=1).read()
+        return True
+    except OSError:
+        return False
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -58,3 +67,4 @@ def test_lab_sets_up_and_serves_the_first_notebook(emulator, backend, prefix, tm
     finally:
         lab.terminate()
         lab.wait(timeout=20)
+    assert wait_for(lambda: not _serving(port), "JupyterLab to stop with the launcher", timeout=20)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
 
@@ -127,10 +128,14 @@ def _lab(args: argparse.Namespace) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers and CI machines often run as root
     environ = {**os.environ, **backend.environment_variables()}
+    jupyter = subprocess.Popen(command, cwd=root, env=environ)
+    # Stopping the launcher (Ctrl-C, SIGTERM from a terminal closing) stops JupyterLab with it.
+    signal.signal(signal.SIGTERM, lambda *_: jupyter.terminate())
     try:
-        return subprocess.run(command, cwd=root, env=environ).returncode
+        return jupyter.wait()
     except KeyboardInterrupt:
-        return 0
+        jupyter.terminate()
+        return jupyter.wait()
 
 
 def _port(backend: backends.Backend) -> int:
