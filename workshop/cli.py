@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.exceptions
-import pandas as pd
 
 from workshop import backend as backends
 from workshop.errors import WorkshopError
@@ -105,6 +104,8 @@ def for_each_participant(
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
+    import pandas as pd  # imported here: it costs half a second that `serve` and `status` need not pay
+
     return pd.DataFrame(list(rows)).to_string(index=False) if rows else "(none)"
 
 
