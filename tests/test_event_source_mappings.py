@@ -171,11 +171,12 @@ def test_stream_filter_and_latest_and_disable(backend, names):
     pattern = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["wanted"]}}}}
     uuid = _mapping(backend, function, stream_arn, StartingPosition="LATEST",
                     FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
-    time.sleep(0.5)  # the poller opens its shard iterator at LATEST
+    lam = backend.client("lambda")
+    wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled",
+             "the mapping to take its LATEST position (State Creating -> Enabled)")
     ddb.put_item(TableName=table, Item={"id": {"S": "unwanted"}, "kind": {"S": "other"}})
     ddb.put_item(TableName=table, Item={"id": {"S": "wanted-1"}, "kind": {"S": "wanted"}})
     wait_for(lambda: _stream_records(backend, function), "the wanted record")
-    lam = backend.client("lambda")
     lam.update_event_source_mapping(UUID=uuid, Enabled=False)
     time.sleep(0.4)
     ddb.put_item(TableName=table, Item={"id": {"S": "wanted-2"}, "kind": {"S": "wanted"}})

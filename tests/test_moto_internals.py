@@ -52,6 +52,7 @@ def _parameters(function):
     (lambda_models.LambdaBackend, "create_event_source_mapping", ["self", "spec"]),
     (lambda_models.LambdaBackend, "put_function_event_invoke_config", ["self", "function_name", "config"]),
     (lambda_models, "EventInvokeConfig", None),
+    (lambda_models.EventSourceMapping, "get_configuration", ["self"]),
     (logs_models.LogsBackend, "ensure_log_group", None),
     (logs_models.LogsBackend, "create_log_stream", ["self", "log_group_name", "log_stream_name"]),
     (logs_models.LogsBackend, "put_log_events", ["self", "log_group_name", "log_stream_name", "log_events"]),

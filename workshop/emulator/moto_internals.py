@@ -200,12 +200,34 @@ def event_source_mappings() -> list[dict[str, Any]]:
 
 
 def event_source_mapping(region: str, uuid: str) -> dict[str, Any] | None:
+    """A mapping's configuration, plus Region and Enabled (what the user asked, whatever the State)."""
     mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
     if mapping is None:
         return None
     config = mapping.get_configuration()
-    config["Region"] = region
+    config.update(Region=region, Enabled=bool(mapping.enabled))
     return config
+
+
+def mark_mapping_ready(region: str, uuid: str) -> None:
+    """The poller reads its source: from now on the mapping's State is Enabled."""
+    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    if mapping is not None:
+        mapping.workshop_ready = True
+
+
+def _mappings_are_creating_until_polled() -> None:
+    """AWS reports State Creating until the mapping really polls (a LATEST stream position is
+    only taken then); moto says Enabled at once, so records written meanwhile were lost."""
+    original = lambda_models.EventSourceMapping.get_configuration
+
+    def get_configuration(self: Any) -> dict[str, Any]:
+        config = original(self)
+        if self.enabled and not getattr(self, "workshop_ready", False):
+            config["State"] = "Creating"
+        return config
+
+    lambda_models.EventSourceMapping.get_configuration = get_configuration
 
 
 _MAX_SHARD_ITERATORS = 5000
@@ -599,6 +621,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _replace_event_invoke_config_on_put()
     _stop_moto_event_source_delivery()
     _bound_shard_iterators()
+    _mappings_are_creating_until_polled()
     _number_fifo_messages()
     _count_sqs_traffic()
     _alarms_start_without_data(on_alarm_state_change)

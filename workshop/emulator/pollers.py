@@ -83,7 +83,7 @@ class _Poller:
             mapping = moto_internals.event_source_mapping(self.region, self.uuid)
             if mapping is None:
                 return
-            if mapping.get("State") != "Enabled":
+            if not mapping["Enabled"]:
                 self._stopped.wait(SUPERVISOR_INTERVAL_SECONDS)
                 continue
             try:
@@ -133,6 +133,7 @@ class SqsPoller(_Poller):
         queue_arn = mapping["EventSourceArn"]
         account, name = queue_arn.split(":")[4], queue_arn.split(":")[5]
         url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        moto_internals.mark_mapping_ready(self.region, self.uuid)
         batch_size = int(mapping.get("BatchSize") or 10)
         window = self._service.settings.scaled(float(mapping.get("MaximumBatchingWindowInSeconds") or 0))
         messages: list[dict[str, Any]] = []
@@ -201,6 +202,7 @@ class StreamPoller(_Poller):
         stream_arn = mapping["EventSourceArn"]
         if not self._iterators:
             self._open_shards(streams, stream_arn, mapping.get("StartingPosition") or "TRIM_HORIZON")
+            moto_internals.mark_mapping_ready(self.region, self.uuid)
         worked = False
         for shard_id in list(self._iterators):
             pending = self._pending.setdefault(shard_id, deque())
