@@ -50,6 +50,7 @@ def _parameters(function):
     (lambda_models.LambdaFunction, "get_configuration", None),
     (lambda_models.LambdaBackend, "get_function", ["self", "function_name_or_arn", "qualifier"]),
     (lambda_models.LambdaBackend, "create_event_source_mapping", ["self", "spec"]),
+    (lambda_models.LambdaBackend, "delete_function", ["self", "function_name", "qualifier"]),
     (lambda_models.LambdaBackend, "put_function_event_invoke_config", ["self", "function_name", "config"]),
     (lambda_models, "EventInvokeConfig", None),
     (lambda_models.EventSourceMapping, "get_configuration", ["self"]),

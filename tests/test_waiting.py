@@ -15,5 +15,5 @@ def test_times_out_with_what_was_awaited_and_last_seen():
     started = time.perf_counter()
     with pytest.raises(WaitTimeout) as error:
         wait_for(lambda: [], "the order in the queue", timeout=0.3)
-    assert 0.3 <= time.perf_counter() - started < 1.5
+    assert 0.3 <= time.perf_counter() - started < 5
     assert "Timed out after 0.3 s waiting for the order in the queue (last seen: [])" in str(error.value)

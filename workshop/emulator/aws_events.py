@@ -76,13 +76,6 @@ def s3_event(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def s3_test_event(bucket: str) -> dict[str, Any]:
-    """What S3 sends to a queue or topic when a notification configuration is saved."""
-    request_id, host_id = s3_request_ids()
-    return {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": iso_millis(), "Bucket": bucket,
-            "RequestId": request_id, "HostId": host_id}
-
-
 def _signature(*parts: str) -> str:
     """A signature-shaped value; local messages are not signed with an AWS certificate."""
     return base64.b64encode(hashlib.sha512("\n".join(parts).encode()).digest() * 4).decode()

@@ -76,15 +76,6 @@ class Invocation:
     max_memory_mb: int = 0
     status: str = "success"  # success | error | timeout | crash
 
-    @property
-    def error_type(self) -> str | None:
-        if not self.function_error:
-            return None
-        try:
-            return json.loads(self.payload).get("errorType")
-        except ValueError:
-            return None
-
     def log_tail(self) -> str:
         """The last 4 KB of this invocation's log, base64, as X-Amz-Log-Result carries it."""
         text = "".join(line + "\n" for line in self.log_lines).encode()
@@ -355,11 +346,12 @@ class LambdaRuntime:
                 shutil.rmtree(partial, ignore_errors=True)
         return root
 
-    def forget(self, function_arn: str) -> None:
-        """A deleted function: stop its environments."""
+    def forget(self, function_name: str) -> None:
+        """A deleted function: stop its environments (they are processes, not just memory)."""
         with self._lock:
-            pool = self._pools.pop(function_arn, None)
-        if pool:
+            gone = [arn for arn, pool in self._pools.items() if pool.spec.name == function_name]
+            pools = [self._pools.pop(arn) for arn in gone]
+        for pool in pools:
             pool.retire()
 
     def shutdown(self) -> None:

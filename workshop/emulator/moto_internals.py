@@ -161,6 +161,18 @@ def _replace_event_invoke_config_on_put() -> None:
     lambda_models.LambdaBackend.put_function_event_invoke_config = put
 
 
+def _report_deleted_functions(on_function_deleted: Callable[[str], None]) -> None:
+    original = lambda_models.LambdaBackend.delete_function
+
+    def delete_function(self: Any, function_name: str, qualifier: str | None = None) -> None:
+        name = self.get_function(function_name, qualifier).function_name
+        original(self, function_name, qualifier)
+        if qualifier is None:
+            on_function_deleted(name)
+
+    lambda_models.LambdaBackend.delete_function = delete_function
+
+
 def _stop_moto_event_source_delivery() -> None:
     """Keep moto's mapping records (the API) but never let moto deliver; the pollers do."""
     original = lambda_models.LambdaBackend.create_event_source_mapping
@@ -611,7 +623,8 @@ _installed = False
 
 
 def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[[SnsDelivery], None],
-            on_alarm_state_change: Callable[[str, Any, str], None]) -> None:
+            on_alarm_state_change: Callable[[str, Any, str], None],
+            on_function_deleted: Callable[[str], None]) -> None:
     """Take over from moto what the emulator does itself (see the module docstring). Once per process."""
     global _installed
     if _installed:
@@ -619,6 +632,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _installed = True
     _keep_dead_letter_config()
     _replace_event_invoke_config_on_put()
+    _report_deleted_functions(on_function_deleted)
     _stop_moto_event_source_delivery()
     _bound_shard_iterators()
     _mappings_are_creating_until_polled()

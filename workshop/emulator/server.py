@@ -37,7 +37,8 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False) -> Non
     _check_port_free(host, port)
     stop = threading.Event()
     service = EmulatorService(f"http://127.0.0.1:{port}")
-    moto_internals.install(service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change)
+    moto_internals.install(service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change,
+                           service.runtime.forget)
     app = EmulatorApp(service, on_shutdown=stop.set)
     server = make_server(host, port, app, threaded=True, request_handler=moto_internals.REQUEST_HANDLER)
     if quiet:
