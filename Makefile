@@ -6,11 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: lab test bench start stop status clean help
+.PHONY: lab labs test bench start stop status clean help
 
 help:
 	@echo "make lab    start the emulator, set up your environment, open JupyterLab"
 	@echo "make test   run the whole test suite (what CI runs)"
+	@echo "make labs   regenerate labs/ from solutions/"
 	@echo "make bench  measure the emulator (start-up, invoke latency, event throughput)"
 	@echo "make stop   stop the background emulator"
 	@echo "make clean  remove .venv and local state"
@@ -28,6 +29,9 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+labs: $(STAMP)
+	$(PY) -m workshop.build
 
 bench: $(STAMP)
 	$(PY) bench/emulator_bench.py $(BENCH_ARGS)
