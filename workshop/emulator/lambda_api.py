@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from workshop.emulator import event_filters
+from workshop.emulator import filter_patterns
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 MAPPING_PATH = re.compile(r"^/2015-03-31/event-source-mappings/?(?P<uuid>[^/]*)/?$")
@@ -46,8 +46,8 @@ def refuse_invalid_mapping(environ: dict[str, Any], start_response: Callable) ->
     if not criteria:
         return None
     try:
-        event_filters.parse_filter_criteria(criteria)
-    except event_filters.InvalidFilterPattern as error:
+        filter_patterns.parse_filter_criteria(criteria)
+    except filter_patterns.InvalidFilterPattern as error:
         return _error(start_response, 400, "InvalidParameterValueException", str(error))
     return None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from workshop.emulator import aws_events, event_filters, moto_internals
+from workshop.emulator import aws_events, filter_patterns, moto_internals
 from workshop.emulator.batch_response import failed_items
 
 SUPERVISOR_INTERVAL_SECONDS = 0.1
@@ -109,9 +109,9 @@ class _Poller:
         criteria = mapping.get("FilterCriteria") or {}
         key = json.dumps(criteria, sort_keys=True)
         if key != self._patterns_key:
-            self._patterns = event_filters.parse_filter_criteria(criteria) if criteria.get("Filters") else []
+            self._patterns = filter_patterns.parse_filter_criteria(criteria) if criteria.get("Filters") else []
             self._patterns_key = key
-        return [r for r in records if event_filters.record_passes(self._patterns, self.source, r)]
+        return [r for r in records if filter_patterns.record_passes(self._patterns, self.source, r)]
 
     def invoke(self, mapping: dict[str, Any], records: list[dict[str, Any]]) -> Any:
         self.records += len(records)
