@@ -70,6 +70,7 @@ def received_message(fifo=False):
                "MD5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3", "Body": "Test message.", "Attributes": attributes}
     if not fifo:
         message["MessageAttributes"] = {"myAttribute": {"StringValue": "myValue", "DataType": "String"}}
+        message["MD5OfMessageAttributes"] = "7b270e59b47ff90a553787216d55d91d"
     return message
 
 
@@ -97,12 +98,18 @@ def test_s3_removal_has_no_size_or_etag():
     assert set(record["s3"]["object"]) == {"key", "sequencer"}
 
 
+def test_s3_delete_marker_has_the_empty_etag_but_no_size():
+    marker = s3_record(event_name="s3:ObjectRemoved:DeleteMarkerCreated", version_id="v2")["s3"]["object"]
+    assert marker["eTag"] == "d41d8cd98f00b204e9800998ecf8427e" and "size" not in marker
+
+
 @pytest.mark.parametrize("key, encoded", [
     ("HappyFace.jpg", "HappyFace.jpg"),
     ("orders/2026 11/étude+1.csv", "orders/2026+11/%C3%A9tude%2B1.csv"),
     ("a/b/c/d/e/deep.json", "a/b/c/d/e/deep.json"),
     ("100% done.csv", "100%25+done.csv"),
     ("x=1&y=(2).csv", "x%3D1%26y%3D%282%29.csv"),
+    ("a*b~c_d-e.f", "a*b%7Ec_d-e.f"),  # Java's URLEncoder: keeps *, escapes ~
 ])
 def test_s3_keys_are_form_encoded(key, encoded):
     assert aws_events.s3_encode_key(key) == encoded
@@ -131,6 +138,7 @@ def test_sqs_record_matches_the_sample(fifo, name):
     record = aws_events.sqs_lambda_record(received_message(fifo), queue_arn="arn:aws:sqs:us-east-2:1:q",
                                           region="us-east-2")
     assert_same_shape({"Records": [record]}, sample(name))
+    assert record["md5OfMessageAttributes"] == (None if fifo else "7b270e59b47ff90a553787216d55d91d")
     if not fifo:
         assert record["messageAttributes"]["myAttribute"] == {
             "stringValue": "myValue", "stringListValues": [], "binaryListValues": [], "dataType": "String"}
@@ -139,10 +147,20 @@ def test_sqs_record_matches_the_sample(fifo, name):
 def test_dynamodb_record_matches_the_sample():
     record = aws_events.dynamodb_lambda_record(STREAM_RECORD, stream_arn=STREAM_ARN)
     assert_same_shape({"Records": [record]}, sample("dynamodb_lambda.json"))
-    assert record["dynamodb"]["ApproximateCreationDateTime"] == 1428537600
+    assert record["dynamodb"]["ApproximateCreationDateTime"] == 1428537600.0
     raw = json.loads(json.dumps({**STREAM_RECORD, "dynamodb": {**STREAM_RECORD["dynamodb"],
                                                                "ApproximateCreationDateTime": 1428537600.0}}))
     assert aws_events.dynamodb_lambda_record(raw, stream_arn=STREAM_ARN) == record, "raw JSON works too"
+
+
+def test_dynamodb_binary_attributes_become_base64_text():
+    change = {**STREAM_RECORD["dynamodb"], "NewImage": {
+        "Id": {"N": "101"}, "Blob": {"B": b"\x00\xff"}, "Blobs": {"BS": [b"a"]},
+        "Nested": {"M": {"Inner": {"L": [{"B": b"z"}]}}}}}
+    record = aws_events.dynamodb_lambda_record({**STREAM_RECORD, "dynamodb": change}, stream_arn=STREAM_ARN)
+    image = json.loads(json.dumps(record))["dynamodb"]["NewImage"]
+    assert image["Blob"] == {"B": "AP8="} and image["Blobs"] == {"BS": ["YQ=="]}
+    assert image["Nested"] == {"M": {"Inner": {"L": [{"B": "eg=="}]}}}
 
 
 def test_destination_records_match_the_samples():

@@ -14,7 +14,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote
 
 # Placeholder identities in the format AWS uses; locally there is no real caller.
 LOCAL_PRINCIPAL = "AWS:AIDAEXAMPLELOCALUSER"
@@ -28,11 +28,15 @@ def iso_millis(moment: datetime | None = None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+EMPTY_ETAG = "d41d8cd98f00b204e9800998ecf8427e"  # a delete marker's eTag: the MD5 of no bytes
+
+
 def s3_encode_key(key: str) -> str:
-    """Object keys in S3 events are form-URL-encoded: a space becomes ``+``, a ``+`` becomes
-    ``%2B``, non-ASCII becomes UTF-8 percent escapes, ``/`` stays as it is. Handlers must
+    """Object keys in S3 events are form-URL-encoded the way Java's URLEncoder does it: letters,
+    digits, ``* - . _`` and ``/`` stay, a space becomes ``+``, every other UTF-8 byte is
+    percent-escaped (``+`` -> %2B, ``~`` -> %7E, ``é`` -> %C3%A9). Handlers must
     ``urllib.parse.unquote_plus`` it before using it as a key."""
-    return quote_plus(key, safe="/")
+    return quote(key, safe="/*").replace("~", "%7E").replace("%20", "+")
 
 
 def s3_request_ids() -> tuple[str, str]:
@@ -49,8 +53,10 @@ def s3_event_record(*, event_name: str, region: str, bucket: str, bucket_arn: st
     name = event_name.removeprefix("s3:")
     request_id, host_id = s3_request_ids()
     obj: dict[str, Any] = {"key": s3_encode_key(key)}
-    if name.startswith("ObjectCreated"):  # removals carry no size or eTag
+    if name.startswith("ObjectCreated"):
         obj.update(size=size, eTag=etag)
+    elif name == "ObjectRemoved:DeleteMarkerCreated":  # a marker has an (empty) eTag, no size
+        obj["eTag"] = EMPTY_ETAG
     if version_id:
         obj["versionId"] = version_id
     obj["sequencer"] = sequencer
@@ -143,6 +149,8 @@ def sqs_lambda_record(message: dict[str, Any], *, queue_arn: str, region: str) -
         "messageAttributes": {name: _lambda_message_attribute(value)
                               for name, value in message.get("MessageAttributes", {}).items()},
         "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
+        # AWS sends this on every record, null when the message has no attributes
+        "md5OfMessageAttributes": message.get("MD5OfMessageAttributes") or None,
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": region,
@@ -154,8 +162,7 @@ def _lambda_message_attribute(value: dict[str, Any]) -> dict[str, Any]:
     if "StringValue" in value:
         converted["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
-        binary = value["BinaryValue"]
-        converted["binaryValue"] = base64.b64encode(binary).decode() if isinstance(binary, bytes) else binary
+        converted["binaryValue"] = _base64(value["BinaryValue"])
     converted["stringListValues"] = value.get("StringListValues", [])
     converted["binaryListValues"] = value.get("BinaryListValues", [])
     converted["dataType"] = value["DataType"]
@@ -168,7 +175,11 @@ def dynamodb_lambda_record(record: dict[str, Any], *, stream_arn: str) -> dict[s
     created = change.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         created = created.replace(tzinfo=created.tzinfo or timezone.utc).timestamp()
-    change["ApproximateCreationDateTime"] = int(float(created)) if created is not None else int(time.time())
+    # whole seconds as a JSON float (1664559083.0), as AWS sends them today
+    change["ApproximateCreationDateTime"] = float(int(float(created) if created is not None else time.time()))
+    for image in ("Keys", "NewImage", "OldImage"):
+        if image in change:
+            change[image] = {name: _attribute_json(value) for name, value in change[image].items()}
     ordered = {name: change[name] for name in ("ApproximateCreationDateTime", "Keys", "NewImage", "OldImage",
                                                "SequenceNumber", "SizeBytes", "StreamViewType") if name in change}
     lambda_record = {
@@ -183,6 +194,25 @@ def dynamodb_lambda_record(record: dict[str, Any], *, stream_arn: str) -> dict[s
     if "userIdentity" in record:  # TTL deletions say who removed the item
         lambda_record["userIdentity"] = record["userIdentity"]
     return lambda_record
+
+
+def _attribute_json(value: dict[str, Any]) -> dict[str, Any]:
+    """An attribute value in DynamoDB's wire JSON: boto3 hands binaries over as bytes, Lambda
+    receives them as base64 text."""
+    (kind, inner), = value.items()
+    if kind == "B":
+        return {kind: _base64(inner)}
+    if kind == "BS":
+        return {kind: [_base64(item) for item in inner]}
+    if kind == "M":
+        return {kind: {name: _attribute_json(item) for name, item in inner.items()}}
+    if kind == "L":
+        return {kind: [_attribute_json(item) for item in inner]}
+    return {kind: inner}
+
+
+def _base64(data: bytes | str) -> str:
+    return base64.b64encode(data).decode() if isinstance(data, (bytes, bytearray)) else data
 
 
 def stream_failure_record(*, condition: str, function_arn: str, approximate_invoke_count: int, shard_id: str,
