@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,18 +14,13 @@ import pytest
 
 from workshop import backend as backends
 from workshop.emulator import launcher
+from workshop.emulator.launcher import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # The tests' own processes never see a developer's real AWS settings.
 _SCRUBBED = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
              "AWS_ENDPOINT_URL", "WORKSHOP_BACKEND", "WORKSHOP_PREFIX", "WORKSHOP_PORT")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def local_environment(port: int, state_dir: Path) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,13 @@ def state_dir() -> Path:
     path = Path(os.environ.get("WORKSHOP_STATE_DIR", PROJECT_ROOT / ".workshop"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, for a private emulator (tests, output refresh)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def probe(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
