@@ -24,10 +24,10 @@ def test_solution_blocks_become_prompts_and_placeholders():
     assert stripped == ("import boto3\n"
                         "def handler(event, context):\n"
                         "    # TODO: decode the key with unquote_plus\n"
-                        "    ...\n"
+                        "    pass\n"
                         "    return key\n")
     compile(stripped, "lab", "exec")  # the lab cell still parses
-    assert build.strip_solutions("# BEGIN SOLUTION\nx = 1\n# END SOLUTION", "x") == "# TODO: your code here\n..."
+    assert build.strip_solutions("# BEGIN SOLUTION\nx = 1\n# END SOLUTION", "x") == "# TODO: your code here\npass"
 
 
 @pytest.mark.parametrize("source, problem", [
@@ -46,7 +46,7 @@ def test_lab_drops_instructor_cells_and_outputs():
     notes = nbformat.v4.new_markdown_cell("say this", metadata={"tags": ["instructor"]})
     check = nbformat.v4.new_code_cell('check("1.1")', metadata={"tags": ["check"]})
     lab = build.lab_from_solution(_solution(notes, answer, check), "sample.ipynb")
-    assert [c.source for c in lab.cells] == ["# TODO: create it\n...", 'check("1.1")']
+    assert [c.source for c in lab.cells] == ["# TODO: create it\npass", 'check("1.1")']
     assert lab.cells[0].outputs == [] and lab.cells[0].execution_count is None
     assert lab.cells[1].metadata == {"tags": ["check"]}
 

@@ -6,8 +6,9 @@ In a solution notebook, the exercise part of a code cell sits between markers::
     s3.put_bucket_notification_configuration(...)
     # END SOLUTION
 
-In the lab, that part becomes the one-line prompt and a placeholder (``...``, so the cell
-still runs and the check reports "not attempted"). Cells tagged ``instructor`` or
+In the lab, that part becomes the one-line prompt and a ``pass`` placeholder, so the cell
+still runs, prints nothing, and the check reports "not attempted". (``...`` would read
+better, but a notebook echoes a trailing ``...`` as ``Ellipsis``.) Cells tagged ``instructor`` or
 ``solution`` are left out, outputs are cleared. ``python -m workshop.build --check``
 fails when labs/ is not what solutions/ generate (CI runs it through the tests).
 """
@@ -26,10 +27,19 @@ BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?::\s*(?P<prompt>.*\S))?\s
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 HIDDEN_TAGS = {"instructor", "solution"}
 DEFAULT_PROMPT = "your code here"
+PLACEHOLDER = "pass"
 
 
 class BuildError(ValueError):
     """A solution notebook whose markers cannot be turned into a lab."""
+
+
+def untouched_prompts(source: str) -> list[str]:
+    """The prompts of a lab's exercises that still stand above their placeholder:
+    what a check calls "not attempted" when it reads a learner's handler file."""
+    lines = [line.strip() for line in source.splitlines()]
+    return [line.removeprefix("# TODO:").strip() for line, following in zip(lines, lines[1:])
+            if line.startswith("# TODO:") and following == PLACEHOLDER]
 
 
 def strip_solutions(source: str, where: str) -> str:
@@ -42,7 +52,7 @@ def strip_solutions(source: str, where: str) -> str:
                 raise BuildError(f"{where}, line {number}: BEGIN SOLUTION inside another solution block")
             inside = begin
             indent = begin.group("indent")
-            out += [f"{indent}# TODO: {begin.group('prompt') or DEFAULT_PROMPT}", f"{indent}..."]
+            out += [f"{indent}# TODO: {begin.group('prompt') or DEFAULT_PROMPT}", f"{indent}{PLACEHOLDER}"]
         elif end:
             if not inside:
                 raise BuildError(f"{where}, line {number}: END SOLUTION without BEGIN SOLUTION")
@@ -55,8 +65,9 @@ def strip_solutions(source: str, where: str) -> str:
 
 
 def lab_from_solution(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    lab = nbformat.v4.new_notebook(metadata={k: v for k, v in solution.metadata.items()
-                                             if k in ("kernelspec", "language_info")})
+    # The kernel only; the solution's executed language_info (interpreter version) is not the lab's business.
+    metadata = {"kernelspec": solution.metadata.get("kernelspec", {}), "language_info": {"name": "python"}}
+    lab = nbformat.v4.new_notebook(metadata=metadata)
     for index, cell in enumerate(solution.cells, 1):
         if HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
             continue
