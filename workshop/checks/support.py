@@ -1,0 +1,53 @@
+"""What checks of several labs share: the learner's handler files and deployed functions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from workshop.build import untouched_prompts
+from workshop.grading import Context, Incorrect, NotAttempted
+
+
+def error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def require_handler_attempted(ctx: Context, relative_path: str) -> str | None:
+    """The learner's handler file, or None when the learner removed it; NotAttempted while
+    it still holds the lab's TODO placeholder."""
+    path = ctx.workdir / relative_path
+    if not path.is_file():
+        return None
+    source = path.read_text(encoding="utf-8")
+    prompts = untouched_prompts(source)
+    if prompts:
+        raise NotAttempted(f"{relative_path} still has its placeholder for: {prompts[0]}")
+    return source
+
+
+def require_function(ctx: Context, purpose: str) -> dict[str, Any]:
+    name = ctx.names.function(purpose)
+    try:
+        return ctx.client("lambda").get_function_configuration(FunctionName=name)
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            raise NotAttempted(f"there is no function {name} yet: run the cell that deploys it") from None
+        raise
+
+
+def invoke(ctx: Context, purpose: str, payload: dict[str, Any]) -> Any:
+    """Invoke the learner's function and return what it returned; a handler error becomes an
+    Incorrect verdict quoting AWS's error (type and message), never a traceback."""
+    name = ctx.names.function(purpose)
+    response = ctx.client("lambda").invoke(FunctionName=name, Payload=json.dumps(payload).encode())
+    raw = response["Payload"].read()
+    result = json.loads(raw) if raw else None
+    if response.get("FunctionError"):
+        error = result if isinstance(result, dict) else {}
+        raise Incorrect(f"{name} failed with {error.get('errorType', 'an error')}: "
+                        f"{error.get('errorMessage', raw.decode(errors='replace'))} "
+                        f"(its log group /aws/lambda/{name} has the details)")
+    return result

@@ -1,0 +1,265 @@
+"""Graded checks for the labs: ``check("0.1")``, ``hint("0.1")`` and ``report("0")``.
+
+A check inspects the live backend (and, where an exercise is code, the learner's handler
+file and its behaviour when invoked) and answers one of four outcomes:
+
+- correct;
+- incorrect, with a message naming the resource and what differs from what is expected;
+- not attempted, when the exercise is still untouched;
+- check failed, when the check itself hit an unexpected error (a bug or a broken backend,
+  not a wrong answer).
+
+Checks never depend on which cells ran before them: they read state, so a learner who
+reorders, duplicates or deletes cells still gets an honest answer, and ``report`` simply
+checks every exercise of the lab again. The exercises themselves live in
+``workshop/checks/``, one module per lab, registered with ``@exercise``.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+import importlib
+import pkgutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+
+from workshop import backend as backends
+from workshop.errors import WorkshopError
+from workshop.naming import Names
+
+
+class Outcome(enum.Enum):
+    CORRECT = ("correct", "✅", "#1a7f37")
+    INCORRECT = ("incorrect", "❌", "#cf222e")
+    NOT_ATTEMPTED = ("not attempted", "⏳", "#6e7781")
+    ERROR = ("check failed", "⚠️", "#9a6700")
+
+    def __init__(self, label: str, symbol: str, colour: str) -> None:
+        self.label, self.symbol, self.colour = label, symbol, colour
+
+
+class Incorrect(Exception):
+    """Raised by a check: the exercise was tried and something specific is wrong."""
+
+
+class NotAttempted(Exception):
+    """Raised by a check: the exercise is still untouched."""
+
+
+@dataclass
+class Context:
+    """What a check may look at: the backend, the participant's names, and the learner's
+    notebook (its global names and its folder, where handler files are written)."""
+
+    aws: backends.Backend
+    names: Names
+    namespace: dict[str, Any] = field(default_factory=dict)
+    workdir: Path = field(default_factory=Path.cwd)
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service)
+
+
+CheckFunction = Callable[[Context], str]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    check: CheckFunction
+    hints: tuple[str, ...]
+    solution: str  # the solution notebook that holds the worked answer
+
+    @property
+    def lab(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    exercise: str
+    title: str
+    outcome: Outcome
+    message: str
+    seconds: float = 0.0
+
+    @property
+    def line(self) -> str:
+        return f"{self.outcome.symbol} {self.exercise} {self.title}: {self.outcome.label} — {self.message}"
+
+    def __repr__(self) -> str:
+        return self.line
+
+    def _repr_html_(self) -> str:
+        outcome = self.outcome
+        return (f'<div style="border-left:4px solid {outcome.colour};padding:2px 8px">{outcome.symbol} '
+                f'<b>{html.escape(self.exercise)} {html.escape(self.title)}</b>: '
+                f'<b style="color:{outcome.colour}">{outcome.label}</b> — {html.escape(self.message)}</div>')
+
+
+_EXERCISES: dict[str, Exercise] = {}
+_hints_shown: Counter[str] = Counter()
+
+
+def exercise(exercise_id: str, title: str, *, solution: str, hints: tuple[str, ...]) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check. It returns a one-line confirmation when the answer is correct and
+    raises ``Incorrect`` or ``NotAttempted`` with a message otherwise."""
+    if not hints:
+        raise ValueError(f"exercise {exercise_id} needs at least one hint")
+
+    def register(check: CheckFunction) -> CheckFunction:
+        if exercise_id in _EXERCISES and _EXERCISES[exercise_id].check.__qualname__ != check.__qualname__:
+            raise ValueError(f"exercise {exercise_id} is registered twice")
+        _EXERCISES[exercise_id] = Exercise(exercise_id, title, check, hints, solution)
+        return check
+
+    return register
+
+
+def exercises(lab: str | None = None) -> list[Exercise]:
+    """Every registered exercise (of one lab), in id order."""
+    _load_checks()
+    chosen = [e for e in _EXERCISES.values() if lab is None or e.lab == str(lab)]
+    return sorted(chosen, key=lambda e: tuple(int(part) for part in e.id.split(".")))
+
+
+def _load_checks() -> None:
+    import workshop.checks as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+
+
+def _find(exercise_id: str) -> Exercise:
+    _load_checks()
+    found = _EXERCISES.get(str(exercise_id))
+    if found is None:
+        lab = str(exercise_id).split(".", 1)[0]
+        known = ", ".join(e.id for e in exercises(lab)) or ", ".join(e.id for e in exercises())
+        raise WorkshopError(f"There is no exercise {exercise_id!r}; the exercises are {known}.")
+    return found
+
+
+def notebook_context(aws: backends.Backend | None = None, names: Names | None = None) -> Context:
+    """The context of the running notebook: its globals (inside IPython) and its folder."""
+    aws = aws or backends.current()
+    namespace: dict[str, Any] = {}
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            namespace = shell.user_ns
+    except ImportError:  # plain Python: no notebook namespace
+        pass
+    return Context(aws=aws, names=names or aws.names(), namespace=namespace)
+
+
+def evaluate(exercise_id: str, context: Context | None = None) -> Verdict:
+    """Run one check and return its verdict; never raises for a learner's mistake."""
+    found = _find(exercise_id)
+    context = context or notebook_context()
+    started = time.perf_counter()
+    try:
+        outcome, message = Outcome.CORRECT, found.check(context)
+    except Incorrect as wrong:
+        outcome, message = Outcome.INCORRECT, str(wrong)
+    except NotAttempted as untouched:
+        outcome, message = Outcome.NOT_ATTEMPTED, str(untouched)
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as error:
+        outcome, message = Outcome.ERROR, (f"cannot reach the backend ({error}); on a laptop, start it with "
+                                           "'python -m workshop start' and run the check again")
+    except botocore.exceptions.NoCredentialsError:
+        outcome, message = Outcome.ERROR, "no AWS credentials were found for the real account; see the README"
+    except Exception as error:  # a bug in the check, not the learner's answer: say so plainly
+        outcome, message = Outcome.ERROR, (f"the check itself failed with {type(error).__name__}: {error}. "
+                                           "This is not a verdict on your answer; tell your instructor")
+    return Verdict(found.id, found.title, outcome, message, time.perf_counter() - started)
+
+
+def check(exercise_id: str) -> None:
+    """Check one exercise and show the verdict as a single line."""
+    _show(_safely(lambda: evaluate(exercise_id)))
+
+
+def hint(exercise_id: str) -> None:
+    """Show the next hint for an exercise: a nudge first, then more each time you ask."""
+    def next_hint() -> str:
+        found = _find(exercise_id)
+        shown = _hints_shown[found.id]
+        if shown >= len(found.hints):
+            return (f"No more hints for {found.id}: the worked answer is in solutions/{found.solution}.\n"
+                    + "\n".join(f"  {n}. {text}" for n, text in enumerate(found.hints, 1)))
+        _hints_shown[found.id] += 1
+        return f"💡 Hint {shown + 1} of {len(found.hints)} for {found.id} {found.title}: {found.hints[shown]}"
+
+    print(_safely(next_hint))
+
+
+@dataclass(frozen=True)
+class Report:
+    """A lab's verdicts with the score; a table in JupyterLab, one line per exercise as text."""
+
+    lab: str
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def correct(self) -> int:
+        return sum(v.outcome is Outcome.CORRECT for v in self.verdicts)
+
+    @property
+    def score(self) -> str:
+        return f"Lab {self.lab} score: {self.correct} of {len(self.verdicts)} correct"
+
+    def table(self) -> Any:
+        import pandas as pd  # only the table needs pandas
+
+        return pd.DataFrame([{"exercise": v.exercise, "title": v.title,
+                              "outcome": f"{v.outcome.symbol} {v.outcome.label}", "detail": v.message}
+                             for v in self.verdicts]).set_index("exercise")
+
+    def __repr__(self) -> str:
+        return "\n".join([self.score, *(v.line for v in self.verdicts)])
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{html.escape(self.score)}</b></p>" + self.table().to_html(justify="left")
+
+
+def report(lab: str) -> Report | str:
+    """Check every exercise of a lab again: a table of outcomes and the score."""
+    def evaluate_lab() -> Report:
+        chosen = exercises(lab)
+        if not chosen:
+            raise WorkshopError(f"There is no lab {lab!r}; labs: {', '.join(sorted({e.lab for e in exercises()}))}.")
+        context = notebook_context()
+        return Report(str(lab), tuple(evaluate(e.id, context) for e in chosen))
+
+    return _safely(evaluate_lab)
+
+
+def _safely(produce: Callable[[], Any]) -> Any:
+    """Kit errors (an unknown id, an unreachable backend) become one line, not a traceback."""
+    try:
+        return produce()
+    except WorkshopError as error:
+        return f"⚠️ {error}"
+
+
+def _show(value: Any) -> None:
+    if isinstance(value, str):
+        print(value)
+        return
+    try:
+        from IPython.display import display
+    except ImportError:
+        print(value)
+        return
+    display(value)
