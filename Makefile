@@ -6,12 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: lab labs test bench start stop status clean help
+.PHONY: lab labs outputs test bench start stop status clean help
 
 help:
 	@echo "make lab    start the emulator, set up your environment, open JupyterLab"
 	@echo "make test   run the whole test suite (what CI runs)"
 	@echo "make labs   regenerate labs/ from solutions/"
+	@echo "make outputs  re-run notebooks/ and solutions/ and store their outputs"
 	@echo "make bench  measure the emulator (start-up, invoke latency, event throughput)"
 	@echo "make stop   stop the background emulator"
 	@echo "make clean  remove .venv and local state"
@@ -32,6 +33,9 @@ test: $(STAMP)
 
 labs: $(STAMP)
 	$(PY) -m workshop.build
+
+outputs: $(STAMP)
+	$(PY) -m workshop.notebook_outputs $(NOTEBOOKS)
 
 bench: $(STAMP)
 	$(PY) bench/emulator_bench.py $(BENCH_ARGS)

@@ -1,0 +1,178 @@
+"""Every notebook stays honest: stored outputs reproduce, labs start untouched, solutions score.
+
+- notebooks/ and solutions/ run under nbval against their stored outputs (masked by
+  tests/nbval_sanitize.cfg), each as a participant of its own, then run a second time on the
+  same environment, as a learner who runs everything again would;
+- labs/ run top to bottom with no error and every check "not attempted";
+- solutions store a "correct" verdict for every exercise of their lab;
+- no committed output carries credentials, a real account id or a machine path.
+
+One notebook alone: ``make test PYTEST_ARGS="tests/test_notebooks.py -k 00_first_steps"``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from workshop import environment, grading
+
+ROOT = Path(__file__).resolve().parents[1]
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+LABS = sorted((ROOT / "labs").glob("*.ipynb"))
+CHECK_CALL = re.compile(r"""^\s*check\(\s*["'](?P<id>\d+\.\d+)["']\s*\)""", re.MULTILINE)
+REPORT_CALL = re.compile(r"""^\s*report\(\s*["'](?P<lab>\d+)["']\s*\)""", re.MULTILINE)
+_runs = itertools.count(1)
+
+
+def notebook_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+def ci_prefix(path: Path) -> str:
+    """``ci<NN><n|s|l><run>``: as long as ``learner``, so tables keep their stored layout
+    once the sanitize file maps it back to ``learner``."""
+    return f"ci{path.name[:2]}{path.parent.name[0]}{next(_runs) % 100:02d}"
+
+
+def run_in_kernel(path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=env)
+    return notebook
+
+
+def run_nbval(path: Path, env: dict[str, str], *options: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """nbval in a process of its own, with the kernel of this environment and our masks."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
+         "--nbval-sanitize-with", str(SANITIZE), *options, str(path)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def errors_of(notebook: nbformat.NotebookNode) -> list[str]:
+    return [f"{o.ename}: {o.evalue}" for c in notebook.cells if c.cell_type == "code"
+            for o in c.outputs if o.output_type == "error"]
+
+
+def text_of(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        parts.append(output.get("data", {}).get("text/plain", ""))
+    return "".join(parts)
+
+
+def verdict_lines(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """Exercise id -> the verdict line its check cell printed."""
+    verdicts = {}
+    for cell in notebook.cells:
+        match = cell.cell_type == "code" and CHECK_CALL.search(cell.source)
+        if match:
+            verdicts[match["id"]] = text_of(cell).strip()
+    return verdicts
+
+
+@pytest.fixture
+def participant(backend):
+    """Provision the base environment for a notebook's own participant; returns its prefix."""
+    def provision(path: Path) -> str:
+        prefix = ci_prefix(path)
+        environment.provision(backend, backend.names(prefix))
+        return prefix
+    return provision
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=notebook_id)
+def test_stored_outputs_reproduce_and_a_second_run_works(path, emulator, participant):
+    env = {**emulator, "WORKSHOP_PREFIX": participant(path)}
+    nbval = run_nbval(path, env)
+    assert nbval.returncode == 0, f"nbval failed for {notebook_id(path)}:\n{nbval.stdout[-6000:]}"
+    again = run_in_kernel(path, env)
+    assert not errors_of(again), f"a second Run All failed: {errors_of(again)}"
+    if path.parent.name == "solutions":
+        assert all("correct —" in line for line in verdict_lines(again).values()), verdict_lines(again)
+
+
+@pytest.mark.parametrize("path", LABS, ids=notebook_id)
+def test_untouched_lab_runs_and_reports_not_attempted(path, emulator, participant):
+    notebook = run_in_kernel(path, {**emulator, "WORKSHOP_PREFIX": participant(path)})
+    assert not errors_of(notebook)
+    verdicts = verdict_lines(notebook)
+    assert verdicts, f"{path.name} has no check cells"
+    for exercise_id, line in verdicts.items():
+        assert "not attempted —" in line, f"untouched {exercise_id} says: {line}"
+    reports = [text_of(c) for c in notebook.cells if c.cell_type == "code" and REPORT_CALL.search(c.source)]
+    assert reports and f"score: 0 of {len(verdicts)} correct" in reports[-1]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=notebook_id)
+def test_solution_checks_every_exercise_of_its_lab_and_stores_correct(path):
+    notebook = nbformat.read(path, as_version=4)
+    labs = {m["lab"] for c in notebook.cells if c.cell_type == "code" for m in REPORT_CALL.finditer(c.source)}
+    assert len(labs) == 1, f"{path.name} should end with one report(...) cell"
+    registered = {e.id for e in grading.exercises(labs.pop())}
+    verdicts = verdict_lines(notebook)
+    assert set(verdicts) == registered, "every registered exercise has one check cell, and only those"
+    for exercise_id, line in verdicts.items():
+        assert f"{exercise_id} " in line and "correct —" in line and "incorrect" not in line, line
+    assert all(e.solution == path.name for e in grading.exercises() if e.id in registered)
+
+
+# Secrets and identities that must never be committed in a notebook.
+_FORBIDDEN = {
+    "an AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "a secret access key": re.compile(r"(?i)secret_?access_?key\W{1,4}[A-Za-z0-9/+]{40}"),
+    "a session token": re.compile(r"(?i)session_?token\W{1,4}[A-Za-z0-9/+=]{100,}"),
+    "a machine path": re.compile(r"(?:/home/|/Users/|/root/|/tmp/|/work/|[A-Z]:\\\\Users|site-packages)"),
+}
+_PLACEHOLDER_ACCOUNTS = {"123456789012", "000000000000"}
+_ACCOUNT = re.compile(r"(?<![\d.])\d{12}(?![\d.])")
+
+
+def committed_output_problems(notebook: nbformat.NotebookNode) -> list[str]:
+    problems = []
+    for number, cell in enumerate(notebook.cells, 1):
+        text = nbformat.writes(nbformat.from_dict({"outputs": cell.get("outputs", [])}))
+        for what, pattern in _FORBIDDEN.items():
+            if pattern.search(text):
+                problems.append(f"cell {number}: {what}")
+        for account in set(_ACCOUNT.findall(text)) - _PLACEHOLDER_ACCOUNTS:
+            problems.append(f"cell {number}: account id {account}")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS + LABS, ids=notebook_id)
+def test_committed_outputs_carry_no_secrets_accounts_or_paths(path):
+    assert committed_output_problems(nbformat.read(path, as_version=4)) == []
+
+
+def test_the_scan_finds_what_it_looks_for():
+    leaky = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", text="AKIAIOSFODNN7EXAMPLE in /home/ana/kit, account 210987654321\n"),
+        nbformat.v4.new_output("stream", text="arn:aws:iam::123456789012:role/x is a placeholder\n")])])
+    assert committed_output_problems(leaky) == ["cell 1: an AWS access key id", "cell 1: a machine path",
+                                                "cell 1: account id 210987654321"]
+
+
+def test_nbval_catches_an_output_that_changed(tmp_path, emulator, participant):
+    """The comparison is real: a stored output that the code no longer produces fails."""
+    source = ROOT / "notebooks" / "00_getting_started.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    cell = next(c for c in notebook.cells if c.cell_type == "code" and c.source.startswith('print("prefix:'))
+    cell.outputs[0]["text"] = cell.outputs[0]["text"].replace("incoming bucket:", "inbound bucket:")
+    altered = tmp_path / source.name
+    nbformat.write(notebook, altered)
+    env = {**emulator, "WORKSHOP_PREFIX": participant(source)}
+    nbval = run_nbval(altered, env, "--rootdir", str(tmp_path), cwd=tmp_path)
+    assert nbval.returncode == 1 and "inbound bucket:" in nbval.stdout and "1 failed" in nbval.stdout
