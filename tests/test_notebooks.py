@@ -12,6 +12,7 @@ One notebook alone: ``make test PYTEST_ARGS="tests/test_notebooks.py -k 00_first
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 import subprocess
@@ -176,3 +177,22 @@ def test_nbval_catches_an_output_that_changed(tmp_path, emulator, participant):
     env = {**emulator, "WORKSHOP_PREFIX": participant(source)}
     nbval = run_nbval(altered, env, "--rootdir", str(tmp_path), cwd=tmp_path)
     assert nbval.returncode == 1 and "inbound bucket:" in nbval.stdout and "1 failed" in nbval.stdout
+
+
+def test_a_solved_lab_with_cells_reordered_and_duplicated_still_checks_right(tmp_path, emulator, participant):
+    """Checks read resources, not cells: checks moved to the end, exercises run twice, all correct."""
+    source = SOLUTIONS[0]
+    notebook = nbformat.read(source, as_version=4)
+    checks = [c for c in notebook.cells if CHECK_CALL.search(c.source)]
+    others = [c for c in notebook.cells if c not in checks]
+    exercises = [c for c in others if "BEGIN SOLUTION" in c.source]
+    notebook.cells = others + [copy.deepcopy(c) for c in exercises] + list(reversed(checks))
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"shuffled-{number}"
+    shuffled = tmp_path / source.name
+    nbformat.write(notebook, shuffled)
+    result = run_in_kernel(shuffled, {**emulator, "WORKSHOP_PREFIX": participant(source)})
+    assert not errors_of(result)
+    lines = verdict_lines(result)
+    assert set(lines) == {e.id for e in grading.exercises(source.name[:2].lstrip("0") or "0")}
+    assert all("correct —" in line for line in lines.values()), lines
