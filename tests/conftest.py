@@ -84,3 +84,14 @@ def run_script(env: dict[str, str], *args: str, stdin: str | None = None) -> sub
     """Run one of the kit's command-line tools as a learner would, capturing its output."""
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           input=stdin, timeout=300)
+
+
+@pytest.fixture
+def ctx(backend: backends.Backend, prefix: str, tmp_path: Path):
+    """What a lab check sees: a fresh participant's base environment and a notebook folder."""
+    from workshop import environment, grading
+
+    names = backend.names(prefix)
+    environment.provision(backend, names)
+    (tmp_path / "handlers").mkdir()
+    return grading.Context(aws=backend, names=names, workdir=tmp_path)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import free_port
 from workshop import backend as backends
-from workshop import environment, grading
+from workshop import grading
 from workshop.checks import lab00_first_steps as lab00
 from workshop.deploy import deploy_function
 from workshop.errors import WorkshopError
@@ -29,14 +29,6 @@ def handler_cell(folder: str) -> str:
     notebook = nbformat.read(ROOT / folder / "00_first_steps.ipynb", as_version=4)
     source = next(c.source for c in notebook.cells if c.source.startswith("%%writefile handlers/count_orders.py"))
     return source.split("\n", 1)[1]
-
-
-@pytest.fixture
-def ctx(backend, prefix, tmp_path):
-    names = backend.names(prefix)
-    environment.provision(backend, names)
-    (tmp_path / "handlers").mkdir()
-    return grading.Context(aws=backend, names=names, workdir=tmp_path)
 
 
 def outcome(ctx, exercise_id):

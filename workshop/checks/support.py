@@ -38,16 +38,28 @@ def require_function(ctx: Context, purpose: str) -> dict[str, Any]:
         raise
 
 
-def invoke(ctx: Context, purpose: str, payload: dict[str, Any]) -> Any:
-    """Invoke the learner's function and return what it returned; a handler error becomes an
-    Incorrect verdict quoting AWS's error (type and message), never a traceback."""
-    name = ctx.names.function(purpose)
-    response = ctx.client("lambda").invoke(FunctionName=name, Payload=json.dumps(payload).encode())
+def invoke_raw(ctx: Context, purpose: str, payload: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    """Invoke the learner's function: (what it returned, None), or (None, AWS's error payload)."""
+    response = ctx.client("lambda").invoke(FunctionName=ctx.names.function(purpose), Payload=json.dumps(payload).encode())
     raw = response["Payload"].read()
     result = json.loads(raw) if raw else None
     if response.get("FunctionError"):
-        error = result if isinstance(result, dict) else {}
-        raise Incorrect(f"{name} failed with {error.get('errorType', 'an error')}: "
-                        f"{error.get('errorMessage', raw.decode(errors='replace'))} "
-                        f"(its log group /aws/lambda/{name} has the details)")
+        error = result if isinstance(result, dict) else {"errorMessage": raw.decode(errors="replace")}
+        return None, error
+    return result, None
+
+
+def describe_error(ctx: Context, purpose: str, error: dict[str, Any]) -> str:
+    """AWS's error of a failed invocation, in one line, with where the details are."""
+    name = ctx.names.function(purpose)
+    return (f"{name} failed with {error.get('errorType', 'an error')}: {error.get('errorMessage', '')} "
+            f"(its log group /aws/lambda/{name} has the details)")
+
+
+def invoke(ctx: Context, purpose: str, payload: dict[str, Any]) -> Any:
+    """What the learner's function returned; a handler error becomes an Incorrect verdict
+    quoting AWS's error (type and message), never a traceback."""
+    result, error = invoke_raw(ctx, purpose, payload)
+    if error is not None:
+        raise Incorrect(describe_error(ctx, purpose, error))
     return result

@@ -1,0 +1,114 @@
+"""Lab 1, the S3 trigger: the incoming bucket's notification and the digester's key decoding."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from workshop.checks.support import (describe_error, error_code, invoke_raw, require_function,
+                                     require_handler_attempted)
+from workshop.emulator import aws_events
+from workshop.grading import Context, Incorrect, NotAttempted, exercise
+
+SOLUTION = "01_s3_trigger.ipynb"
+DIGESTER = "digester"
+HANDLER_FILE = "handlers/digester.py"
+PREFIX, SUFFIX = "orders/", ".csv"
+CREATED_EVENTS = {"s3:ObjectCreated:*"}
+# A key outside orders/ (so the real notification does not fire) that decoding must get right.
+CHECK_KEY = "checks/2026 11/étude+1 100%.csv"
+
+
+def _digester_configurations(ctx: Context) -> tuple[str, list[dict], list[dict]]:
+    """The incoming bucket, its Lambda notifications for the digester, and all of them."""
+    incoming = ctx.names.bucket("incoming")
+    configuration = ctx.client("s3").get_bucket_notification_configuration(Bucket=incoming)
+    lambdas = configuration.get("LambdaFunctionConfigurations", [])
+    name = ctx.names.function(DIGESTER)
+    mine = [c for c in lambdas if c["LambdaFunctionArn"].split(":function:")[-1].split(":")[0] == name]
+    return incoming, mine, lambdas
+
+
+@exercise("1.2", "Notify the digester of new orders", solution=SOLUTION, hints=(
+    "`s3.put_bucket_notification_configuration` takes the whole configuration of the bucket; the part you "
+    "need is one entry of 'LambdaFunctionConfigurations'.",
+    "The entry needs 'LambdaFunctionArn' (digester_arn), 'Events' and a 'Filter' with 'FilterRules' for the "
+    "prefix and the suffix.",
+    "Events=['s3:ObjectCreated:*'] (multipart uploads are created too), FilterRules=[{'Name': 'prefix', "
+    "'Value': 'orders/'}, {'Name': 'suffix', 'Value': '.csv'}].",
+))
+def notification(ctx: Context) -> str:
+    incoming, mine, lambdas = _digester_configurations(ctx)
+    name = ctx.names.function(DIGESTER)
+    if not mine:
+        if lambdas:
+            targets = ", ".join(c["LambdaFunctionArn"].split(":")[-1] for c in lambdas)
+            raise Incorrect(f"{incoming} notifies {targets}, not {name}")
+        raise NotAttempted(f"{incoming} has no notification for {name} yet")
+    if len(mine) > 1:
+        raise Incorrect(f"{incoming} notifies {name} {len(mine)} times; each upload would run it "
+                        f"{len(mine)} times: keep one entry")
+    entry = mine[0]
+    events = set(entry.get("Events", []))
+    if not events & (CREATED_EVENTS | {"s3:ObjectCreated:Put"}):
+        raise Incorrect(f"the notification of {incoming} for {name} is on {sorted(events)}; a new order file is "
+                        "an s3:ObjectCreated event")
+    if events != CREATED_EVENTS:
+        raise Incorrect(f"the notification of {incoming} for {name} is on {sorted(events)}: use "
+                        "s3:ObjectCreated:* so copies and multipart uploads (large files, aws s3 cp) count too, "
+                        "and nothing else")
+    rules = {r["Name"].lower(): r["Value"] for r in entry.get("Filter", {}).get("Key", {}).get("FilterRules", [])}
+    if rules.get("prefix") != PREFIX:
+        found = f"prefix {rules['prefix']!r}" if "prefix" in rules else "no prefix filter"
+        raise Incorrect(f"the notification of {incoming} for {name} has {found}; only keys under {PREFIX!r} "
+                        "are orders")
+    if rules.get("suffix") != SUFFIX:
+        found = f"suffix {rules['suffix']!r}" if "suffix" in rules else "no suffix filter"
+        raise Incorrect(f"the notification of {incoming} for {name} has {found}; this step handles {SUFFIX!r} "
+                        "files only")
+    return f"{incoming} sends s3:ObjectCreated:* of {PREFIX}*{SUFFIX} to {name}"
+
+
+@exercise("1.1", "Decode the object key", solution=SOLUTION, hints=(
+    "Print `record['s3']['object']['key']` for the file 'orders/2026 11/étude+1.csv': it is not the key you "
+    "uploaded.",
+    "Keys in S3 events are form-URL-encoded, like a web form: a space arrives as '+', a '+' as '%2B', "
+    "'é' as '%C3%A9'.",
+    "`urllib.parse.unquote_plus(record['s3']['object']['key'])` undoes it (plain `unquote` leaves '+' "
+    "instead of spaces).",
+))
+def key_decoding(ctx: Context) -> str:
+    require_handler_attempted(ctx, HANDLER_FILE)
+    configuration = require_function(ctx, DIGESTER)
+    name = configuration["FunctionName"]
+    incoming = ctx.names.bucket("incoming")
+    s3 = ctx.client("s3")
+    body = b"order_id,customer,product,quantity,unit_price\n1,ana,mug,1,8.50\n"
+    s3.put_object(Bucket=incoming, Key=CHECK_KEY, Body=body, ContentType="text/csv")
+    record = aws_events.s3_event_record(
+        event_name="ObjectCreated:Put", region=ctx.aws.region, bucket=incoming, bucket_arn=f"arn:aws:s3:::{incoming}",
+        key=CHECK_KEY, size=len(body), etag="0" * 32, version_id=None, configuration_id="check-1.1",
+        sequencer="0" * 16)
+    encoded = record["s3"]["object"]["key"]
+    try:
+        result, error = invoke_raw(ctx, DIGESTER, aws_events.s3_event([record]))
+    finally:
+        try:
+            s3.delete_object(Bucket=incoming, Key=CHECK_KEY)
+        except ClientError as error:  # the check's own file; never let cleanup hide the verdict
+            if error_code(error) not in ("404", "NoSuchKey"):
+                raise
+    if error is not None:
+        if any(word in str(error.get("errorMessage", "")) for word in ("404", "Not Found", "NoSuchKey")):
+            raise Incorrect(f"{name} could not find the object {CHECK_KEY!r}, which the event names as "
+                            f"{encoded!r}: decode the key with urllib.parse.unquote_plus")
+        raise Incorrect(describe_error(ctx, DIGESTER, error))
+    received = (result or {}).get("received") if isinstance(result, dict) else None
+    if not received:
+        raise Incorrect(f"{name} returned {result!r}; it should return {{'received': [{{'key': ..., 'size': ...}}]}}")
+    key = received[0].get("key")
+    if key != CHECK_KEY:
+        plus = " ('+' means a space: use unquote_plus, not unquote)" if key == CHECK_KEY.replace(" ", "+") else ""
+        raise Incorrect(f"{name} says the key is {key!r}; the object is {CHECK_KEY!r}{plus}")
+    if received[0].get("size") != len(body):
+        raise Incorrect(f"{name} says the size is {received[0].get('size')!r}; the object has {len(body)} bytes")
+    return f"{name} decodes {encoded!r} back to {CHECK_KEY!r}"
