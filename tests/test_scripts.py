@@ -118,3 +118,26 @@ def test_a_typed_no_cancels(monkeypatch):
     monkeypatch.setattr("builtins.input", lambda prompt: "no")
     with pytest.raises(WorkshopError, match="Cancelled"):
         cli.confirm("real account", yes=False)
+
+
+def test_upto_finishes_the_steps_before_for_a_class(emulator, backend, prefix, tmp_path):
+    """--upto 2 runs the solutions of steps 0 and 1 per participant, in parallel, checked."""
+    from workshop import grading, steps
+
+    result = run_script(emulator, "setup_env.py", "--prefixes", f"{prefix}-a,{prefix}-b", "--upto", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 of 2 participants ready." in result.stdout
+    for member in (f"{prefix}-a", f"{prefix}-b"):
+        context = grading.Context(aws=backend, names=backend.names(member), workdir=tmp_path)
+        verdicts = [grading.evaluate(e.id, context) for e in grading.exercises("0") + grading.exercises("1")]
+        assert all(v.outcome is grading.Outcome.CORRECT for v in verdicts), [v.line for v in verdicts]
+    teardown = run_script(emulator, "teardown_env.py", "--prefixes", f"{prefix}-a,{prefix}-b")
+    assert teardown.returncode == 0
+    assert inventory.find(backend, backend.names(f"{prefix}-a")) == []
+    assert [p.name for p in steps.solutions_before(2)] == ["00_first_steps.ipynb", "01_s3_trigger.ipynb"]
+
+
+def test_upto_beyond_the_existing_solutions_is_refused_before_anything_is_created(emulator, backend, prefix):
+    line = _one_error_line(run_script(emulator, "setup_env.py", "--prefix", prefix, "--upto", "99"))
+    assert "--upto can be at most" in line
+    assert inventory.find(backend, backend.names(prefix)) == []
