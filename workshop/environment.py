@@ -169,3 +169,10 @@ _ENSURERS: dict[str, Callable[[Backend, Names, str], str]] = {
     "topic": _ensure_topic,
     "queue": _ensure_queue,
 }
+
+
+def ensure_bucket(backend: Backend, names: Names, purpose: str) -> str:
+    """A tagged bucket of the participant's, created when missing: for a notebook's own buckets
+    (the walkthroughs' sandbox), so teardown finds them like the base ones."""
+    _ensure_bucket(backend, names, purpose)
+    return names.bucket(purpose)

@@ -68,14 +68,14 @@ def _malformed(rng: random.Random, rows: list[dict[str, object]], fmt: str) -> t
 
 
 def generate(count: int, *, seed: int = 7, malformed: float = 0.1, duplicates: float = 0.1,
-             odd_keys: float = 0.1, prefix: str = "orders/") -> list[OrderFile]:
+             odd_keys: float = 0.1, json_share: float = 0.3, prefix: str = "orders/") -> list[OrderFile]:
     """``count`` order files under ``prefix``; about the given shares malformed, duplicate,
-    and with awkward keys (spaces, ``+``, ``%``, unicode, deep prefixes)."""
+    JSON rather than CSV, and with awkward keys (spaces, ``+``, ``%``, unicode, deep prefixes)."""
     rng = random.Random(seed)
     files: list[OrderFile] = []
     good: list[OrderFile] = []
     for number in range(1, count + 1):
-        fmt = "json" if rng.random() < 0.3 else "csv"
+        fmt = "json" if rng.random() < json_share else "csv"
         name = rng.choice(ODD_NAMES) + f"-{number}" if rng.random() < odd_keys else f"batch-{number:05d}"
         key = f"{prefix}{name}.{fmt}"
         content_type = "application/json" if fmt == "json" else "text/csv"

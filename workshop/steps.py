@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from workshop import grading
-from workshop.backend import Backend
+from workshop.backend import Backend, current
 from workshop.errors import WorkshopError
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
@@ -46,20 +47,50 @@ def complete(backend: Backend, prefix: str, step: int) -> list[dict[str, Any]]:
     """Run the solutions before ``step`` for ``prefix``; one row per step completed."""
     rows = []
     for path in solutions_before(step):
-        started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix=f"workshop-{prefix}-") as folder:
-            workdir = Path(folder)  # handler files of parallel participants never collide
-            shutil.copy(path, workdir / path.name)
-            _run(workdir / path.name, prefix)
-            lab = str(int(path.name[:2]))
-            context = grading.Context(aws=backend, names=backend.names(prefix), workdir=workdir)
-            wrong = [v for v in (grading.evaluate(e.id, context) for e in grading.exercises(lab))
-                     if v.outcome is not grading.Outcome.CORRECT]
-        if wrong:
-            raise WorkshopError(f"step {lab} did not complete for {prefix}: {wrong[0].line}")
-        rows.append({"kind": STEP, "name": path.stem,
-                     "status": f"completed in {time.perf_counter() - started:.1f} s"})
+        seconds = _complete_one(backend, prefix, path)
+        rows.append({"kind": STEP, "name": path.stem, "status": f"completed in {seconds:.1f} s"})
     return rows
+
+
+def catch_up(step: int, backend: Backend | None = None) -> None:
+    """A lab's first cell: finish every pipeline step before ``step`` that is not finished yet.
+
+    Step 0 is a warm-up nothing later depends on, so it is left to the learner. A step counts
+    as finished when its checks are correct, judged on behaviour alone (the learner's handler
+    files are not consulted), so a learner who solved a step keeps their own work.
+    """
+    backend = backend or current()
+    names = backend.names()
+    for path in solutions_before(step)[1:]:
+        with tempfile.TemporaryDirectory() as empty:
+            if not _unfinished(backend, names.prefix, path, Path(empty)):
+                print(f"step {_lab_of(path)} ({path.stem}): already done")
+                continue
+        seconds = _complete_one(backend, names.prefix, path)
+        print(f"step {_lab_of(path)} ({path.stem}): completed for you from its solution in {seconds:.1f} s")
+
+
+def _lab_of(path: Path) -> str:
+    return str(int(path.name[:2]))
+
+
+def _unfinished(backend: Backend, prefix: str, path: Path, workdir: Path) -> list[grading.Verdict]:
+    context = grading.Context(aws=backend, names=backend.names(prefix), workdir=workdir)
+    verdicts = (grading.evaluate(e.id, context) for e in grading.exercises(_lab_of(path)))
+    return [v for v in verdicts if v.outcome is not grading.Outcome.CORRECT]
+
+
+def _complete_one(backend: Backend, prefix: str, path: Path) -> float:
+    """Run one solution for ``prefix`` in a private folder, then insist its checks are correct."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"workshop-{prefix}-") as folder:
+        workdir = Path(folder)  # handler files of parallel participants never collide
+        shutil.copy(path, workdir / path.name)
+        _run(workdir / path.name, prefix)
+        wrong = _unfinished(backend, prefix, path, workdir)
+    if wrong:
+        raise WorkshopError(f"step {_lab_of(path)} did not complete for {prefix}: {wrong[0].line}")
+    return time.perf_counter() - started
 
 
 def _run(path: Path, prefix: str) -> None:
@@ -67,7 +98,8 @@ def _run(path: Path, prefix: str) -> None:
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     try:
-        client.execute(env={**os.environ, "WORKSHOP_PREFIX": prefix})
+        # the kernel's own start-up chatter would land in the calling notebook's output
+        client.execute(env={**os.environ, "WORKSHOP_PREFIX": prefix}, stderr=subprocess.DEVNULL)
     except CellExecutionError as error:
         summary = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise WorkshopError(f"{path.name} failed for {prefix}: {summary}") from None

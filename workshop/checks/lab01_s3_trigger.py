@@ -5,8 +5,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from workshop.checks.support import (describe_error, error_code, invoke_raw, require_function,
-                                     require_handler_attempted)
-from workshop.emulator import aws_events
+                                     require_handler_attempted, s3_put_event)
 from workshop.grading import Context, Incorrect, NotAttempted, exercise
 
 SOLUTION = "01_s3_trigger.ipynb"
@@ -84,13 +83,10 @@ def key_decoding(ctx: Context) -> str:
     s3 = ctx.client("s3")
     body = b"order_id,customer,product,quantity,unit_price\n1,ana,mug,1,8.50\n"
     s3.put_object(Bucket=incoming, Key=CHECK_KEY, Body=body, ContentType="text/csv")
-    record = aws_events.s3_event_record(
-        event_name="ObjectCreated:Put", region=ctx.aws.region, bucket=incoming, bucket_arn=f"arn:aws:s3:::{incoming}",
-        key=CHECK_KEY, size=len(body), etag="0" * 32, version_id=None, configuration_id="check-1.1",
-        sequencer="0" * 16)
-    encoded = record["s3"]["object"]["key"]
+    event = s3_put_event(ctx, incoming, CHECK_KEY, len(body), "1.1")
+    encoded = event["Records"][0]["s3"]["object"]["key"]
     try:
-        result, error = invoke_raw(ctx, DIGESTER, aws_events.s3_event([record]))
+        result, error = invoke_raw(ctx, DIGESTER, event)
     finally:
         try:
             s3.delete_object(Bucket=incoming, Key=CHECK_KEY)

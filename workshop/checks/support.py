@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from workshop.build import untouched_prompts
+from workshop.emulator import aws_events
 from workshop.grading import Context, Incorrect, NotAttempted
 
 
@@ -63,3 +64,11 @@ def invoke(ctx: Context, purpose: str, payload: dict[str, Any]) -> Any:
     if error is not None:
         raise Incorrect(describe_error(ctx, purpose, error))
     return result
+
+
+def s3_put_event(ctx: Context, bucket: str, key: str, size: int, check_id: str) -> dict[str, Any]:
+    """The event S3 sends a function for a PutObject, as a check hands it to the learner's handler."""
+    return aws_events.s3_event([aws_events.s3_event_record(
+        event_name="ObjectCreated:Put", region=ctx.aws.region, bucket=bucket, bucket_arn=f"arn:aws:s3:::{bucket}",
+        key=key, size=size, etag="0" * 32, version_id=None, configuration_id=f"check-{check_id}",
+        sequencer="0" * 16)])

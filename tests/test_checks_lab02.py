@@ -1,0 +1,105 @@
+"""Lab 2's checks: the solution is correct, and each typical mistake is caught by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workshop import grading
+from workshop.deploy import deploy_function
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDITIONAL_PUT = '''            table.put_item(
+                Item={"ContentHash": digest, "Key": key, "Size": len(body),
+                      "ReceivedAt": datetime.now(timezone.utc).isoformat()},
+                ConditionExpression="attribute_not_exists(ContentHash)",
+            )'''
+
+
+def handler_source(folder: str) -> str:
+    notebook = nbformat.read(ROOT / folder / "02_idempotency.ipynb", as_version=4)
+    return next(c.source for c in notebook.cells
+                if c.source.startswith("%%writefile handlers/digester.py")).split("\n", 1)[1]
+
+
+SOLVED = handler_source("solutions")
+
+
+def create_table(ctx, key="ContentHash", range_key=None, billing="PAY_PER_REQUEST", tagged=True):
+    schema = [{"AttributeName": key, "KeyType": "HASH"}]
+    attributes = [{"AttributeName": key, "AttributeType": "S"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+        attributes.append({"AttributeName": range_key, "AttributeType": "S"})
+    options = {"BillingMode": billing}
+    if billing == "PROVISIONED":
+        options["ProvisionedThroughput"] = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+    if tagged:
+        options["Tags"] = [{"Key": "workshop:env", "Value": ctx.names.prefix}]
+    ctx.client("dynamodb").create_table(TableName=ctx.names.table("documents-received"), KeySchema=schema,
+                                        AttributeDefinitions=attributes, **options)
+
+
+def deploy_digester(ctx, source):
+    (ctx.workdir / "handlers" / "digester.py").write_text(source)
+    deploy_function(ctx.aws, ctx.names, "digester", {"app.py": source},
+                    environment={"TABLE": ctx.names.table("documents-received")})
+
+
+def verdict(ctx, exercise_id):
+    found = grading.evaluate(exercise_id, ctx)
+    return found.outcome, found.message
+
+
+def test_untouched_then_solved(ctx):
+    deploy_digester(ctx, handler_source("labs"))
+    assert verdict(ctx, "2.1")[0] is grading.Outcome.NOT_ATTEMPTED
+    assert verdict(ctx, "2.2")[0] is grading.Outcome.NOT_ATTEMPTED
+    create_table(ctx)
+    deploy_digester(ctx, SOLVED)
+    assert verdict(ctx, "2.1")[0] is grading.Outcome.CORRECT, verdict(ctx, "2.1")
+    assert verdict(ctx, "2.2")[0] is grading.Outcome.CORRECT, verdict(ctx, "2.2")
+    items = ctx.client("dynamodb").scan(TableName=ctx.names.table("documents-received"))["Items"]
+    assert items == [], "the check removes its own item"
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"key": "ObjectKey"}, "keyed by 'ObjectKey'"),  # the typical mistake: the file name, not the content
+    ({"range_key": "ReceivedAt"}, "range key 'ReceivedAt'"),
+    ({"billing": "PROVISIONED"}, "PAY_PER_REQUEST"),
+    ({"tagged": False}, "teardown would never find it"),
+])
+def test_table_mistakes_are_named(ctx, options, expected):
+    create_table(ctx, **options)
+    status, message = verdict(ctx, "2.1")
+    assert status is grading.Outcome.INCORRECT and expected in message
+    assert ctx.names.table("documents-received") in message
+
+
+def test_a_plain_put_is_caught(ctx):
+    """The typical mistake: a plain put silently overwrites, so the copy looks new."""
+    plain = CONDITIONAL_PUT.replace(',\n                ConditionExpression="attribute_not_exists(ContentHash)",', ",")
+    assert CONDITIONAL_PUT in SOLVED and plain != CONDITIONAL_PUT
+    create_table(ctx)
+    deploy_digester(ctx, SOLVED.replace(CONDITIONAL_PUT, plain))
+    status, message = verdict(ctx, "2.2")
+    assert status is grading.Outcome.INCORRECT
+    assert "accepted the same content twice" in message and "attribute_not_exists" in message
+
+
+def test_an_unhandled_conditional_failure_is_caught(ctx):
+    create_table(ctx)
+    unhandled = SOLVED.replace("        except table.meta.client.exceptions.ConditionalCheckFailedException:\n"
+                               "            status = \"duplicate\"\n", "        finally:\n            pass\n")
+    assert unhandled != SOLVED
+    deploy_digester(ctx, unhandled)
+    status, message = verdict(ctx, "2.2")
+    assert status is grading.Outcome.INCORRECT and "not an error" in message
+
+
+def test_a_missing_table_points_at_exercise_2_1(ctx):
+    deploy_digester(ctx, SOLVED)
+    status, message = verdict(ctx, "2.2")
+    assert status is grading.Outcome.INCORRECT and "exercise 2.1" in message
