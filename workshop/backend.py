@@ -116,6 +116,8 @@ class Backend:
                 AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS["aws_access_key_id"],
                 AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS["aws_secret_access_key"],
             )
+        if self.kind == EMBEDDED:  # the embedded backend is found by its port
+            variables["WORKSHOP_PORT"] = (self.endpoint_url or "").rsplit(":", 1)[-1]
         return variables
 
 

@@ -86,20 +86,21 @@ def _complete_one(backend: Backend, prefix: str, path: Path) -> float:
     with tempfile.TemporaryDirectory(prefix=f"workshop-{prefix}-") as folder:
         workdir = Path(folder)  # handler files of parallel participants never collide
         shutil.copy(path, workdir / path.name)
-        _run(workdir / path.name, prefix)
+        _run(backend, workdir / path.name, prefix)
         wrong = _unfinished(backend, prefix, path, workdir)
     if wrong:
         raise WorkshopError(f"step {_lab_of(path)} did not complete for {prefix}: {wrong[0].line}")
     return time.perf_counter() - started
 
 
-def _run(path: Path, prefix: str) -> None:
+def _run(backend: Backend, path: Path, prefix: str) -> None:
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     try:
         # the kernel's own start-up chatter would land in the calling notebook's output
-        client.execute(env={**os.environ, "WORKSHOP_PREFIX": prefix}, stderr=subprocess.DEVNULL)
+        env = {**os.environ, **backend.environment_variables(), "WORKSHOP_PREFIX": prefix}
+        client.execute(env=env, stderr=subprocess.DEVNULL)
     except CellExecutionError as error:
         summary = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise WorkshopError(f"{path.name} failed for {prefix}: {summary}") from None

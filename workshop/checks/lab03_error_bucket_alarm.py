@@ -1,0 +1,185 @@
+"""Lab 3: the digester's routing and alarm, and the processor's output."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from workshop.checks.support import (describe_error, error_code, invoke_raw, require_function,
+                                     require_handler_attempted, s3_put_event)
+from workshop.grading import Context, Incorrect, exercise
+
+SOLUTION = "03_error_bucket_alarm.ipynb"
+DIGESTER_FILE, PROCESSOR_FILE = "handlers/digester.py", "handlers/processor.py"
+HEADER = "order_id,customer,product,quantity,unit_price\n"
+ALARM_WAIT_SECONDS = 5.0
+
+
+def _exists(ctx: Context, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return ctx.client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error_code(error) in ("404", "NoSuchKey"):
+            return None
+        raise
+
+
+def _digest(ctx: Context, key: str, body: bytes, check_id: str) -> dict[str, Any]:
+    """Put a file in incoming, hand its event to the digester, return its entry for the file."""
+    incoming = ctx.names.bucket("incoming")
+    ctx.client("s3").put_object(Bucket=incoming, Key=key, Body=body, ContentType="text/csv")
+    result, error = invoke_raw(ctx, "digester", s3_put_event(ctx, incoming, key, len(body), check_id))
+    if error is not None:
+        message = str(error.get("errorMessage", ""))
+        if "CopyObject" in message and ("NoSuchKey" in message or "does not exist" in message):
+            raise Incorrect(f"{ctx.names.function('digester')} could not copy {key!r}: it was deleted before it "
+                            "was copied. Copy first, then delete, or a crash in between loses the file")
+        raise Incorrect(describe_error(ctx, "digester", error))
+    received = (result or {}).get("received") if isinstance(result, dict) else None
+    if not received:
+        raise Incorrect(f"{ctx.names.function('digester')} returned {result!r}; expected {{'received': [...]}}")
+    return received[0]
+
+
+def _remove(ctx: Context, key: str) -> None:
+    s3 = ctx.client("s3")
+    for purpose in ("incoming", "in-progress", "error"):
+        s3.delete_object(Bucket=ctx.names.bucket(purpose), Key=key)
+    s3.delete_object(Bucket=ctx.names.bucket("processed"), Key=f"summaries/{key}.json")
+
+
+def _unique_csv(quantity: str = "2") -> bytes:
+    return f"{HEADER}{uuid.uuid4().int % 10**9},ana,mug,{quantity},8.50\n".encode()
+
+
+@exercise("3.1", "Route good and bad files", solution=SOLUTION, hints=(
+    "Two ways out of incoming: `move(bucket, key, ERROR, {'reason': reason})` for a file with a reason, "
+    "`move(bucket, key, IN_PROGRESS, {})` for a good one.",
+    "A rejected file also raises the alarm: call `alarm(key, reason)` after moving it.",
+    "Set `route = 'error'` or `route = 'in-progress'` in each branch, so the handler reports where the file went.",
+))
+def routing(ctx: Context) -> str:
+    require_handler_attempted(ctx, DIGESTER_FILE)
+    name = require_function(ctx, "digester")["FunctionName"]
+    incoming, error_bucket = ctx.names.bucket("incoming"), ctx.names.bucket("error")
+    in_progress = ctx.names.bucket("in-progress")
+    bad_key, good_key = f"checks/3.1 bad {uuid.uuid4().hex[:8]}.csv", f"checks/3.1 good {uuid.uuid4().hex[:8]}.csv"
+    try:
+        bad = _digest(ctx, bad_key, _unique_csv(quantity="two"), "3.1")
+        bad_in_error, bad_left = _exists(ctx, error_bucket, bad_key), _exists(ctx, incoming, bad_key)
+        good = _digest(ctx, good_key, _unique_csv(), "3.1")
+        good_in_progress, good_left = _exists(ctx, in_progress, good_key), _exists(ctx, incoming, good_key)
+        good_in_error = _exists(ctx, error_bucket, good_key)
+    finally:
+        _remove(ctx, bad_key)
+        _remove(ctx, good_key)
+    if bad_in_error is None:
+        raise Incorrect(f"{name} left a malformed file (non-numeric quantity) out of {error_bucket}; it reported "
+                        f"route {bad.get('route')!r}")
+    if "reason" not in bad_in_error.get("Metadata", {}):
+        raise Incorrect(f"the malformed file is in {error_bucket} without a 'reason' in its metadata: pass "
+                        "{'reason': reason} to move")
+    if bad_left is not None:
+        raise Incorrect(f"the malformed file is in {error_bucket} but still in {incoming} too: move deletes after "
+                        "copying")
+    if good_in_error is not None:
+        raise Incorrect(f"{name} sent a good file to {error_bucket}; good files go to {in_progress}")
+    if good_in_progress is None and good_left is not None:
+        raise Incorrect(f"{name} left a good file in {incoming}; it should move to {in_progress}")
+    if good.get("route") != "in-progress" or bad.get("route") != "error":
+        raise Incorrect(f"{name} reported routes {bad.get('route')!r} (malformed) and {good.get('route')!r} (good); "
+                        "expected 'error' and 'in-progress'")
+    return f"{name} moves a malformed file to {error_bucket} with its reason and a good one to {in_progress}"
+
+
+def _alarms_for(ctx: Context, key: str) -> list[dict[str, Any]]:
+    """The alarm-inbox messages about ``key`` (consumed); others are left for the learner."""
+    sqs = ctx.client("sqs")
+    url = sqs.get_queue_url(QueueName=ctx.names.queue("alarm-inbox"))["QueueUrl"]
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + ALARM_WAIT_SECONDS
+    while not found and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                           VisibilityTimeout=2).get("Messages", []):
+            if key in message["Body"]:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+@exercise("3.2", "Raise the alarm", solution=SOLUTION, hints=(
+    "`sns.publish(TopicArn=ALARM_TOPIC_ARN, Subject=..., Message=...)` sends one message to every subscriber.",
+    "Message is a string: build it with `json.dumps({'key': key, 'reason': reason})`.",
+    "Subject is what an email subscriber sees first; something like 'Rejected order file' (at most 100 "
+    "characters).",
+))
+def alarm(ctx: Context) -> str:
+    require_handler_attempted(ctx, DIGESTER_FILE)
+    name = require_function(ctx, "digester")["FunctionName"]
+    topic = ctx.names.topic("digester-alarm")
+    key = f"checks/3.2 empty {uuid.uuid4().hex[:8]}.csv"
+    try:
+        _digest(ctx, key, b"", "3.2")
+        found = _alarms_for(ctx, key)
+    finally:
+        _remove(ctx, key)
+    if not found:
+        raise Incorrect(f"no message about {key!r} reached {topic}'s alarm-inbox queue within "
+                        f"{ALARM_WAIT_SECONDS:.0f} s after {name} rejected it (is the alarm-inbox cell run?)")
+    envelope = found[0]
+    try:
+        message = json.loads(envelope["Message"])
+    except ValueError:
+        raise Incorrect(f"the alarm's Message is not JSON: {envelope['Message'][:80]!r}; "
+                        "use json.dumps({'key': ..., 'reason': ...})") from None
+    if not isinstance(message, dict) or message.get("key") != key:
+        raise Incorrect(f"the alarm's Message should carry the decoded key {key!r} as 'key'; it is {message!r}")
+    if not message.get("reason"):
+        raise Incorrect(f"the alarm for {key!r} has no 'reason'; whoever reads it needs to know what was wrong")
+    if not envelope.get("Subject"):
+        raise Incorrect("the alarm has no Subject; give it one, such as 'Rejected order file'")
+    return f"{topic} carries {{'key', 'reason'}} ({message['reason']!r}) with subject {envelope['Subject']!r}"
+
+
+@exercise("3.3", "The processor's summary", solution=SOLUTION, hints=(
+    "Build the summary dict first: source, orders (len(rows)), total, customers.",
+    "total is sum(int(r['quantity']) * float(r['unit_price']) for r in rows), rounded to 2 decimals; "
+    "customers is sorted({r['customer'] for r in rows}).",
+    "Write it with s3.put_object(Bucket=PROCESSED, Key=f'summaries/{key}.json', Body=json.dumps(summary).encode(), "
+    "ContentType='application/json'), then delete the source from in-progress.",
+))
+def summary(ctx: Context) -> str:
+    require_handler_attempted(ctx, PROCESSOR_FILE)
+    name = require_function(ctx, "processor")["FunctionName"]
+    in_progress, processed = ctx.names.bucket("in-progress"), ctx.names.bucket("processed")
+    key = f"checks/3.3 orders {uuid.uuid4().hex[:8]}.csv"
+    body = f"{HEADER}1,ana,mug,2,8.50\n2,bo,kettle,1,39.90\n3,ana,filter,3,4.25\n".encode()
+    expected = {"source": key, "orders": 3, "total": 69.65, "customers": ["ana", "bo"]}
+    s3 = ctx.client("s3")
+    s3.put_object(Bucket=in_progress, Key=key, Body=body, ContentType="text/csv")
+    try:
+        result, error = invoke_raw(ctx, "processor", s3_put_event(ctx, in_progress, key, len(body), "3.3"))
+        if error is not None:
+            raise Incorrect(describe_error(ctx, "processor", error))
+        head = _exists(ctx, processed, f"summaries/{key}.json")
+        written = (json.loads(s3.get_object(Bucket=processed, Key=f"summaries/{key}.json")["Body"].read())
+                   if head else None)
+        left = _exists(ctx, in_progress, key)
+    finally:
+        _remove(ctx, key)
+    if head is None:
+        raise Incorrect(f"{name} wrote no summaries/{key}.json into {processed}")
+    if not head.get("ContentType", "").startswith("application/json"):
+        raise Incorrect(f"the summary has ContentType {head.get('ContentType')!r}; use 'application/json'")
+    for field, value in expected.items():
+        if not isinstance(written, dict) or written.get(field) != value:
+            got = written.get(field) if isinstance(written, dict) else written
+            raise Incorrect(f"the summary's {field!r} is {got!r}; for 3 orders (2 x 8.50 + 1 x 39.90 + 3 x 4.25) "
+                            f"by ana and bo it should be {value!r}")
+    if left is not None:
+        raise Incorrect(f"{name} wrote the summary but left {key!r} in {in_progress}: delete it once processed")
+    return f"{name} writes a correct summary to {processed} and clears {in_progress}"
