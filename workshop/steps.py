@@ -9,7 +9,6 @@ labs' own checks that every exercise of those steps is correct.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -27,6 +26,9 @@ from workshop.errors import WorkshopError
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 CELL_TIMEOUT_SECONDS = 300
 STEP = "step"  # the kind of the rows complete() returns, beside setup's resource rows
+# Set in the kernels complete() starts: it runs the steps in order, so a solution's own
+# catch_up() has nothing to do and need not check the earlier steps again.
+COMPLETING = "WORKSHOP_COMPLETING_STEPS"
 
 
 def solutions_before(step: int, folder: Path = SOLUTIONS) -> list[Path]:
@@ -45,29 +47,35 @@ def solutions_before(step: int, folder: Path = SOLUTIONS) -> list[Path]:
 
 def complete(backend: Backend, prefix: str, step: int) -> list[dict[str, Any]]:
     """Run the solutions before ``step`` for ``prefix``; one row per step completed."""
-    rows = []
-    for path in solutions_before(step):
-        seconds = _complete_one(backend, prefix, path)
-        rows.append({"kind": STEP, "name": path.stem, "status": f"completed in {seconds:.1f} s"})
-    return rows
+    paths = solutions_before(step)
+    _complete(backend, prefix, paths)
+    return [{"kind": STEP, "name": path.stem, "status": "completed"} for path in paths]
 
 
 def catch_up(step: int, backend: Backend | None = None) -> None:
-    """A lab's first cell: finish every pipeline step before ``step`` that is not finished yet.
+    """A lab's first cell: finish the pipeline steps before ``step`` that are not finished yet.
 
     Step 0 is a warm-up nothing later depends on, so it is left to the learner. A step counts
     as finished when its checks are correct, judged on behaviour alone (the learner's handler
-    files are not consulted), so a learner who solved a step keeps their own work.
+    files are not consulted), so a learner who solved the steps keeps their own work. From the
+    first unfinished step on, every later step is redone too: a later step may rely on, or
+    replace, what the unfinished one builds.
     """
+    if os.environ.get(COMPLETING):
+        return
     backend = backend or current()
-    names = backend.names()
-    for path in solutions_before(step)[1:]:
-        with tempfile.TemporaryDirectory() as empty:
-            if not _unfinished(backend, names.prefix, path, Path(empty)):
-                print(f"step {_lab_of(path)} ({path.stem}): already done")
-                continue
-        seconds = _complete_one(backend, names.prefix, path)
-        print(f"step {_lab_of(path)} ({path.stem}): completed for you from its solution in {seconds:.1f} s")
+    prefix = backend.names().prefix
+    paths = solutions_before(step)[1:]
+    with tempfile.TemporaryDirectory() as empty:
+        first = next((n for n, path in enumerate(paths) if _unfinished(backend, prefix, path, Path(empty))), None)
+    if first is None:
+        print(f"steps 1-{step - 1} are done" if paths else "nothing to catch up on")
+        return
+    for path in paths[:first]:
+        print(f"step {_lab_of(path)} ({path.stem}): already done")
+    todo = paths[first:]
+    seconds = _complete(backend, prefix, todo)
+    print(f"completed for you from their solutions in {seconds:.1f} s: {', '.join(p.stem for p in todo)}")
 
 
 def _lab_of(path: Path) -> str:
@@ -80,27 +88,41 @@ def _unfinished(backend: Backend, prefix: str, path: Path, workdir: Path) -> lis
     return [v for v in verdicts if v.outcome is not grading.Outcome.CORRECT]
 
 
-def _complete_one(backend: Backend, prefix: str, path: Path) -> float:
-    """Run one solution for ``prefix`` in a private folder, then insist its checks are correct."""
+def _complete(backend: Backend, prefix: str, paths: list[Path]) -> float:
+    """Run solutions in order, in one kernel and a private folder, then insist on their checks."""
     started = time.perf_counter()
+    if not paths:
+        return 0.0
     with tempfile.TemporaryDirectory(prefix=f"workshop-{prefix}-") as folder:
         workdir = Path(folder)  # handler files of parallel participants never collide
-        shutil.copy(path, workdir / path.name)
-        _run(backend, workdir / path.name, prefix)
-        wrong = _unfinished(backend, prefix, path, workdir)
-    if wrong:
-        raise WorkshopError(f"step {_lab_of(path)} did not complete for {prefix}: {wrong[0].line}")
+        _run(backend, paths, workdir, prefix)
+        for path in paths:
+            wrong = _unfinished(backend, prefix, path, workdir)
+            if wrong:
+                raise WorkshopError(f"step {_lab_of(path)} did not complete for {prefix}: {wrong[0].line}")
     return time.perf_counter() - started
 
 
-def _run(backend: Backend, path: Path, prefix: str) -> None:
-    notebook = nbformat.read(path, as_version=4)
+def _builds_state(cell: nbformat.NotebookNode) -> bool:
+    """Cells that make a step's finished state: not the demos ("Try it", tagged ``demo``) and
+    not the check and report cells (complete() checks once, at the end)."""
+    if "demo" in cell.get("metadata", {}).get("tags", []):
+        return False
+    return not (cell.cell_type == "code" and cell.source.lstrip().startswith(("check(", "report(")))
+
+
+def _run(backend: Backend, paths: list[Path], workdir: Path, prefix: str) -> None:
+    """One notebook of the state-building cells of every solution in ``paths``, run at once:
+    a kernel start and the imports are paid once, not per step."""
+    notebook = nbformat.v4.new_notebook()
+    for path in paths:
+        notebook.cells += [cell for cell in nbformat.read(path, as_version=4).cells if _builds_state(cell)]
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+                            resources={"metadata": {"path": str(workdir)}})
     try:
+        env = {**os.environ, **backend.environment_variables(), "WORKSHOP_PREFIX": prefix, COMPLETING: "1"}
         # the kernel's own start-up chatter would land in the calling notebook's output
-        env = {**os.environ, **backend.environment_variables(), "WORKSHOP_PREFIX": prefix}
         client.execute(env=env, stderr=subprocess.DEVNULL)
     except CellExecutionError as error:
         summary = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise WorkshopError(f"{path.name} failed for {prefix}: {summary}") from None
+        raise WorkshopError(f"{', '.join(p.name for p in paths)} failed for {prefix}: {summary}") from None
