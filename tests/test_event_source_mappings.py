@@ -140,6 +140,34 @@ def test_stream_mapping_delivers_in_order_and_readers_still_see_records(backend,
     assert len(streams.get_records(ShardIterator=iterator)["Records"]) == 7
 
 
+def _all_stream_records(backend, stream_arn):
+    streams = backend.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return streams.get_records(ShardIterator=iterator)["Records"]
+
+
+def test_stream_records_follow_changes_as_aws_writes_them(backend, names):
+    table, stream_arn = _stream_table(backend, names, "writes")
+    ddb = backend.client("dynamodb")
+    # an UpdateItem that creates the item: one INSERT carrying the whole new image
+    ddb.update_item(TableName=table, Key={"id": {"S": "a"}}, UpdateExpression="ADD n :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}})
+    # writes that change no data: no record at all
+    ddb.put_item(TableName=table, Item={"id": {"S": "a"}, "n": {"N": "1"}})
+    ddb.update_item(TableName=table, Key={"id": {"S": "a"}}, UpdateExpression="SET n = :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}})
+    # a write that changes the item: one MODIFY
+    ddb.update_item(TableName=table, Key={"id": {"S": "a"}}, UpdateExpression="ADD n :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}})
+    records = _all_stream_records(backend, stream_arn)
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
+    assert records[0]["dynamodb"]["NewImage"] == {"id": {"S": "a"}, "n": {"N": "1"}}
+    assert records[1]["dynamodb"]["OldImage"]["n"] == {"N": "1"}
+    assert records[1]["dynamodb"]["NewImage"]["n"] == {"N": "2"}
+
+
 def test_stream_retries_then_on_failure_destination(backend, names):
     deploy_source(backend, names, "streamer", STREAM_RECORDER)
     function = names.function("streamer")

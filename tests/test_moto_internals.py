@@ -13,8 +13,11 @@ import pytest
 from moto.awslambda import models as lambda_models
 from moto.cloudwatch import models as cloudwatch_models
 from moto.kms import models as kms_models
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import table as dynamodb_tables
 from moto.dynamodbstreams import models as streams_models
 from moto.logs import models as logs_models
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from moto.sns import models as sns_models
@@ -58,6 +61,10 @@ def _parameters(function):
     (logs_models.LogsBackend, "create_log_stream", ["self", "log_group_name", "log_stream_name"]),
     (logs_models.LogsBackend, "put_log_events", ["self", "log_group_name", "log_stream_name", "log_events"]),
     (streams_models.ShardIterator, "get", ["self", "limit"]),
+    (dynamodb_models.DynamoDBBackend, "update_item", None),
+    (dynamodb_tables.Table, "put_item", None),
+    (dynamodb_tables.StreamShard, "add", ["self", "old", "new"]),
+    (DomainDispatcherApplication, "get_backend_for_host", ["self", "host"]),
     (sqs_models.Queue, "add_message", ["self", "message"]),
     (sqs_models.SQSBackend, "send_message", None),
     (sqs_models.SQSBackend, "receive_message", None),

@@ -19,6 +19,10 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
   unknown, disabled or pending-deletion KMS keys are accepted for SSE-KMS.
 - DeadLetterConfig is dropped by moto; PutFunctionEventInvokeConfig appends instead of
   replacing, so GetFunctionEventInvokeConfig answers with the first config ever put.
+- DynamoDB streams: an UpdateItem that creates an item writes a keys-only INSERT before the
+  real one, and a write that changes nothing writes a MODIFY; AWS writes neither.
+- Each request's service is looked up on disk (moto lists its own package folder): the
+  answer per host is remembered.
 """
 
 from __future__ import annotations
@@ -260,6 +264,61 @@ def _bound_shard_iterators() -> None:
         return result
 
     streams_models.ShardIterator.get = get
+
+
+def _remember_the_service_of_each_host() -> None:
+    """moto finds the service of every request anew, listing its package folder on disk (a
+    few hundred isdir calls) before matching URL patterns: a quarter of a DynamoDB call's
+    time. The answer for a host never changes, so it is looked up once."""
+    original = DomainDispatcherApplication.get_backend_for_host
+    known: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in known:
+            known[host] = original(self, host)
+        return known[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+
+
+_stream_writes = threading.local()
+
+
+def _stream_records_only_for_changes() -> None:
+    """moto writes stream records AWS does not: an UpdateItem that creates an item first
+    writes a keys-only INSERT, then the real one; a write that changes nothing writes a
+    MODIFY. AWS writes one INSERT with the whole new image, and no record for a write that
+    changes no data. (A handler reading the first INSERT finds no attributes but the keys.)"""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard, Table
+
+    original_update, original_put, original_add = DynamoDBBackend.update_item, Table.put_item, StreamShard.add
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _stream_writes.updating = True
+        try:
+            return original_update(self, *args, **kwargs)
+        finally:
+            _stream_writes.updating = False
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # inside update_item, a put is the keys-only item the update starts from
+        _stream_writes.creating = getattr(_stream_writes, "updating", False)
+        try:
+            return original_put(self, *args, **kwargs)
+        finally:
+            _stream_writes.creating = False
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        if getattr(_stream_writes, "creating", False):
+            return
+        if old is not None and new is not None and old.to_json() == new.to_json():
+            return
+        original_add(self, old, new)
+
+    DynamoDBBackend.update_item = update_item
+    Table.put_item = put_item
+    StreamShard.add = add
 
 
 def _number_fifo_messages() -> None:
@@ -637,6 +696,8 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _bound_shard_iterators()
     _mappings_are_creating_until_polled()
     _number_fifo_messages()
+    _stream_records_only_for_changes()
+    _remember_the_service_of_each_host()
     _count_sqs_traffic()
     _alarms_start_without_data(on_alarm_state_change)
     _evaluate_bucket_policies_in_context()
