@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from workshop.waiting import WaitTimeout, wait_for
+from workshop.waiting import WaitTimeout, wait_for, wait_until_settled
 
 
 def test_returns_the_first_truthy_value():
@@ -17,3 +17,14 @@ def test_times_out_with_what_was_awaited_and_last_seen():
         wait_for(lambda: [], "the order in the queue", timeout=0.3)
     assert 0.3 <= time.perf_counter() - started < 5
     assert "Timed out after 0.3 s waiting for the order in the queue (last seen: [])" in str(error.value)
+
+
+def test_settles_once_the_value_stops_changing():
+    readings = iter([0, 3, 5, 5, 7] + [9] * 1000)
+    assert wait_until_settled(lambda: next(readings), "a counter", quiet=0.05, interval=0.01) == 9
+
+
+def test_an_ever_changing_value_never_settles():
+    counter = iter(range(1, 10**6))
+    with pytest.raises(WaitTimeout, match="a counter to settle"):
+        wait_until_settled(lambda: next(counter), "a counter", quiet=0.2, timeout=0.3, interval=0.01)

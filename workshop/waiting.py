@@ -33,3 +33,24 @@ def wait_for(condition: Callable[[], T], description: str, timeout: float = 30.0
             raise WaitTimeout(f"Timed out after {timeout:g} s waiting for {description} (last seen: {last!r}).")
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
         interval = min(interval * 1.5, max_interval)
+
+
+def wait_until_settled(read: Callable[[], T], description: str, quiet: float = 1.0, timeout: float = 60.0,
+                       interval: float = 0.1) -> T:
+    """Call ``read`` until it returns a truthy value that stays equal for ``quiet`` seconds;
+    return that value. For effects with no "done" signal, such as a stream worked through
+    with retries: it has settled when nothing changes any more."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    since = time.monotonic()
+    while True:
+        value = read()
+        now = time.monotonic()
+        if not value or value != last:
+            last, since = value, now
+        elif now - since >= quiet:
+            return value
+        if now >= deadline:
+            raise WaitTimeout(f"Timed out after {timeout:g} s waiting for {description} to settle "
+                              f"(last seen: {last!r}).")
+        time.sleep(interval)
