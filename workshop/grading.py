@@ -190,6 +190,18 @@ def check(exercise_id: str) -> None:
     _show(_safely(lambda: evaluate(exercise_id)))
 
 
+def ready(*exercise_ids: str) -> bool:
+    """For a "Try it" cell that needs earlier exercises: True when they are all correct;
+    otherwise say which one is not, and why, and return False (so an unsolved lab runs on)."""
+    context = notebook_context()
+    for exercise_id in exercise_ids:
+        verdict = evaluate(exercise_id, context)
+        if verdict.outcome is not Outcome.CORRECT:
+            print(f"Try this once {verdict.exercise} is correct — {verdict.line}")
+            return False
+    return True
+
+
 def hint(exercise_id: str) -> None:
     """Show the next hint for an exercise: a nudge first, then more each time you ask."""
     def next_hint() -> str:

@@ -5,27 +5,15 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from botocore.exceptions import ClientError
-
-from workshop.checks.support import (describe_error, error_code, invoke_raw, require_function,
-                                     require_handler_attempted, s3_put_event)
+from workshop.checks.support import (describe_error, describe_table, invoke_raw, require_function,
+                                     require_handler_attempted, require_table_tagged_on_demand, s3_put_event)
 from workshop.grading import Context, Incorrect, NotAttempted, exercise
-from workshop.naming import TAG_KEY
 
 SOLUTION = "02_idempotency.ipynb"
 TABLE = "documents-received"
 KEY_ATTRIBUTE = "ContentHash"
 DIGESTER = "digester"
 HANDLER_FILE = "handlers/digester.py"
-
-
-def _describe(ctx: Context) -> dict | None:
-    try:
-        return ctx.client("dynamodb").describe_table(TableName=ctx.names.table(TABLE))["Table"]
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return None
-        raise
 
 
 @exercise("2.1", "The documents-received table", solution=SOLUTION, hints=(
@@ -36,7 +24,7 @@ def _describe(ctx: Context) -> dict | None:
     "Tag it with Tags=[{'Key': 'workshop:env', 'Value': names.prefix}] and wait with the 'table_exists' waiter.",
 ))
 def table_definition(ctx: Context) -> str:
-    table = _describe(ctx)
+    table = describe_table(ctx, TABLE)
     name = ctx.names.table(TABLE)
     if table is None:
         raise NotAttempted(f"there is no table {name} yet")
@@ -51,14 +39,7 @@ def table_definition(ctx: Context) -> str:
     if types.get(KEY_ATTRIBUTE) != "S":
         raise Incorrect(f"{name}'s key {KEY_ATTRIBUTE} is of type {types.get(KEY_ATTRIBUTE)!r}; a hex digest is a "
                         "string, 'S'")
-    billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-    if billing != "PAY_PER_REQUEST":
-        raise Incorrect(f"{name} is {billing}; use BillingMode='PAY_PER_REQUEST' (no capacity to size or pay "
-                        "for while idle)")
-    tags = {t["Key"]: t["Value"] for t in
-            ctx.client("dynamodb").list_tags_of_resource(ResourceArn=table["TableArn"]).get("Tags", [])}
-    if tags.get(TAG_KEY) != ctx.names.prefix:
-        raise Incorrect(f"{name} is not tagged {TAG_KEY}={ctx.names.prefix}, so teardown would never find it")
+    require_table_tagged_on_demand(ctx, table)
     return f"{name} is keyed by {KEY_ATTRIBUTE} alone, on demand, tagged"
 
 
@@ -74,7 +55,7 @@ def conditional_write(ctx: Context) -> str:
     require_handler_attempted(ctx, HANDLER_FILE)
     name = require_function(ctx, DIGESTER)["FunctionName"]
     table = ctx.names.table(TABLE)
-    if _describe(ctx) is None:
+    if describe_table(ctx, TABLE) is None:
         raise Incorrect(f"{name} records into {table}, which does not exist yet (exercise 2.1)")
     incoming = ctx.names.bucket("incoming")
     s3, dynamodb = ctx.client("s3"), ctx.client("dynamodb")

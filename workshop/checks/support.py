@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from typing import Any
 
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from workshop.build import untouched_prompts
 from workshop.emulator import aws_events
 from workshop.grading import Context, Incorrect, NotAttempted
+from workshop.naming import TAG_KEY
 
 
 def error_code(error: ClientError) -> str:
@@ -72,3 +76,52 @@ def s3_put_event(ctx: Context, bucket: str, key: str, size: int, check_id: str) 
         event_name="ObjectCreated:Put", region=ctx.aws.region, bucket=bucket, bucket_arn=f"arn:aws:s3:::{bucket}",
         key=key, size=size, etag="0" * 32, version_id=None, configuration_id=f"check-{check_id}",
         sequencer="0" * 16)])
+
+
+def describe_table(ctx: Context, purpose: str) -> dict[str, Any] | None:
+    """The learner's table ``<prefix>-<purpose>`` as DescribeTable says, or None when it does not exist."""
+    try:
+        return ctx.client("dynamodb").describe_table(TableName=ctx.names.table(purpose))["Table"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def require_table_tagged_on_demand(ctx: Context, table: dict[str, Any]) -> None:
+    """What every table of the labs needs beside its keys: on-demand billing and the participant's tag."""
+    name = table["TableName"]
+    billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    if billing != "PAY_PER_REQUEST":
+        raise Incorrect(f"{name} is {billing}; use BillingMode='PAY_PER_REQUEST' (no capacity to size or pay "
+                        "for while idle)")
+    tags = {t["Key"]: t["Value"] for t in
+            ctx.client("dynamodb").list_tags_of_resource(ResourceArn=table["TableArn"]).get("Tags", [])}
+    if tags.get(TAG_KEY) != ctx.names.prefix:
+        raise Incorrect(f"{name} is not tagged {TAG_KEY}={ctx.names.prefix}, so teardown would never find it")
+
+
+def stream_event(stream_arn: str, changes: list[tuple[str, dict[str, Any], dict[str, Any] | None,
+                                                      dict[str, Any] | None]]) -> dict[str, Any]:
+    """The event a stream's mapping hands a function: one record per (eventName, keys, new item,
+    old item), items as Python values, sequence numbers in order."""
+    serialize = TypeSerializer().serialize
+    base = int(time.time() * 1000) * 1000
+    records = []
+    for n, (event_name, keys, new, old) in enumerate(changes):
+        change: dict[str, Any] = {"ApproximateCreationDateTime": time.time(),
+                                  "Keys": {k: serialize(v) for k, v in keys.items()},
+                                  "SequenceNumber": str(base + n), "SizeBytes": 100,
+                                  "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        for field, item in (("NewImage", new), ("OldImage", old)):
+            if item is not None:
+                change[field] = {k: serialize(v) for k, v in item.items()}
+        records.append(aws_events.dynamodb_lambda_record(
+            {"eventID": uuid.uuid4().hex, "eventName": event_name, "dynamodb": change}, stream_arn=stream_arn))
+    return {"Records": records}
+
+
+def mappings_of(ctx: Context, event_source_arn: str, purpose: str) -> list[dict[str, Any]]:
+    """The event-source mappings from this stream or queue to the learner's function."""
+    return ctx.client("lambda").list_event_source_mappings(
+        EventSourceArn=event_source_arn, FunctionName=ctx.names.function(purpose))["EventSourceMappings"]
