@@ -20,14 +20,15 @@ def error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
-def require_handler_attempted(ctx: Context, relative_path: str) -> str | None:
+def require_handler_attempted(ctx: Context, relative_path: str, prompt_about: str | None = None) -> str | None:
     """The learner's handler file, or None when the learner removed it; NotAttempted while
-    it still holds the lab's TODO placeholder."""
+    it still holds the lab's TODO placeholder — the one whose prompt mentions ``prompt_about``
+    when a file holds the placeholders of several exercises."""
     path = ctx.workdir / relative_path
     if not path.is_file():
         return None
     source = path.read_text(encoding="utf-8")
-    prompts = untouched_prompts(source)
+    prompts = [p for p in untouched_prompts(source) if prompt_about is None or prompt_about in p]
     if prompts:
         raise NotAttempted(f"{relative_path} still has its placeholder for: {prompts[0]}")
     return source
