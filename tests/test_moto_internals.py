@@ -91,6 +91,9 @@ def test_the_attributes_read_still_exist():
     assert "self._event_source_mappings" in inspect.getsource(lambda_models.LambdaBackend.__init__)
     assert "lambda_event_source_mappings" in inspect.getsource(sqs_models.Queue.__init__)
     assert "self.shard_iterators" in inspect.getsource(streams_models.DynamoDBStreamsBackend.__init__)
+    assert "self.stream_shard" in inspect.getsource(dynamodb_tables.Table.__init__)
+    assert "self.items" in inspect.getsource(dynamodb_tables.StreamShard.__init__)
+    assert "self.tables" in inspect.getsource(dynamodb_models.DynamoDBBackend.__init__)
     from moto.apigateway import models as apigateway_models
 
     assert "self.resources" in inspect.getsource(apigateway_models.RestAPI.__init__)

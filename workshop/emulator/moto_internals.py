@@ -232,6 +232,17 @@ def mark_mapping_ready(region: str, uuid: str) -> None:
         mapping.workshop_ready = True
 
 
+def stream_length(stream_arn: str) -> int | None:
+    """How many records moto holds for this table's stream (moto gives a stream one shard),
+    or None when the table or its stream is gone. Lets an idle poller skip a GetRecords call."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    _, _, _, region, account, resource = stream_arn.split(":", 5)
+    table = dynamodb_backends[account][region].tables.get(resource.split("/")[1])
+    shard = table.stream_shard if table is not None else None
+    return None if shard is None else len(shard.items)
+
+
 def _mappings_are_creating_until_polled() -> None:
     """AWS reports State Creating until the mapping really polls (a LATEST stream position is
     only taken then); moto says Enabled at once, so records written meanwhile were lost."""

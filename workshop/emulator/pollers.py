@@ -195,6 +195,7 @@ class StreamPoller(_Poller):
     def __init__(self, service: Any, region: str, uuid: str) -> None:
         self._iterators: dict[str, str] = {}
         self._pending: dict[str, deque[_Batch]] = {}
+        self._length_read: int | None = None  # the stream's length when a read last came back empty
         super().__init__(service, region, uuid)
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
@@ -203,6 +204,12 @@ class StreamPoller(_Poller):
         if not self._iterators:
             self._open_shards(streams, stream_arn, mapping.get("StartingPosition") or "TRIM_HORIZON")
             moto_internals.mark_mapping_ready(self.region, self.uuid)
+        # Idle and nothing written since the last empty read: skip GetRecords. Every idle mapping
+        # otherwise costs the emulator twenty calls a second, and a class leaves dozens of them.
+        length = moto_internals.stream_length(stream_arn)
+        if length is not None and length == self._length_read and not any(self._pending.values()):
+            return False
+        self._length_read = None
         worked = False
         for shard_id in list(self._iterators):
             pending = self._pending.setdefault(shard_id, deque())
@@ -212,6 +219,8 @@ class StreamPoller(_Poller):
                 self._iterators[shard_id] = response.get("NextShardIterator") or self._iterators[shard_id]
                 if response.get("Records"):
                     pending.append(_Batch(shard_id, response["Records"]))
+                else:
+                    self._length_read = length
             if pending:
                 self.busy = worked = True
                 self._process(mapping, pending)
