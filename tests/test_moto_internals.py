@@ -12,6 +12,7 @@ import moto
 import pytest
 from moto.awslambda import models as lambda_models
 from moto.cloudwatch import models as cloudwatch_models
+from moto.iam import models as iam_models
 from moto.kms import models as kms_models
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import table as dynamodb_tables
@@ -65,6 +66,7 @@ def _parameters(function):
     (dynamodb_tables.Table, "put_item", None),
     (dynamodb_tables.StreamShard, "add", ["self", "old", "new"]),
     (DomainDispatcherApplication, "get_backend_for_host", ["self", "host"]),
+    (iam_models.IAMBackend, "get_roles", ["self"]),
     (sqs_models.Queue, "add_message", ["self", "message"]),
     (sqs_models.SQSBackend, "send_message", None),
     (sqs_models.SQSBackend, "receive_message", None),
@@ -94,6 +96,7 @@ def test_the_attributes_read_still_exist():
     assert "self.stream_shard" in inspect.getsource(dynamodb_tables.Table.__init__)
     assert "self.items" in inspect.getsource(dynamodb_tables.StreamShard.__init__)
     assert "self.tables" in inspect.getsource(dynamodb_models.DynamoDBBackend.__init__)
+    assert "self.roles" in inspect.getsource(iam_models.IAMBackend.__init__)
     from moto.apigateway import models as apigateway_models
 
     assert "self.resources" in inspect.getsource(apigateway_models.RestAPI.__init__)

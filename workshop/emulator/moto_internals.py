@@ -23,6 +23,7 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
   real one, and a write that changes nothing writes a MODIFY; AWS writes neither.
 - Each request's service is looked up on disk (moto lists its own package folder): the
   answer per host is remembered.
+- IAM role lookups iterate a dict other requests change (a parallel class setup fails).
 """
 
 from __future__ import annotations
@@ -290,6 +291,15 @@ def _remember_the_service_of_each_host() -> None:
         return known[host]
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+
+
+def _roles_listed_from_a_snapshot() -> None:
+    """moto looks a role up by iterating the live dict of roles; a class set up in parallel
+    creates roles meanwhile and the lookup fails with 'dictionary changed size during
+    iteration' (a 500). A copy (made atomically) is iterated instead."""
+    from moto.iam.models import IAMBackend
+
+    IAMBackend.get_roles = lambda self: list(self.roles.values())
 
 
 _stream_writes = threading.local()
@@ -709,6 +719,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _number_fifo_messages()
     _stream_records_only_for_changes()
     _remember_the_service_of_each_host()
+    _roles_listed_from_a_snapshot()
     _count_sqs_traffic()
     _alarms_start_without_data(on_alarm_state_change)
     _evaluate_bucket_policies_in_context()
