@@ -52,8 +52,9 @@ def test_sqs_publishes_queue_metrics(backend, names):
         return points and max(p["Maximum"] for p in points) == 3
 
     wait_for(visible, "the queue depth metric", timeout=10)
-    metrics = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="AWS/SQS")["Metrics"]
-               if m["Dimensions"] == [{"Name": "QueueName", "Value": names.queue("jobs")}]}
+    own = [{"Name": "QueueName", "Value": names.queue("jobs")}]
+    pages = cloudwatch.get_paginator("list_metrics").paginate(Namespace="AWS/SQS", Dimensions=own)
+    metrics = {m["MetricName"] for page in pages for m in page["Metrics"] if m["Dimensions"] == own}
     assert {"ApproximateNumberOfMessagesNotVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent",
             "NumberOfMessagesReceived", "NumberOfMessagesDeleted"} <= metrics
 
