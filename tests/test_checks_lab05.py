@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
-from workshop import grading
+from workshop import chaos, grading, scores
 from workshop.deploy import deploy_function
 from workshop.waiting import wait_for
 
@@ -71,6 +74,12 @@ def create_mapping(ctx, position="TRIM_HORIZON", **options):
     return uuid
 
 
+def requests_of(ctx):
+    """The emulator's count of the aggregator's invocations: {"ok": n, "error": m}."""
+    with urllib.request.urlopen(f"{ctx.aws.endpoint_url}/_workshop/stats", timeout=5) as response:
+        return json.loads(response.read())["invocations"][ctx.names.function("score-aggregator")]
+
+
 def verdict(ctx, exercise_id):
     found = grading.evaluate(exercise_id, ctx)
     return found.outcome, found.message
@@ -79,9 +88,10 @@ def verdict(ctx, exercise_id):
 def solve(ctx):
     create_tables(ctx)
     deploy_aggregator(ctx, NAIVE, SOLVED_NAIVE)
-    create_mapping(ctx, FunctionResponseTypes=["ReportBatchItemFailures"])
+    uuid = create_mapping(ctx, FunctionResponseTypes=["ReportBatchItemFailures"])
     (ctx.workdir / SAFE).write_text(SOLVED_SAFE)
     deploy_aggregator(ctx, SAFE, SOLVED_SAFE)
+    return uuid
 
 
 def test_untouched_then_solved(ctx):
@@ -96,26 +106,34 @@ def test_untouched_then_solved(ctx):
     assert totals == [], "the checks remove the totals of their own players"
 
 
-def test_the_solution_counts_a_season_exactly_through_the_stream(ctx):
-    solve(ctx)
-    games = [{"PlayerName": f"p{n % 3}", "RecordID": f"r{n:03d}", "Score": 10 * n} for n in range(30)]
+def test_the_solution_equals_a_pandas_groupby_under_retried_batches(ctx, in_process_backend):
+    """The issue's promise: with a fifth of the invocations failing after the handler ran (so
+    batches are retried whole), GameScoresByUser equals a groupby of the records exactly."""
+    # Small batches: many invocations, so a fifth of them failing is certain to retry some.
+    ctx.client("lambda").update_event_source_mapping(UUID=solve(ctx), BatchSize=10)
+    season = scores.generate(400, players=8, seed=3)
     records = ctx.aws.resource("dynamodb").Table(ctx.names.table("GameScoreRecords"))
-    with records.batch_writer() as batch:
-        for game in games:
-            batch.put_item(Item=game)
-    records.update_item(Key={"PlayerName": "p0", "RecordID": "r000"}, UpdateExpression="SET Verified = :yes",
-                        ExpressionAttributeValues={":yes": True})
     totals = ctx.aws.resource("dynamodb").Table(ctx.names.table("GameScoresByUser"))
+    expected = pd.DataFrame(season).groupby("PlayerName").agg(
+        TotalScore=("Score", "sum"), GamesPlayed=("Score", "size"), BestScore=("Score", "max"))
 
     def counted():
-        items = {i["PlayerName"]: i for i in totals.scan()["Items"]}
-        return len(items) == 3 and sum(int(i["GamesPlayed"]) for i in items.values()) == 30 and items
+        items = totals.scan(ConsistentRead=True)["Items"]
+        frame = pd.DataFrame(items, columns=["PlayerName", *expected.columns]).set_index("PlayerName")
+        frame = frame.reindex(expected.index).fillna(0).astype(int)
+        return frame.equals(expected)
 
-    items = wait_for(counted, "30 games counted")
-    for player in ("p0", "p1", "p2"):
-        scores = [g["Score"] for g in games if g["PlayerName"] == player]
-        assert (int(items[player]["TotalScore"]), int(items[player]["GamesPlayed"]), int(items[player]["BestScore"])) \
-            == (sum(scores), len(scores), max(scores))
+    with chaos.switched(failure_rate=0.2, seed=5):
+        with records.batch_writer() as batch:
+            for game in season:
+                batch.put_item(Item=game)
+        for game in season[::10]:  # verified afterwards: MODIFYs, not new games
+            records.update_item(Key={"PlayerName": game["PlayerName"], "RecordID": game["RecordID"]},
+                                UpdateExpression="SET Verified = :yes", ExpressionAttributeValues={":yes": True})
+        wait_for(counted, "totals equal to the groupby", timeout=120)
+    invocations = requests_of(ctx)
+    assert invocations["error"] > 0, "failures were injected, so some batches were retried"
+    assert counted(), "and they stay equal: no retried batch counts late"
 
 
 @pytest.mark.parametrize("options, expected", [
