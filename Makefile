@@ -35,7 +35,7 @@ labs: $(STAMP)
 	$(PY) -m workshop.build
 
 outputs: $(STAMP)
-	$(PY) -m workshop.notebook_outputs $(NOTEBOOKS)
+	$(PY) -m workshop.notebook_outputs $(OUTPUTS_ARGS) $(NOTEBOOKS)
 
 bench: $(STAMP)
 	$(PY) bench/emulator_bench.py $(BENCH_ARGS)

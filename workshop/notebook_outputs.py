@@ -102,12 +102,14 @@ def compared(text: str) -> str:
     return sanitized(nbformat.writes(notebook))
 
 
-def refresh(paths: list[Path]) -> list[Path]:
-    """Re-run each notebook and write it back when what nbval compares changed; returns those."""
+def refresh(paths: list[Path], force: bool = False) -> list[Path]:
+    """Re-run each notebook and write it back when what nbval compares changed (or always,
+    with ``force``: a cell whose output nbval ignores keeps a stale output otherwise, such as
+    the old wording of a print that was edited); returns those written."""
     changed = []
     for path in paths:
         text = nbformat.writes(execute(path)) + "\n"
-        if compared(path.read_text()) != compared(text):
+        if force or compared(path.read_text()) != compared(text):
             path.write_text(text)
             changed.append(path)
         print(f"{'updated' if path in changed else 'unchanged'}: {path.relative_to(ROOT)}", flush=True)
@@ -119,11 +121,13 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", type=Path,
                         help="notebooks to refresh (default: every notebook in notebooks/ and solutions/)")
+    parser.add_argument("--force", action="store_true",
+                        help="write every notebook run, even when only ignored outputs or masked values changed")
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.paths] or sorted(p for folder in EXECUTED_FOLDERS
                                                         for p in (ROOT / folder).glob("*.ipynb"))
     try:
-        refresh(paths)
+        refresh(paths, force=args.force)
     except CellExecutionError as error:
         print(f"error: a cell failed, nothing more was written:\n{error}", file=sys.stderr)
         return 1
