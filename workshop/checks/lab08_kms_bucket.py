@@ -154,7 +154,9 @@ def customer_managed_key(ctx: Context) -> str:
                         "kms.tag_resource(KeyId=..., Tags=[{'TagKey': ..., 'TagValue': ...}])")
     if tag != ctx.names.prefix:
         raise Incorrect(f"the key behind {alias} is tagged {TAG_KEY}={tag}, but your prefix is {ctx.names.prefix}")
-    spec, usage = key.get("KeySpec", key.get("CustomerMasterKeySpec")), key.get("KeyUsage")
+    # AWS always reports both; a missing one is the default (moto omits KeyUsage when create_key got none)
+    spec = key.get("KeySpec") or key.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    usage = key.get("KeyUsage") or "ENCRYPT_DECRYPT"
     if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
         raise Incorrect(f"the key behind {alias} is {spec} for {usage}; S3 encrypts only with symmetric encryption "
                         "keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT). A key's spec never changes: "
