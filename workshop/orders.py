@@ -68,9 +68,14 @@ def _malformed(rng: random.Random, rows: list[dict[str, object]], fmt: str) -> t
 
 
 def generate(count: int, *, seed: int = 7, malformed: float = 0.1, duplicates: float = 0.1,
-             odd_keys: float = 0.1, json_share: float = 0.3, prefix: str = "orders/") -> list[OrderFile]:
+             odd_keys: float = 0.1, json_share: float = 0.3, prefix: str = "orders/",
+             first_order_id: int = 0) -> list[OrderFile]:
     """``count`` order files under ``prefix``; about the given shares malformed, duplicate,
-    JSON rather than CSV, and with awkward keys (spaces, ``+``, ``%``, unicode, deep prefixes)."""
+    JSON rather than CSV, and with awkward keys (spaces, ``+``, ``%``, unicode, deep prefixes).
+
+    ``first_order_id`` shifts every order id and nothing else: the same mix of files (same
+    counts, kinds, keys) with new content, for a demo that must not be all duplicates when run
+    again."""
     rng = random.Random(seed)
     files: list[OrderFile] = []
     good: list[OrderFile] = []
@@ -86,7 +91,7 @@ def generate(count: int, *, seed: int = 7, malformed: float = 0.1, duplicates: f
             files.append(OrderFile(key, original.body, original.content_type, DUPLICATE,
                                    f"same content as {original.key}"))
             continue
-        rows = _orders(rng, number * 10)
+        rows = _orders(rng, first_order_id + number * 10)
         if roll < duplicates + malformed:
             body, reason = _malformed(rng, rows, fmt)
             files.append(OrderFile(key, body, content_type, MALFORMED, reason))
