@@ -1,0 +1,193 @@
+"""Lab 9, the capstone: a channel added by configuration, and the proof that nothing was lost."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from workshop import capstone
+from workshop.grading import Context, Incorrect, NotAttempted, exercise
+
+SOLUTION = "09_capstone.ipynb"
+CHANNEL = "returns"
+ARRIVAL_SECONDS = 20.0
+
+
+def _returns_deployed(ctx: Context) -> None:
+    lam = ctx.client("lambda")
+    try:
+        lam.get_function_configuration(FunctionName=ctx.names.function(f"cap-{CHANNEL}-intake"))
+        return
+    except lam.exceptions.ResourceNotFoundException:
+        pass
+    start, end = ctx.names.function("cap-"), "-intake"
+    others = sorted(f["FunctionName"][len(start):-len(end)] for page in lam.get_paginator("list_functions").paginate()
+                    for f in page["Functions"] if f["FunctionName"].startswith(start)
+                    and f["FunctionName"].endswith(end))
+    others = [name for name in others if name != capstone.ORDERS.name]
+    if others:
+        raise Incorrect(f"there is a channel {others[0]!r} but no {CHANNEL!r}: a channel's name is the folder its "
+                        f"files arrive in, and returns arrive under {CHANNEL}/")
+    raise NotAttempted(f"there is no {ctx.names.function(f'cap-{CHANNEL}-intake')} yet: add the returns "
+                       "channel to channels and run the cell that deploys them")
+
+
+def _output(ctx: Context, key: str) -> dict[str, Any] | None:
+    s3 = ctx.client("s3")
+    try:
+        return s3.get_object(Bucket=ctx.names.bucket(capstone.OUTPUT), Key=key)
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def _stopped_at(ctx: Context, key: str, record_key: str) -> str:
+    """Where a returns file that did not come out the other end stopped, in words."""
+    place, reason = capstone.ledger(ctx.aws, ctx.names, [key])[0]["ended_in"], ""
+    if place == "incoming":
+        return (f"the file is still in {ctx.names.bucket(capstone.INCOMING)}: no notification sends "
+                f"{CHANNEL}/ files to an intake (is the channel named {CHANNEL!r}, and did deploy run with it?)")
+    if place == "error":
+        head = ctx.client("s3").head_object(Bucket=ctx.names.bucket(capstone.ERROR), Key=key)
+        reason = head["Metadata"].get("reason", "")
+        return (f"the intake rejected a good returns file ({reason}): check the channel's id_field and required "
+                "fields against the file's columns return_id, order_id, customer, reason")
+    item = ctx.client("dynamodb").get_item(TableName=ctx.names.table(capstone.RECORDS),
+                                           Key={"RecordKey": {"S": record_key}}).get("Item")
+    if item is None:
+        return f"the file was taken in, but its record {record_key} is not in {ctx.names.table(capstone.RECORDS)}"
+    failed = _last_failure(ctx, f"cap-{CHANNEL}-enqueuer")
+    return (f"the record reached {ctx.names.table(capstone.RECORDS)} but never came out of the worker"
+            + (f"; {ctx.names.function(f'cap-{CHANNEL}-enqueuer')} failed: {failed}" if failed else
+               " (is group_field a column of every returns record?)"))
+
+
+def _last_failure(ctx: Context, purpose: str) -> str:
+    """The first error line in a function's recent logs, where a failed invocation leaves it."""
+    logs = ctx.client("logs")
+    try:
+        events = logs.filter_log_events(logGroupName=ctx.names.log_group(purpose), filterPattern="Error",
+                                        startTime=int((time.time() - 300) * 1000))["events"]
+    except logs.exceptions.ResourceNotFoundException:
+        return ""
+    return next((e["message"].strip()[:200] for e in events if "Error" in e["message"]), "")
+
+
+@exercise("9.1", "Add a channel by configuration", solution=SOLUTION, hints=(
+    "One more entry in channels, then the deploy cell again: capstone.deploy builds the whole chain for every entry.",
+    "A returns file has the columns return_id, order_id, customer and reason; jobs are ordered per customer.",
+    "channels.append(capstone.Channel('returns', id_field='return_id', group_field='customer', "
+    "required=('return_id', 'order_id', 'customer', 'reason')))",
+))
+def new_channel(ctx: Context) -> str:
+    _returns_deployed(ctx)
+    run = uuid.uuid4().hex[:8]
+    key, body = f"{CHANNEL}/check-{run}.csv", f"return_id,order_id,customer,reason\ncheck-{run},1234,ana,late\n".encode()
+    record_key, output_key = f"{CHANNEL}#check-{run}", f"{CHANNEL}/check-{run}.json"
+    ctx.client("s3").put_object(Bucket=ctx.names.bucket(capstone.INCOMING), Key=key, Body=body)
+    try:
+        deadline = time.monotonic() + ARRIVAL_SECONDS
+        while (found := _output(ctx, output_key)) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if found is None:
+            raise Incorrect(f"a returns file uploaded to {ctx.names.bucket(capstone.INCOMING)}/{key} did not "
+                            f"reach {ctx.names.bucket(capstone.OUTPUT)} within {ARRIVAL_SECONDS:g} s: "
+                            + _stopped_at(ctx, key, record_key))
+    finally:
+        _clean_up(ctx, key, body, record_key, output_key)
+    return f"a returns file went through its own intake, stream, FIFO queue and worker to {output_key.split('/')[0]}/"
+
+
+def _clean_up(ctx: Context, key: str, body: bytes, record_key: str, output_key: str) -> None:
+    """Take the check's own file, record and idempotency entry out of the learner's pipeline."""
+    s3 = ctx.client("s3")
+    for purpose, name in ((capstone.INCOMING, key), (capstone.ARCHIVE, key), (capstone.ERROR, key),
+                          (capstone.OUTPUT, output_key)):
+        s3.delete_object(Bucket=ctx.names.bucket(purpose), Key=name)
+    dynamodb = ctx.client("dynamodb")
+    dynamodb.delete_item(TableName=ctx.names.table(capstone.RECORDS), Key={"RecordKey": {"S": record_key}})
+    dynamodb.delete_item(TableName=ctx.names.table(capstone.DOCUMENTS),
+                         Key={"ContentHash": {"S": hashlib.sha256(body).hexdigest()}})
+
+
+# ---- 9.2 -----------------------------------------------------------------------------------
+
+def _row(file: str, ended_in: str, records: int = 0, delivered: int = 0, dead: int = 0, reason: str = "") -> dict:
+    return {"file": file, "channel": file.split("/", 1)[0], "ended_in": ended_in, "reason": reason,
+            "records": records, "delivered": delivered, "dead_lettered": dead}
+
+
+# Each case: a ledger, and the files a correct `lost` names for it, with what the case teaches.
+CASES: list[tuple[str, list[dict[str, Any]], set[str]]] = [
+    ("everything accounted for", [_row("orders/a.csv", "archive", 3, 3), _row("orders/b.csv", "error",
+                                                                             reason="zero bytes")], set()),
+    ("a rejected file is accounted for: it is in the error bucket with its reason",
+     [_row("orders/bad.csv", "error", reason="duplicate")], set()),
+    ("a record in the dead-letter queue is accounted for: it waits there to be redriven",
+     [_row("orders/c.csv", "archive", 2, 1, 1)], set()),
+    ("a file still in incoming was never handled", [_row("orders/d.csv", "incoming"),
+                                                    _row("orders/e.csv", "archive", 1, 1)], {"orders/d.csv"}),
+    ("a file found nowhere is lost", [_row("orders/f.csv", "nowhere")], {"orders/f.csv"}),
+    ("an archived file with a record neither delivered nor dead-lettered lost that record",
+     [_row("orders/g.csv", "archive", 3, 2)], {"orders/g.csv"}),
+    ("an archived file none of whose records reached the table lost them all",
+     [_row("returns/h.csv", "archive", 0, 0)], {"returns/h.csv"}),
+]
+
+
+def _accounted_because(row: dict[str, Any]) -> str:
+    if row["ended_in"] == "error":
+        return f"a rejected file is accounted for: it is in the error bucket with its reason ({row['reason']})"
+    if row["dead_lettered"]:
+        return ("a record in the dead-letter queue is accounted for: it waits there to be redriven "
+                f"({row['delivered']} delivered + {row['dead_lettered']} dead-lettered = {row['records']} records)")
+    return f"all its {row['records']} records were delivered"
+
+
+def _names_in(answer: Any) -> set[str] | None:
+    """The file names in what the learner's function returned: a list, a Series, or a DataFrame with a file column."""
+    if answer is None:
+        return None
+    if isinstance(answer, pd.DataFrame):
+        return set(answer["file"]) if "file" in answer.columns else None
+    if isinstance(answer, pd.Series):
+        return set(answer.tolist())
+    if isinstance(answer, (list, tuple, set)):
+        return set(answer)
+    return None
+
+
+@exercise("9.2", "Prove that nothing was lost", solution=SOLUTION, hints=(
+    "A file is accounted for in exactly two places: taken in (archive) or rejected with a reason (error).",
+    "For a file taken in, every record must be delivered or waiting in the dead-letter queue: records == delivered + "
+    "dead_lettered, and a file taken in has at least one record.",
+    "taken = ledger['ended_in'] == 'archive'; bad = ~ledger['ended_in'].isin(['archive', 'error']) | (taken & "
+    "((ledger['records'] == 0) | (ledger['delivered'] + ledger['dead_lettered'] != ledger['records']))); "
+    "return list(ledger.loc[bad, 'file'])",
+))
+def conservation(ctx: Context) -> str:
+    lost: Callable[[pd.DataFrame], Any] | None = ctx.namespace.get("lost")
+    if not callable(lost):
+        raise NotAttempted("there is no function lost(ledger) in this notebook yet: run the cell that defines it")
+    for what, rows, expected in CASES:
+        try:
+            answer = lost(pd.DataFrame(rows))
+        except Exception as error:  # the learner's code: say what broke, never a traceback
+            raise Incorrect(f"lost() raised {type(error).__name__}: {error} for a ledger where {what}") from None
+        if answer is None:
+            raise NotAttempted("lost(ledger) returns nothing yet: replace its placeholder")
+        named = _names_in(answer)
+        if named is None:
+            raise Incorrect(f"lost() returned {type(answer).__name__}; return the names of the files (a list, or "
+                            "the ledger's rows with their file column)")
+        if named != expected:
+            extra, missing = sorted(named - expected), sorted(expected - named)
+            if extra:
+                row = next(r for r in rows if r["file"] == extra[0])
+                raise Incorrect(f"lost() names {extra[0]}, but {_accounted_because(row)}")
+            raise Incorrect(f"for a ledger where {what}, lost() misses {missing}")
+    return f"lost() tells every lost file from every accounted one in {len(CASES)} ledgers"
