@@ -42,7 +42,7 @@ def read_rows(key, body):
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise Rejected(f"unreadable: {type(error).__name__}") from None
     except (KeyError, TypeError):
-        raise Rejected(f"JSON without a '{CHANNEL}' list") from None
+        raise Rejected(f"JSON without the '{CHANNEL}' list") from None
     if not rows:
         raise Rejected("no records")
     for row in rows:
