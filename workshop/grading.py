@@ -31,6 +31,7 @@ from typing import Any
 import botocore.exceptions
 
 from workshop import backend as backends
+from workshop import progress
 from workshop.errors import WorkshopError
 from workshop.naming import Names
 
@@ -186,8 +187,12 @@ def evaluate(exercise_id: str, context: Context | None = None) -> Verdict:
 
 
 def check(exercise_id: str) -> None:
-    """Check one exercise and show the verdict as a single line."""
-    _show(_safely(lambda: evaluate(exercise_id)))
+    """Check one exercise and show the verdict as a single line (recorded for the instructor
+    in class mode, in the background: see :mod:`workshop.progress`)."""
+    verdict = _safely(lambda: evaluate(exercise_id))
+    if isinstance(verdict, Verdict):
+        progress.record(verdict)
+    _show(verdict)
 
 
 def ready(*exercise_ids: str) -> bool:
@@ -252,7 +257,10 @@ def report(lab: str) -> Report | str:
         if not chosen:
             raise WorkshopError(f"There is no lab {lab!r}; labs: {', '.join(sorted({e.lab for e in exercises()}))}.")
         context = notebook_context()
-        return Report(str(lab), tuple(evaluate(e.id, context) for e in chosen))
+        verdicts = tuple(evaluate(e.id, context) for e in chosen)
+        for verdict in verdicts:
+            progress.record(verdict, context.names.prefix, source="report")
+        return Report(str(lab), verdicts)
 
     return _safely(evaluate_lab)
 
