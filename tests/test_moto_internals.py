@@ -106,3 +106,45 @@ def test_the_attributes_read_still_exist():
     assert "_filter_policy_matcher" in inspect.getsource(sns_models.Subscription.__init__)
     assert callable(moto_internals.moto_wsgi_app())
     assert hasattr(moto_internals.REQUEST_HANDLER, "make_environ")
+
+
+def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
+    """SendMessage and ReceiveMessage read one setting each; moto counted the whole queue for
+    it (three passes per read), which made a backlog of jobs slow to add to and read from."""
+    for owner, name in ((sqs_models.Queue, "attributes"), (sqs_models.SQSBackend, "send_message"),
+                        (sqs_models.SQSBackend, "is_message_valid_based_on_retention_period")):
+        monkeypatch.setattr(owner, name, owner.__dict__[name])  # put back after the test
+    full = sqs_models.Queue.attributes.fget
+    moto_internals._sqs_settings_read_without_counting()
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    queue = backend.create_queue("jobs.fifo", FifoQueue="true", ContentBasedDeduplication="true",
+                                 MessageRetentionPeriod="60")
+    backend.create_queue("plain")
+    counted = []
+    for name in ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+                 "approximate_number_of_messages_not_visible"):
+        monkeypatch.setattr(sqs_models.Queue, name, property(lambda self, n=name: counted.append(n) or 0))
+
+    for body in ("a", "b", "a"):  # content-based deduplication still applies: the second "a" is dropped
+        backend.send_message("jobs.fifo", body, group_id=f"g{body}")
+    backend.send_message("plain", "x")
+    received = backend.receive_message("jobs.fifo", 10, 0, 30)
+    assert sorted(m.body for m in received) == ["a", "b"]
+    assert counted == [], "a send or a receive counted the queue's messages"
+
+    # Everywhere else (GetQueueAttributes, metrics) the counts are moto's own, and the settings
+    # read inside SendMessage are moto's attributes less the counts.
+    assert queue.attributes == full(queue)
+    assert "ApproximateNumberOfMessages" in queue.attributes
+    moto_internals._reading_sqs_settings.active = True
+    try:
+        plain = queue.attributes
+    finally:
+        moto_internals._reading_sqs_settings.active = False
+    assert plain == {k: v for k, v in full(queue).items() if k not in moto_internals._COUNTED_SQS_ATTRIBUTES}
+    assert plain["ContentBasedDeduplication"] == "true"
+
+    old = received[0]  # a message past the queue's retention period is not handed out
+    old.sent_timestamp -= 61_000
+    assert not backend.is_message_valid_based_on_retention_period("jobs.fifo", old)
+    assert backend.is_message_valid_based_on_retention_period("jobs.fifo", received[1])

@@ -24,6 +24,8 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - Each request's service is looked up on disk (moto lists its own package folder): the
   answer per host is remembered.
 - IAM role lookups iterate a dict other requests change (a parallel class setup fails).
+- SQS reads a queue setting through ``Queue.attributes``, which counts every message of the
+  queue three times: SendMessage did so four times, ReceiveMessage once per message it returned.
 """
 
 from __future__ import annotations
@@ -358,6 +360,56 @@ def _number_fifo_messages() -> None:
         original(self, message)
 
     sqs_models.Queue.add_message = add_message
+
+
+_reading_sqs_settings = threading.local()
+_COUNTED_SQS_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
+                           "ApproximateNumberOfMessagesNotVisible")
+
+
+def _sqs_settings_read_without_counting() -> None:
+    """moto's ``Queue.attributes`` counts the queue's messages three times (a clock read per
+    message) each time it is read, and SendMessage reads it four times for one setting
+    (ContentBasedDeduplication), ReceiveMessage once per message returned (for
+    MessageRetentionPeriod): with a backlog of a few hundred jobs a SendMessage cost
+    milliseconds, with thousands tens of them. Inside those two calls the settings are read
+    without the counts; the retention period straight from the queue."""
+    from moto.sqs import models as sqs_models
+
+    queue_class, backend_class = sqs_models.Queue, sqs_models.SQSBackend
+    full_attributes = queue_class.attributes.fget
+    send = backend_class.send_message
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if not getattr(_reading_sqs_settings, "active", False):
+            return full_attributes(self)
+        result = {}  # moto's attributes, less the counts: nothing inside SendMessage reads them
+        names = list(queue_class.BASE_ATTRIBUTES) + (list(queue_class.FIFO_ATTRIBUTES) if self.fifo_queue else []) \
+            + (list(queue_class.KMS_ATTRIBUTES) if self.kms_master_key_id else [])
+        for name in names:
+            if name not in _COUNTED_SQS_ATTRIBUTES:
+                result[name] = getattr(self, sqs_models.camelcase_to_underscores(name))
+        if self.policy:
+            result["Policy"] = self.policy
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+        return {k: str(v).lower() if isinstance(v, bool) else v for k, v in result.items()}
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_reading_sqs_settings, "active", False)
+        _reading_sqs_settings.active = True
+        try:
+            return send(self, *args, **kwargs)
+        finally:
+            _reading_sqs_settings.active = outer
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > sqs_models.unix_time()
+
+    queue_class.attributes = property(attributes)
+    backend_class.send_message = send_message
+    backend_class.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
 
 
 # ---- SQS metrics and CloudWatch alarms ------------------------------------------------
@@ -721,6 +773,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _remember_the_service_of_each_host()
     _roles_listed_from_a_snapshot()
     _count_sqs_traffic()
+    _sqs_settings_read_without_counting()
     _alarms_start_without_data(on_alarm_state_change)
     _evaluate_bucket_policies_in_context()
     _kms_key_operations_accept_arns()
