@@ -7,28 +7,33 @@ Both scripts stay thin: they parse, confirm, and call :mod:`workshop.environment
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 
 from workshop import backend as backends
 from workshop.errors import WorkshopError
-from workshop.naming import DEFAULT_PREFIX, class_prefixes, resolve_prefix, validate_prefix
+from workshop.naming import (DEFAULT_PREFIX, PREFIX_MAX_LENGTH, class_prefixes, prefix_from_user_name,
+                             resolve_prefix, validate_prefix)
 
 EXIT_USAGE = 2
 
 
 def add_participant_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prefix", help="participant prefix (default: $WORKSHOP_PREFIX, else your user name); "
-                        "with --participants, the class name")
+                        "with --participants or --roster, the class name")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--participants", type=int, metavar="N",
                        help="a whole class: prefixes <prefix>-01 ... <prefix>-N")
+    group.add_argument("--roster", type=Path, metavar="FILE",
+                       help="a whole class from a file of names, one a line: prefixes <prefix>-<name>")
     group.add_argument("--prefixes", metavar="A,B,C", help="a class given by its prefixes, comma-separated")
     parser.add_argument("--workers", type=int, default=8, help="participants handled in parallel (default 8)")
     parser.add_argument("--yes", action="store_true", help="on a real AWS account, do not ask for confirmation")
@@ -45,7 +50,83 @@ def participant_prefixes(args: argparse.Namespace) -> list[str]:
         return [validate_prefix(p) for p in prefixes]
     if args.participants is not None:
         return class_prefixes(validate_prefix(args.prefix) if args.prefix else DEFAULT_PREFIX, args.participants)
+    if getattr(args, "roster", None) is not None:
+        return list(read_roster(args.roster, class_name(args) or DEFAULT_PREFIX))
     return [resolve_prefix(args.prefix)]
+
+
+def class_name(args: argparse.Namespace) -> str | None:
+    """The class a command acts on: its name is the prefix of every participant's prefix.
+
+    ``--participants`` and ``--roster`` make a class (``--prefix`` names it, default
+    ``learner``); ``--prefixes`` does with an explicit ``--prefix``; one participant does not.
+    """
+    if args.participants is not None or getattr(args, "roster", None) is not None:
+        return validate_prefix(args.prefix) if args.prefix else DEFAULT_PREFIX
+    if args.prefixes and args.prefix:
+        return validate_prefix(args.prefix)
+    return None
+
+
+def read_roster(path: Path, class_: str) -> dict[str, str]:
+    """A roster file, one name a line, as ``{prefix: name}`` in file order.
+
+    Names are what an instructor has (``Ana López``, ``bo.chen``); prefixes must name buckets,
+    so each becomes ``<class>-<name in lowercase letters, digits, hyphens>``, cut to fit. Blank
+    lines and ``#`` comments are skipped; two names that end up as one prefix are an error that
+    names both lines, so nobody silently shares an environment.
+    """
+    import unicodedata
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise WorkshopError(f"Cannot read the roster {path}: {error.strerror}.") from None
+    room = PREFIX_MAX_LENGTH - len(class_) - 1
+    if room < 2:
+        raise WorkshopError(f"The class name {class_!r} leaves no room for names in a prefix: use a shorter one.")
+    roster: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(lines, 1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        slug = prefix_from_user_name(ascii_name)
+        if slug == DEFAULT_PREFIX and ascii_name.lower() != DEFAULT_PREFIX:  # its fallback for "no name"
+            raise WorkshopError(f"{path}, line {number}: {name!r} has too few letters to make a prefix of.")
+        slug = slug[:room].rstrip("-")
+        prefix = validate_prefix(f"{class_}-{slug}")
+        if prefix in roster:
+            raise WorkshopError(f"{path}, lines {first_line[prefix]} and {number}: {roster[prefix]!r} and {name!r} "
+                                f"both become {prefix!r}; write one of them differently.")
+        roster[prefix], first_line[prefix] = name, number
+    if not roster:
+        raise WorkshopError(f"The roster {path} names nobody.")
+    return roster
+
+
+def connection_line(backend: backends.Backend, prefix: str, class_: str | None, connect_host: str | None = None,
+                    progress: bool = True) -> str:
+    """The one line a participant pastes into their shell (or a notebook's %env) to join.
+
+    On a shared emulator the instructor's own view of it is ``127.0.0.1``; learners reach it at
+    ``connect_host``, as an AWS-compatible endpoint. On real AWS the credentials stay the
+    learner's own, so the line carries only names and the region.
+    """
+    variables = {"WORKSHOP_PREFIX": prefix}
+    if class_:
+        variables["WORKSHOP_CLASS"] = class_
+        if not progress:
+            variables["WORKSHOP_PROGRESS"] = "off"
+    if backend.kind == backends.AWS:
+        variables.update(WORKSHOP_BACKEND="aws", AWS_DEFAULT_REGION=backend.region)
+    elif connect_host:
+        port = (backend.endpoint_url or "").rsplit(":", 1)[-1]
+        variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=f"http://{connect_host}:{port}")
+    elif backend.kind == backends.ENDPOINT:
+        variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=backend.endpoint_url or "")
+    return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
 
 
 def connect(yes: bool, action: str, prefixes: Sequence[str]) -> backends.Backend:
