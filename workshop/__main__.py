@@ -5,6 +5,7 @@
     status                        backend, endpoint, whether it answers, prefix
     env                           shell lines pointing the AWS CLI at this backend
     lab                           what `make lab` does: emulator, setup, JupyterLab
+    reset --step N [--prefix P]   start step N again: your resources removed, steps 0..N-1 redone
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def main() -> int:
     commands.add_parser("env", help="print shell exports for the AWS CLI and other tools")
     commands.add_parser("lab", help="start the emulator, set up your environment, open JupyterLab; "
                         "further options go to jupyter lab")
+    reset = commands.add_parser("reset", help="start a step again from a clean environment")
+    reset.add_argument("--step", type=int, required=True, metavar="N", help="the step to start again")
+    reset.add_argument("--prefix", help="participant prefix (default: $WORKSHOP_PREFIX, else your user name)")
+    reset.add_argument("--yes", action="store_true", help="on a real AWS account, do not ask for confirmation")
     args, extra = parser.parse_known_args()
     if extra and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -138,11 +143,23 @@ def _lab(args: argparse.Namespace) -> int:
         return jupyter.wait()
 
 
+def _reset(args: argparse.Namespace) -> int:
+    from workshop import steps
+
+    steps.solutions_before(args.step)
+    prefix = resolve_prefix(args.prefix)
+    backend = cli.connect(args.yes, f"DELETE and re-create (reset to step {args.step})", [prefix])
+    done = steps.reset(args.step, backend, prefix, yes=True)  # connect() asked on a real account
+    print(done.to_string(index=False))
+    return 0
+
+
 def _port(backend: backends.Backend) -> int:
     return int(backend.endpoint_url.rsplit(":", 1)[1])
 
 
-COMMANDS = {"serve": _serve, "start": _start, "stop": _stop, "status": _status, "env": _env, "lab": _lab}
+COMMANDS = {"serve": _serve, "start": _start, "stop": _stop, "status": _status, "env": _env, "lab": _lab,
+            "reset": _reset}
 
 def entry_point() -> None:
     cli.run_main(main)

@@ -20,8 +20,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from workshop import grading
-from workshop.backend import Backend, current
+from workshop.backend import AWS, Backend, current
 from workshop.errors import WorkshopError
+from workshop.naming import resolve_prefix
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 CELL_TIMEOUT_SECONDS = 300
@@ -126,3 +127,46 @@ def _run(backend: Backend, paths: list[Path], workdir: Path, prefix: str) -> Non
     except CellExecutionError as error:
         summary = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise WorkshopError(f"{', '.join(p.name for p in paths)} failed for {prefix}: {summary}") from None
+
+
+def reset(step: int, backend: Backend | None = None, prefix: str | None = None, yes: bool = False) -> Any:
+    """Start step ``step`` again from a clean state: ``python -m workshop reset --step N`` or a
+    cell ``steps.reset(N)``.
+
+    A learner who broke their environment should not have to debug it in the middle of a class.
+    Everything with their prefix and tag goes (what they built too), the base environment is set
+    up again and the solutions of the steps before ``step`` run, exactly as ``setup_env.py
+    --upto N`` would. On a real account this deletes resources, so it needs ``yes=True``. In
+    class mode the participant's progress from ``step`` on is forgotten and the steps before it
+    are marked done, so the instructor's dashboard shows where they restart.
+    """
+    from workshop import environment, inventory, progress
+
+    solutions_before(step)  # an impossible step fails before anything is deleted
+    backend = backend or current()
+    if backend.kind == AWS and not yes:
+        raise WorkshopError(f"Resetting deletes every resource of {resolve_prefix(prefix)} in a REAL AWS account: "
+                            "pass yes=True (or --yes) to confirm.")
+    names = backend.names(prefix)
+    started = time.perf_counter()
+    rows = []
+    for resource in inventory.find(backend, names):
+        inventory.delete(backend, resource)
+        rows.append({"kind": resource.kind, "name": resource.name, "status": "deleted"})
+    rows += [{"kind": o.kind, "name": o.name, "status": o.status} for o in environment.provision(backend, names)]
+    rows += complete(backend, names.prefix, step)
+    class_ = progress.class_name()
+    if class_:
+        target = progress.progress_backend()
+        try:
+            progress.forget(target, class_, names.prefix, from_lab=step)
+            progress.record_completed(target, class_, names.prefix, range(step))
+        except Exception as error:  # the reset itself succeeded; the dashboard is secondary
+            print(f"(the class progress could not be updated: {type(error).__name__})")
+    deleted = sum(row["status"] == "deleted" for row in rows)
+    print(f"{names.prefix} reset to the start of step {step} in {time.perf_counter() - started:.1f} s: "
+          f"{deleted} resources removed, the base environment set up"
+          + (f", steps 0-{step - 1} completed from their solutions." if step else "."))
+    import pandas as pd  # a table in a notebook cell, text in a terminal
+
+    return pd.DataFrame(rows, columns=["kind", "name", "status"])
