@@ -13,7 +13,7 @@ help:
 	@echo "make test   run the whole test suite (what CI runs)"
 	@echo "make labs   regenerate labs/ from solutions/"
 	@echo "make outputs  re-run notebooks/ and solutions/ and store their outputs"
-	@echo "make bench  measure the emulator (start-up, invoke latency, event throughput)"
+	@echo "make bench  measure the kit beside its bounds, write BENCHMARKS.md (BENCH_ARGS=--full: committed sizes)"
 	@echo "make stop   stop the background emulator"
 	@echo "make clean  remove .venv and local state"
 

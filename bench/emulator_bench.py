@@ -1,11 +1,21 @@
 #!/usr/bin/env python3
-"""Benchmark the embedded emulator; every figure beside the raw API rate of the same run.
+"""Benchmark the workshop kit; every figure beside a bound measured in the same run.
 
-    python bench/emulator_bench.py [--files 500] [--records 2000] [--json out.json]
+    python bench/emulator_bench.py                 # make bench: small sizes, a few minutes
+    python bench/emulator_bench.py --full          # 1k and 10k files, 10k and 100k records, every notebook
+    python bench/emulator_bench.py --sections pipeline --files 1000
 
-Measures: start to first answer; warm invoke latency (p50, p99) of a no-op handler beside
-a plain API call's; cold start; S3 -> Lambda events per second beside PutObject calls per
-second; DynamoDB stream -> Lambda records per second beside PutItem items per second.
+Sections (``--sections``, default: all but notebooks; ``--full``: all):
+  emulator   start to first answer, warm invoke p50/p99 beside a plain API call, cold start
+             beside a bare worker process start
+  pipeline   files/s through the capstone ingest (S3 -> intake -> stream -> enqueuer -> FIFO ->
+             worker -> output) beside the raw rate of the calls a file needs; peak memory
+  scores     lab 5's game-score records/s through the stream mapping beside its bounds
+  class      setup_env.py / teardown_env.py --participants 30
+  notebooks  Run All of every notebook in notebooks/ and solutions/
+  maketest   make test's time (from a CI timing file when there is one; --make-test runs it)
+
+Writes the figures as JSON (``--json``) and the report (``--report``, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -13,143 +23,162 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import ROOT, Emulator, handler_seconds, load_average, median, percentile, timed_calls
 
-from workshop import deploy, environment  # noqa: E402
-from workshop.backend import EMBEDDED, Backend  # noqa: E402
-from workshop.emulator import launcher  # noqa: E402
-from workshop.waiting import wait_for  # noqa: E402
+import pipeline_bench
+import report
+import scores_bench
+import suite_bench
+
+from workshop import deploy, environment
+from workshop.waiting import wait_for
 
 NOOP = "def handler(event, context):\n    return None\n"
+ALL_SECTIONS = ("emulator", "pipeline", "scores", "class", "notebooks", "maketest")
+DEFAULT_SECTIONS = ("emulator", "pipeline", "scores", "class", "maketest")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def stats(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/_workshop/stats", timeout=5) as response:
-        return json.loads(response.read())
-
-
-def timed_calls(call, count: int) -> list[float]:
-    samples = []
-    for i in range(count):
+def emulator_section(invokes: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    starts = []
+    for _ in range(3):  # start-up varies with the disk cache: the median of three
+        with Emulator() as emulator:
+            starts.append(emulator.first_answer_s)
+    results["start_to_first_answer_s"] = median(starts)
+    with Emulator() as emulator:
+        aws = emulator.backend
+        names = aws.names("bench")
+        environment.provision(aws, names)
+        lam = aws.client("lambda")
+        arn = deploy.deploy_function(aws, names, "noop", {"app.py": NOOP})
+        # The floor of an invoke: a Lambda API call of the same protocol and routing that runs no code.
+        lam.get_function_configuration(FunctionName=arn)
+        api_ms = timed_calls(lambda i: lam.get_function_configuration(FunctionName=arn), invokes)
+        results["api_call_p50_ms"] = median(api_ms)
+        results["api_call_p99_ms"] = percentile(api_ms, 0.99)
         started = time.perf_counter()
-        call(i)
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
+        lam.invoke(FunctionName=arn, Payload=b"{}")
+        results["first_invoke_ms"] = (time.perf_counter() - started) * 1000
+        invoke_ms = timed_calls(lambda i: lam.invoke(FunctionName=arn, Payload=b"{}"), invokes)
+        results["warm_invoke_p50_ms"] = median(invoke_ms)
+        results["warm_invoke_p99_ms"] = percentile(invoke_ms, 0.99)
+        results["warm_invoke_overhead_p50_ms"] = results["warm_invoke_p50_ms"] - results["api_call_p50_ms"]
+        results["warm_invoke_overhead_p99_ms"] = results["warm_invoke_p99_ms"] - results["api_call_p99_ms"]
+        colds = []
+        for i in range(7):  # an update replaces the execution environment: the next invoke is cold
+            deploy.deploy_function(aws, names, "noop", {"app.py": NOOP}, environment={"ROUND": str(i)})
+            wait_for(lambda: lam.get_function(FunctionName=arn)["Configuration"].get("LastUpdateStatus")
+                     in (None, "Successful"), "the update", timeout=60)
+            started = time.perf_counter()
+            lam.invoke(FunctionName=arn, Payload=b"{}")
+            colds.append((time.perf_counter() - started) * 1000)
+        results["cold_start_median_ms"] = median(colds)
+        bare = []
+        for _ in range(5):  # the floor of a cold start: a Python process importing the worker's bootstrap
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import workshop.emulator.lambda_bootstrap"], cwd=ROOT, check=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+            bare.append((time.perf_counter() - started) * 1000)
+        results["bare_worker_start_ms"] = median(bare)
+    return results
+
+
+def pipeline_section(sizes: list[int], raw_files: int) -> dict[str, Any]:
+    runs = []
+    for size in sizes:  # each size on a fresh emulator: a run does not pay for the one before
+        with Emulator() as emulator:
+            raw = pipeline_bench.raw_rate(emulator, raw_files)
+            run = pipeline_bench.run(emulator, size)
+            aws, names = emulator.backend, emulator.backend.names(pipeline_bench.PREFIX)
+            busy = {}
+            for purpose in ("intake", "enqueuer", "worker"):
+                seconds, count = handler_seconds(aws, names.function(f"cap-orders-{purpose}"))
+                busy[purpose] = {"handler_seconds": seconds, "invocations": count}
+            raw_after = pipeline_bench.raw_rate(emulator, raw_files) if size >= 5000 else None
+        run.update(raw)
+        run["bound_files_per_s"] = raw["raw_calls_per_s"] / run["calls_per_file"]
+        run["raw_calls_per_s_after"] = raw_after["raw_calls_per_s"] if raw_after else None
+        run["handlers"] = busy
+        run["load_after"] = load_average()
+        runs.append(run)
+        print(f"  {size} files: {run['files_per_s']:.1f} files/s, bound {run['bound_files_per_s']:.1f}", flush=True)
+    return {"runs": runs}
+
+
+def scores_section(sizes: list[int]) -> dict[str, Any]:
+    runs = []
+    for size in sizes:
+        with Emulator() as emulator:
+            raw = scores_bench.raw_rates(emulator)
+            run = scores_bench.run(emulator, size, str(size))
+            seconds, count = handler_seconds(emulator.backend, emulator.backend.names(f"scores{size}")
+                                             .function("score-aggregator"))
+        run.update(raw)
+        # A stream shard is read and handled one batch at a time: per record, its share of a
+        # GetRecords call and the aggregator's calls, one after another.
+        run["serial_shard_bound_records_per_s"] = 1 / (1 / raw["get_records_records_per_s"]
+                                                       + 1 / raw["aggregator_bound_records_per_s"])
+        run["handler_seconds"], run["handler_invocations"] = seconds, count
+        run["load_after"] = load_average()
+        runs.append(run)
+        print(f"  {size} records: {run['records_per_s']:.1f} records/s, serial-shard bound "
+              f"{run['serial_shard_bound_records_per_s']:.1f}", flush=True)
+    return {"runs": runs}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", type=int, default=500)
-    parser.add_argument("--records", type=int, default=2000)
+    parser.add_argument("--full", action="store_true", help="the sizes of the committed report, every section")
+    parser.add_argument("--sections", nargs="+", choices=ALL_SECTIONS)
+    parser.add_argument("--files", type=int, nargs="+", help="pipeline sizes (default 100 500; --full 1000 10000)")
+    parser.add_argument("--records", type=int, nargs="+", help="score records (default 2000; --full 10000 100000)")
+    parser.add_argument("--raw-files", type=int, default=300, help="files' worth of calls replayed for the bound")
+    parser.add_argument("--participants", type=int, default=30)
     parser.add_argument("--invokes", type=int, default=300)
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--notebooks", nargs="*", help="only notebooks whose path contains one of these")
+    parser.add_argument("--make-test", action="store_true", help="run make test rather than read a CI timing")
+    parser.add_argument("--ci-time", type=Path, default=Path("/tmp/ci.time"))
+    parser.add_argument("--ci-log", type=Path, default=Path("/tmp/ci.log"))
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
+    sections = args.sections or (ALL_SECTIONS if args.full else DEFAULT_SECTIONS)
+    files = args.files or ([1000, 10000] if args.full else [100, 500])
+    records = args.records or ([10000, 100000] if args.full else [2000])
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "WORKSHOP_PORT": str(port), "PYTHONPATH": str(ROOT)}
+    results: dict[str, Any] = {"command": " ".join(["python", "bench/emulator_bench.py", *sys.argv[1:]]),
+                               "machine": report.machine(), "load_before": load_average(),
+                               "started": time.strftime("%Y-%m-%d %H:%M %Z")}
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results: dict[str, float | int] = {}
-    try:
-        wait_for(lambda: launcher.probe(url, timeout=0.2), "the emulator", timeout=30, interval=0.01, max_interval=0.01)
-        results["start_to_first_answer_s"] = time.perf_counter() - started
-        backend = Backend(EMBEDDED, url, "us-east-1")
-        names = backend.names("bench")
-        environment.provision(backend, names)
-        lam, s3, ddb = backend.client("lambda"), backend.client("s3"), backend.client("dynamodb")
-
-        # Raw API rates of this emulator, the bounds of everything below.
-        bucket = names.bucket("processed")
-        put_ms = timed_calls(lambda i: s3.put_object(Bucket=bucket, Key=f"raw/{i}", Body=b"x"), args.invokes)
-        results["raw_put_object_per_s"] = 1000 / statistics.mean(put_ms)
-
-        arn = deploy.deploy_function(backend, names, "noop", {"app.py": NOOP})
-        sts = backend.client("sts")  # the cheapest round trip through the emulator: the floor of any call
-        get_ms = timed_calls(lambda i: sts.get_caller_identity(), args.invokes)
-        results["raw_api_call_p50_ms"] = statistics.median(get_ms)
-
-        started = time.perf_counter()
-        lam.invoke(FunctionName=arn, Payload=b"{}")
-        results["first_invoke_cold_ms"] = (time.perf_counter() - started) * 1000
-        invoke_ms = timed_calls(lambda i: lam.invoke(FunctionName=arn, Payload=b"{}"), args.invokes)
-        results["warm_invoke_p50_ms"] = statistics.median(invoke_ms)
-        results["warm_invoke_p99_ms"] = percentile(invoke_ms, 0.99)
-        results["warm_invoke_overhead_p50_ms"] = results["warm_invoke_p50_ms"] - results["raw_api_call_p50_ms"]
-
-        colds = []
-        for i in range(5):  # a configuration update replaces the environment: the next invoke is cold
-            deploy.deploy_function(backend, names, "noop", {"app.py": NOOP}, environment={"ROUND": str(i)})
-            started = time.perf_counter()
-            lam.invoke(FunctionName=arn, Payload=b"{}")
-            colds.append((time.perf_counter() - started) * 1000)
-        results["cold_start_median_ms"] = statistics.median(colds)
-
-        # S3 -> Lambda: uploads from 4 threads, until every event has been handled.
-        incoming = names.bucket("incoming")
-        lam.add_permission(FunctionName=arn, StatementId="s3", Action="lambda:InvokeFunction",
-                           Principal="s3.amazonaws.com")
-        s3.put_bucket_notification_configuration(Bucket=incoming, NotificationConfiguration={
-            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
-        before = stats(url)["invocations"].get(names.function("noop"), {}).get("ok", 0)
-        started = time.perf_counter()
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda i: backend.client("s3").put_object(Bucket=incoming, Key=f"in/{i}.csv", Body=b"a"),
-                          range(args.files)))
-        wait_for(lambda: stats(url)["invocations"][names.function("noop")]["ok"] - before >= args.files,
-                 "every S3 event handled", timeout=600, max_interval=0.05)
-        results["s3_to_lambda_events_per_s"] = args.files / (time.perf_counter() - started)
-
-        # DynamoDB stream -> Lambda through a mapping with BatchSize 100.
-        table = names.table("bench-stream")
-        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
-        stream_arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-        uuid = lam.create_event_source_mapping(FunctionName=arn, EventSourceArn=stream_arn, BatchSize=100,
-                                               StartingPosition="TRIM_HORIZON")["UUID"]
-        started = time.perf_counter()
-        for start in range(0, args.records, 25):
-            ddb.batch_write_item(RequestItems={table: [
-                {"PutRequest": {"Item": {"id": {"S": str(i)}, "score": {"N": str(i % 97)}}}}
-                for i in range(start, min(start + 25, args.records))]})
-        write_seconds = time.perf_counter() - started
-        results["raw_batch_write_items_per_s"] = args.records / write_seconds
-        wait_for(lambda: stats(url)["mappings"].get(uuid, {}).get("records", 0) >= args.records,
-                 "every stream record handled", timeout=600, max_interval=0.05)
-        results["stream_records_per_s"] = args.records / (time.perf_counter() - started)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-    width = max(len(k) for k in results)
-    for key, value in results.items():
-        print(f"{key:<{width}}  {value:10.2f}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    for section in sections:
+        print(f"{section} ...", flush=True)
+        section_started = time.perf_counter()
+        if section == "emulator":
+            results["emulator"] = emulator_section(args.invokes)
+        elif section == "pipeline":
+            results["pipeline"] = pipeline_section(files, args.raw_files)
+        elif section == "scores":
+            results["scores"] = scores_section(records)
+        elif section == "class":
+            results["class"] = suite_bench.class_setup(args.participants)
+        elif section == "notebooks":
+            results["notebooks"] = suite_bench.notebooks(args.notebooks)
+        elif section == "maketest":
+            results["maketest"] = suite_bench.make_test(args.ci_log, args.ci_time, args.make_test)
+        results.setdefault("section_seconds", {})[section] = time.perf_counter() - section_started
+        results.setdefault("load_after_section", {})[section] = load_average()
+    results["total_seconds"] = time.perf_counter() - started
+    results["load_after"] = load_average()
+    args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    text = report.render(results)
+    args.report.write_text(text)
+    print(text)
     return 0
 
 

@@ -1,0 +1,147 @@
+"""BENCHMARKS.md from one run's figures: the machine, then each figure beside its bound."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+FULL_COMMAND = "make bench BENCH_ARGS=--full"
+
+
+def machine() -> dict[str, Any]:
+    """What the figures depend on, and nothing that names the machine or a person."""
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    os_name = platform.platform(terse=True)
+    release = Path("/etc/os-release")
+    if release.exists():
+        for line in release.read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = f"{line.split('=', 1)[1].strip(chr(34))} (Linux {platform.release().split('-')[0]})"
+    return {"cpu": model or platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version(),
+            "os": os_name}
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _ratio(value: float | None, bound: float | None, lower_is_better: bool = False) -> str:
+    if not value or not bound:
+        return "—"
+    return f"{(bound / value if lower_is_better else value / bound):.0%}"
+
+
+def render(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `make bench` (`bench/emulator_bench.py`); the figures of this file come from",
+        f"`{r['command']}`, started {r['started']}; its JSON is `bench/results.json`.",
+        f"The committed sizes are `{FULL_COMMAND}` (1k and 10k files, 10k and 100k records, every",
+        "notebook); plain `make bench` runs small sizes in a few minutes.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| CPU | {m['cpu']}, {m['cores']} cores |",
+        f"| memory | {m['memory_gb']} GB |",
+        f"| Python | {m['python']} |",
+        f"| OS | {m['os']} |",
+        f"| load average (1, 5, 15 min) | before {', '.join(map(str, r['load_before']))}; "
+        f"after {', '.join(map(str, r['load_after']))} |",
+        f"| run time | {r['total_seconds'] / 60:.1f} min |",
+        "",
+        "**Ratio** is the share of its bound a figure reaches: value ÷ bound for rates, bound ÷ value",
+        "for durations. Every bound is measured in the same run, on the same emulator process.",
+        "",
+        "| figure | value | bound | ratio | notes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    row = lines.append
+    e = r.get("emulator")
+    if e:
+        row(f"| emulator start to first answer | {_f(e['start_to_first_answer_s'], 2)} s | — | — | "
+            "`python -m workshop serve` started to `/_workshop/health` answering; median of 3 |")
+        row(f"| plain API call p50 / p99 | {_f(e['api_call_p50_ms'], 2)} / {_f(e['api_call_p99_ms'], 2)} ms | — | — | "
+            "GetFunctionConfiguration (Lambda's API, no code run), one client, one call after another: the floor of an invoke |")
+        row(f"| warm invoke p50 | {_f(e['warm_invoke_p50_ms'], 2)} ms | {_f(e['api_call_p50_ms'], 2)} ms | "
+            f"{_ratio(e['warm_invoke_p50_ms'], e['api_call_p50_ms'], True)} | no-op handler, RequestResponse; "
+            f"overhead over a plain call: **{_f(e['warm_invoke_overhead_p50_ms'], 2)} ms** |")
+        row(f"| warm invoke p99 | {_f(e['warm_invoke_p99_ms'], 2)} ms | {_f(e['api_call_p99_ms'], 2)} ms | "
+            f"{_ratio(e['warm_invoke_p99_ms'], e['api_call_p99_ms'], True)} | overhead p99: "
+            f"**{_f(e['warm_invoke_overhead_p99_ms'], 2)} ms** |")
+        row(f"| cold start (median of 7) | {_f(e['cold_start_median_ms'])} ms | {_f(e['bare_worker_start_ms'])} ms | "
+            f"{_ratio(e['cold_start_median_ms'], e['bare_worker_start_ms'], True)} | invoke after a configuration "
+            "update; bound: a bare `python` importing the worker bootstrap |")
+    p = r.get("pipeline")
+    if p:
+        for run in p["runs"]:
+            h = run["handlers"]
+            row(f"| ingest pipeline, {run['files']:,} files ({run['records']:,} records) | "
+                f"{_f(run['files_per_s'])} files/s | {_f(run['bound_files_per_s'])} files/s | "
+                f"{_ratio(run['files_per_s'], run['bound_files_per_s'])} | upload start to every output present, "
+                f"{_f(run['seconds'])} s; bound = raw {_f(run['raw_calls_per_s'])} calls/s ÷ "
+                f"{_f(run['calls_per_file'], 2)} calls/file; handlers busy: intake {_f(h['intake']['handler_seconds'])} s, "
+                f"enqueuer {_f(h['enqueuer']['handler_seconds'])} s ({h['enqueuer']['invocations']} batches), "
+                f"worker {_f(h['worker']['handler_seconds'])} s ({h['worker']['invocations']} batches) |")
+        if len(p["runs"]) > 1:
+            a, b = p["runs"][0], p["runs"][-1]
+            row(f"| per-file cost, {a['files']:,} → {b['files']:,} files | {_f(a['ms_per_file'], 2)} → "
+                f"{_f(b['ms_per_file'], 2)} ms | — | ×{b['ms_per_file'] / a['ms_per_file']:.2f} | growth of the "
+                f"end-to-end cost per file with {b['files'] // a['files']}× the files |")
+        big = max(p["runs"], key=lambda run: run["files"])
+        row(f"| peak memory, {big['files']:,}-file run | {_f(big['peak_emulator_rss_mb'], 0)} MB emulator; "
+            f"{_f(big['peak_total_rss_mb'], 0)} MB with its {big['peak_lambda_workers']} Lambda workers | — | — | "
+            "resident set size sampled every 0.25 s (workers share library pages, so the sum overstates) |")
+    s = r.get("scores")
+    if s:
+        for run in s["runs"]:
+            row(f"| game scores, {run['records']:,} records | {_f(run['records_per_s'])} records/s | "
+                f"{_f(run['serial_shard_bound_records_per_s'])} records/s | "
+                f"{_ratio(run['records_per_s'], run['serial_shard_bound_records_per_s'])} | bound: one shard, one batch "
+                f"at a time: GetRecords {_f(run['get_records_records_per_s'])} records/s and the aggregator's "
+                f"{_f(run['aggregator_calls_per_record'], 2)} UpdateItem/record at {_f(run['update_item_per_s'])} "
+                f"calls/s; records enter at {_f(run['batch_write_items_per_s'], 0)} items/s (BatchWriteItem, "
+                f"{_ratio(run['records_per_s'], run['batch_write_items_per_s'])} of it); handler busy "
+                f"{_f(run['handler_seconds'])} of {_f(run['seconds'])} s; {run['games_counted']:,} games counted |")
+    c = r.get("class")
+    if c:
+        row(f"| setup of {c['participants']} participants | {_f(c['setup_s'])} s | — | — | "
+            f"`setup_env.py --participants {c['participants']}` on a fresh emulator: {c['setup_said']} |")
+        row(f"| teardown of {c['participants']} participants | {_f(c['teardown_s'])} s | — | — | "
+            f"`teardown_env.py --participants {c['participants']}`: {c['teardown_said']} |")
+    n = r.get("notebooks")
+    if n:
+        total = sum(x["seconds"] for x in n)
+        for x in n:
+            row(f"| Run All `{x['notebook']}` | {_f(x['seconds'])} s | — | — | {x['code_cells']} code cells"
+                f"{'; FAILED: ' + x['error'] if x['error'] else ''}; includes its private emulator's start and setup |")
+        row(f"| Run All, every notebook | {_f(total / 60)} min | — | — | {len(n)} notebooks one after another |")
+    t = r.get("maketest")
+    if t:
+        value = f"{_f(t['seconds'] / 60)} min" if t.get("seconds") else "—"
+        row(f"| `make test` | {value} | — | — | {t['source']}{'; ' + t['summary'] if t['summary'] else ''} |")
+    missing = [name for name in ("emulator", "pipeline", "scores", "class", "notebooks", "maketest") if name not in r]
+    if missing:
+        lines += ["", f"Not measured in this run: {', '.join(missing)} (`{FULL_COMMAND}` measures every one)."]
+    notes = Path(__file__).with_name("FINDINGS.md")
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip()]
+    return "\n".join(lines) + "\n"
