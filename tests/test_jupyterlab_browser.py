@@ -1,0 +1,165 @@
+"""JupyterLab in a real browser: what a learner sees after `make lab` and Run All Cells.
+
+``python -m workshop lab`` (what ``make lab`` runs) starts a private emulator, sets up a fresh
+participant and starts JupyterLab on a copy of the capstone solution; headless Chromium (the
+system's, driven by Playwright) opens it, runs every cell from the Run menu and checks the page:
+no error output, the mermaid diagram rendered as SVG, the plot shown as an image, the lab's
+score. Screenshots are kept in the test's tmp folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, local_environment
+from workshop.emulator import launcher
+from workshop.emulator.launcher import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+NOTEBOOK = "solutions/09_capstone.ipynb"  # a mermaid diagram, a plot, checks and a score, about a minute
+RUN_ALL_TIMEOUT_S = 400
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no system Chromium at /usr/bin/chromium "
+                       "(apt-get install chromium; .ci/run installs it)"),
+]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def without_outputs(notebook: dict) -> dict:
+    """The notebook as a learner's first run sees it: every output on the page comes from this run."""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return notebook
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """`python -m workshop lab` on free ports, a private emulator and state, a fresh participant,
+    JupyterLab serving a temp folder with a copy of the notebook; everything stopped afterwards."""
+    root = tmp_path / "lab"
+    (root / Path(NOTEBOOK).parent).mkdir(parents=True)
+    original = (ROOT / NOTEBOOK).read_bytes()
+    (root / NOTEBOOK).write_text(json.dumps(without_outputs(json.loads(original)), indent=1))
+    emulator_port, lab_port, token = free_port(), free_port(), secrets.token_hex(16)
+    env = local_environment(emulator_port, tmp_path / "state")
+    env.update(WORKSHOP_PREFIX=f"browser{os.getpid() % 10000}", JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"), IPYTHONDIR=str(tmp_path / "ipython"),
+               JUPYTER_PLATFORM_DIRS="1")
+    log_path = tmp_path / "lab.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workshop", "lab", "--no-browser", f"--port={lab_port}", "--ServerApp.port_retries=0",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{lab_port}"
+    try:
+        deadline = time.monotonic() + 240  # emulator start, setup_env.py, JupyterLab start
+        while not _answers(f"{base}/api/status?token={token}"):
+            assert process.poll() is None, f"`python -m workshop lab` exited:\n{log_path.read_text()}"
+            assert time.monotonic() < deadline, f"JupyterLab did not answer within 240 s:\n{log_path.read_text()}"
+            time.sleep(0.5)
+        assert launcher.probe(f"http://127.0.0.1:{emulator_port}"), "the lab's private emulator is running"
+        yield {"base": base, "token": token, "root": root, "env": env, "log": log_path,
+               "original": original}
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)  # the launcher stops JupyterLab (and its kernels) with it
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        subprocess.run([sys.executable, "-m", "workshop", "stop"], cwd=ROOT, env=env, timeout=60,
+                       capture_output=True)
+        log.close()
+        for _ in range(40):
+            if not launcher.probe(f"http://127.0.0.1:{emulator_port}", timeout=0.5):
+                break
+            time.sleep(0.25)
+        else:
+            raise AssertionError("the lab's emulator still answers after `python -m workshop stop`")
+
+
+def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(lab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.set_default_timeout(60_000)
+            page.goto(f"{lab['base']}/lab/tree/{NOTEBOOK}?token={lab['token']}")
+            notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+            notebook.wait_for(timeout=120_000)
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+
+            # The architecture diagram: the ```mermaid fence rendered (JupyterLab draws it as an SVG image).
+            mermaid = notebook.locator(".jp-RenderedMermaid img[src^='data:image/svg+xml']").first
+            mermaid.wait_for(state="visible", timeout=60_000)
+            assert mermaid.bounding_box()["height"] > 100, "a diagram of some size"
+            svg = mermaid.evaluate("img => decodeURIComponent(img.getAttribute('src'))")
+            assert 'aria-roledescription="flowchart' in svg and "Syntax error" not in svg, svg[:2000]
+            assert "cap-incoming" in svg, "the diagram's own nodes are drawn"
+            page.screenshot(path=tmp_path / "lab-opened.png")
+
+            code_cells = notebook.locator(".jp-CodeCell").count()
+            assert code_cells > 5 and notebook.locator(".jp-OutputArea-output").count() == 0, "nothing ran yet"
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+            page.wait_for_function(
+                """(count) => {
+                    const prompts = [...document.querySelectorAll(
+                        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')];
+                    const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+                    return prompts.length === count && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
+                        && indicator && indicator.dataset.status === 'idle';
+                }""", arg=code_cells, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=1000)
+            numbers = [int(text.strip("[]: ")) for text in
+                       notebook.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
+            assert sorted(numbers) == list(range(1, code_cells + 1)), f"every cell ran once, in order: {numbers}"
+
+            errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert errors.count() == 0, "\n---\n".join(errors.all_inner_texts())
+            outputs = "\n".join(notebook.locator(".jp-OutputArea-output").all_inner_texts())
+            assert "Traceback" not in outputs, outputs
+            assert "Lab 9 score: 2 of 2 correct" in outputs, outputs
+
+            plot = notebook.locator(".jp-OutputArea-output img[src^='data:image/png']").first
+            plot.scroll_into_view_if_needed()
+            plot.wait_for(state="visible")
+            width, height = plot.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+            assert width > 200 and height > 100, (width, height)
+            page.screenshot(path=tmp_path / "lab-plot.png")
+            print(f"screenshots: {tmp_path / 'lab-opened.png'} {tmp_path / 'lab-plot.png'}")
+        except Exception:
+            page.screenshot(path=tmp_path / "failure.png")  # what the page showed, for the failure report
+            (tmp_path / "failure.html").write_text(page.content())
+            print(f"failure: {tmp_path / 'failure.png'} {tmp_path / 'failure.html'}")
+            raise
+        finally:
+            browser.close()
+
+    # The run was the copy's: the repository's notebook is untouched.
+    assert (ROOT / NOTEBOOK).read_bytes() == lab["original"]
