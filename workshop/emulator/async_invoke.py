@@ -38,6 +38,8 @@ class _Pending:
     request_id: str = field(compare=False)
     enqueued: float = field(compare=False)
     attempts: int = field(default=0, compare=False)
+    backoff_aws: float = field(default=0.0, compare=False)  # AWS seconds of back-off waited so far
+    backoff_real: float = field(default=0.0, compare=False)  # the same, compressed, as really waited
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,11 @@ class AsyncInvoker:
         config = hooks.invoke_config(pending.region, spec.name)
         max_retries = int(config.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS))
         max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_SECONDS))
-        if time.monotonic() - pending.enqueued > scaled(max_age):
+        # The age in AWS time: back-off waits were compressed, so they count as AWS's; time spent
+        # queued behind other events (a backlog of uploads) is real time and counts as it is.
+        # Comparing the real age with a compressed six hours (43 s) dropped a backlog's events.
+        age = time.monotonic() - pending.enqueued - pending.backoff_real + pending.backoff_aws
+        if age > max_age:
             self._failed(spec, pending, config, "EventAgeExceeded", None)
             return
         pending.attempts += 1
@@ -128,6 +134,8 @@ class AsyncInvoker:
             return
         if pending.attempts <= max_retries:
             backoff = RETRY_BACKOFF_SECONDS[min(pending.attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
+            pending.backoff_aws += backoff
+            pending.backoff_real += scaled(backoff)
             pending.due = time.monotonic() + scaled(backoff)
             pending.sequence = next(self._sequence)
             self._push(pending)
