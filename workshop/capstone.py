@@ -116,7 +116,7 @@ def _deploy_channel(aws: Backend, names: Names, channel: Channel) -> dict[str, A
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": _queue_arn(aws, dead_url),
                                      "maxReceiveCount": MAX_RECEIVE_COUNT})})
     deploy_function(aws, names, channel.purpose("worker"), _code("worker.py"), timeout=WORKER_TIMEOUT,
-                    environment={"OUTPUT_BUCKET": names.bucket(OUTPUT)})
+                    environment={"OUTPUT_BUCKET": names.bucket(OUTPUT), "DEAD_LETTER_URL": dead_url})
     _ensure_mapping(aws, names, channel.purpose("worker"), _queue_arn(aws, jobs_url), BatchSize=10,
                     FunctionResponseTypes=["ReportBatchItemFailures"])
     deploy_function(aws, names, channel.purpose("enqueuer"), _code("enqueuer.py"),
@@ -249,12 +249,13 @@ def ledger(aws: Backend, names: Names, keys: list[str]) -> list[dict[str, Any]]:
     by_source: dict[str, list[str]] = {}
     for item in _scan(aws, names.table(RECORDS)):
         by_source.setdefault(item["SourceFile"]["S"], []).append(item["RecordKey"]["S"])
-    outputs = {obj["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.bucket(OUTPUT))
-               for obj in page.get("Contents", [])}
+    outputs = _keys_in(s3, names.bucket(OUTPUT))
+    found = {place: _keys_in(s3, names.bucket(purpose)) for place, purpose in PLACES}
     dead = _dead_lettered(aws, names, {key.split("/", 1)[0] for key in keys})
     rows = []
     for key in keys:
-        place, reason = _where(s3, names, key)
+        place = next((place for place, _ in PLACES if key in found[place]), "nowhere")
+        reason = _reason(s3, names, key) if place == "error" else ""
         records = by_source.get(key, []) if place == "archive" else []
         delivered = [r for r in records if "{}/{}.json".format(*r.split("#", 1)) in outputs]
         rows.append({"file": key, "channel": key.split("/", 1)[0], "ended_in": place, "reason": reason,
@@ -295,16 +296,22 @@ def settled(aws: Backend, names: Names, keys: list[str]) -> list[dict[str, Any]]
     return None if unaccounted(rows) else rows
 
 
-def _where(s3: Any, names: Names, key: str) -> tuple[str, str]:
-    for place, purpose in (("archive", ARCHIVE), ("error", ERROR), ("incoming", INCOMING)):
-        try:
-            head = s3.head_object(Bucket=names.bucket(purpose), Key=key)
-        except ClientError as error:
-            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-                continue
-            raise
-        return place, head.get("Metadata", {}).get("reason", "")
-    return "nowhere", ""
+PLACES = (("archive", ARCHIVE), ("error", ERROR), ("incoming", INCOMING))  # where a file can be, in that order
+
+
+def _keys_in(s3: Any, bucket: str) -> set[str]:
+    """Every key in a bucket: one listing per thousand keys, not a request per file."""
+    return {obj["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for obj in page.get("Contents", [])}
+
+
+def _reason(s3: Any, names: Names, key: str) -> str:
+    try:
+        return s3.head_object(Bucket=names.bucket(ERROR), Key=key).get("Metadata", {}).get("reason", "")
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return ""  # moved on since the listing
+        raise
 
 
 def _scan(aws: Backend, table: str) -> list[dict[str, Any]]:

@@ -22,6 +22,9 @@ CHANNEL, ID_FIELD = os.environ["CHANNEL"], os.environ["ID_FIELD"]
 REQUIRED = os.environ["REQUIRED"].split(",")
 NUMERIC = [f for f in os.environ.get("NUMERIC", "").split(",") if f]
 ARCHIVE, ERROR, ALARM_TOPIC_ARN = os.environ["ARCHIVE_BUCKET"], os.environ["ERROR_BUCKET"], os.environ["ALARM_TOPIC_ARN"]
+# Bigger files are refused before they are read: parsing them would outlast the function's
+# timeout and memory, and a file its intake keeps failing on would wait in incoming forever.
+MAX_BYTES = int(os.environ.get("MAX_BYTES", str(10 * 1024 * 1024)))
 
 
 class Rejected(Exception):
@@ -83,10 +86,14 @@ def move(source, key, target, metadata):
 
 def take_in(bucket, key, sequencer):
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        found = s3.get_object(Bucket=bucket, Key=key)
     except s3.exceptions.NoSuchKey:
         return {"key": key, "already": "moved on by an earlier delivery of the same event"}
     try:
+        if found["ContentLength"] > MAX_BYTES:
+            found["Body"].close()
+            raise Rejected(f"too large: {found['ContentLength']} bytes, the limit is {MAX_BYTES}")
+        body = found["Body"].read()
         rows = read_rows(key, body)
         digest = hashlib.sha256(body).hexdigest()
         if not claim(digest, key, sequencer):
@@ -110,9 +117,19 @@ def take_in(bucket, key, sequencer):
 
 
 def handler(event, context):
-    results = []
-    for record in event.get("Records", []):
-        key = unquote_plus(record["s3"]["object"]["key"])
-        results.append(take_in(record["s3"]["bucket"]["name"], key, record["s3"]["object"]["sequencer"]))
+    results, ignored = [], []
+    records = event.get("Records") if isinstance(event, dict) else None
+    for number, record in enumerate(records if isinstance(records, list) else []):
+        try:
+            bucket, obj = record["s3"]["bucket"]["name"], record["s3"]["object"]
+            key, sequencer = unquote_plus(obj["key"]), obj.get("sequencer", "")
+        except (KeyError, TypeError) as error:  # not an S3 record: say so, and go on with the others
+            ignored.append({"record": number, "why": f"not an S3 event record ({type(error).__name__}: {error})"})
+            print(json.dumps(ignored[-1]))
+            continue
+        results.append(take_in(bucket, key, sequencer))
         print(json.dumps(results[-1]))
-    return {"files": results}
+    if not isinstance(records, list):
+        ignored.append({"why": "the event has no Records list"})
+        print(json.dumps(ignored[-1]))
+    return {"files": results, "ignored": ignored}
