@@ -128,20 +128,25 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
             assert code_cells > 5 and notebook.locator(".jp-OutputArea-output").count() == 0, "nothing ran yet"
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+            # Done when the kernel is idle with every cell numbered, or with an error shown (Run All
+            # stops at a failing cell): the assertions below then say which.
             page.wait_for_function(
                 """(count) => {
-                    const prompts = [...document.querySelectorAll(
-                        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')];
-                    const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
-                    return prompts.length === count && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
-                        && indicator && indicator.dataset.status === 'idle';
+                    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+                    const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                    const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator')
+                        || document.querySelector('.jp-Notebook-ExecutionIndicator');
+                    const failed = panel.querySelector(
+                        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']");
+                    const running = prompts.some(p => p.textContent.includes('*'));
+                    const numbered = prompts.length === count && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+                    return indicator && indicator.dataset.status === 'idle' && !running && (numbered || failed);
                 }""", arg=code_cells, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=1000)
+            errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert errors.count() == 0, "\n---\n".join(errors.all_inner_texts())
             numbers = [int(text.strip("[]: ")) for text in
                        notebook.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
             assert sorted(numbers) == list(range(1, code_cells + 1)), f"every cell ran once, in order: {numbers}"
-
-            errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-            assert errors.count() == 0, "\n---\n".join(errors.all_inner_texts())
             outputs = "\n".join(notebook.locator(".jp-OutputArea-output").all_inner_texts())
             assert "Traceback" not in outputs, outputs
             assert "Lab 9 score: 2 of 2 correct" in outputs, outputs
