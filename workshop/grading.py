@@ -283,3 +283,6 @@ def _show(value: Any) -> None:
         print(value)
         return
     display(value)
+
+
+progress.prepare()  # in class mode the recorder's client is made as a lab starts, not in its first check

@@ -156,7 +156,7 @@ class _Recorder:
     """One background thread per process that writes records; checks only enqueue."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[backends.Backend, str, Record] | None] = queue.Queue(QUEUE_LIMIT)
+        self._queue: queue.Queue[tuple[backends.Backend, str, Record | None]] = queue.Queue(QUEUE_LIMIT)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._clients: dict[backends.Backend, Any] = {}
@@ -165,7 +165,8 @@ class _Recorder:
         self.written = 0
         self.failed = 0
 
-    def submit(self, backend: backends.Backend, class_: str, record: Record) -> None:
+    def submit(self, backend: backends.Backend, class_: str, record: Record | None) -> None:
+        """Queue a record; ``None`` only makes the writer's client (see :func:`prepare`)."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="workshop-progress", daemon=True)
@@ -185,16 +186,17 @@ class _Recorder:
         while True:
             job = self._queue.get()
             try:
-                if job is not None:
-                    backend, class_, record = job
-                    if time.monotonic() < self._paused_until.get(backend, 0.0):
-                        self.failed += 1  # it just failed: a dead endpoint must not cost seconds per check
-                        continue
+                backend, class_, record = job
+                if record is None:
+                    self._client(backend)
+                elif time.monotonic() < self._paused_until.get(backend, 0.0):
+                    self.failed += 1  # it just failed: a dead endpoint must not cost seconds per check
+                else:
                     write(self._client(backend), class_, record)
                     self.written += 1
             except Exception as error:  # whatever happens, a check must never notice
                 self.failed += 1
-                self._paused_until[job[0]] = time.monotonic() + PAUSE_SECONDS  # type: ignore[index]
+                self._paused_until[job[0]] = time.monotonic() + PAUSE_SECONDS
                 self._warn_once(error)
             finally:
                 self._queue.task_done()
@@ -240,6 +242,21 @@ def record(verdict: Verdict, participant: str | None = None, source: str = "chec
     except Exception as error:
         _recorder._warn_once(error)
         return False
+
+
+def prepare() -> None:
+    """In class mode, make the writer's client now, when the lab's first cell imports the kit.
+
+    Creating a boto3 client is a few hundred milliseconds of CPU; done in the background during
+    a learner's first check it competes with that check for the interpreter (measured: a check
+    of 5 ms took seconds on a loaded machine). At import time nobody is waiting on a verdict.
+    """
+    try:
+        class_ = class_name()
+        if class_ is not None:
+            _recorder.submit(progress_backend(), class_, None)
+    except Exception as error:
+        _recorder._warn_once(error)
 
 
 def flush(timeout: float = EXIT_WAIT_SECONDS) -> bool:
