@@ -4,7 +4,8 @@
 participant and starts JupyterLab on a copy of the capstone solution; headless Chromium (the
 system's, driven by Playwright) opens it, runs every cell from the Run menu and checks the page:
 no error output, the mermaid diagram rendered as SVG, the plot shown as an image, the lab's
-score. Screenshots are kept in the test's tmp folder.
+score. Screenshots are kept in the test's tmp folder, and copied to $LAB_SCREENSHOT_DIR when set
+(a stable place, for CI artifacts).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -157,7 +159,11 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
             width, height = plot.evaluate("img => [img.naturalWidth, img.naturalHeight]")
             assert width > 200 and height > 100, (width, height)
             page.screenshot(path=tmp_path / "lab-plot.png")
-            print(f"screenshots: {tmp_path / 'lab-opened.png'} {tmp_path / 'lab-plot.png'}")
+            if os.environ.get("LAB_SCREENSHOT_DIR"):
+                keep = Path(os.environ["LAB_SCREENSHOT_DIR"])
+                keep.mkdir(parents=True, exist_ok=True)
+                for shot in ("lab-opened.png", "lab-plot.png"):
+                    shutil.copy(tmp_path / shot, keep / shot)
         except Exception:
             page.screenshot(path=tmp_path / "failure.png")  # what the page showed, for the failure report
             (tmp_path / "failure.html").write_text(page.content())
