@@ -58,6 +58,7 @@ def output_count(ctx):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_2000_files_from_8_uploaders_with_30_percent_duplicate_deliveries_each_processed_once(pipeline):
     """incoming = processed + rejected; every distinct good file taken in exactly once; its
     records delivered exactly once; every duplicate and malformed file rejected with a reason."""
