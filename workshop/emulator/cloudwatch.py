@@ -37,7 +37,11 @@ class CloudWatch:
         self._service = service
         self.minute = minute_seconds
         self._stop = threading.Event()
-        self._last_publication = 0.0
+        self._next_publication = 0.0  # monotonic: publications keep to a grid, one per minute
+        # Alarms judge the periods that end at the last publication, not at "now": on a busy
+        # machine publications drift, and a period ending at "now" could miss its datapoint
+        # and flip the alarm to INSUFFICIENT_DATA, which AWS's minute-steady metrics never do.
+        self._published_at: float | None = None
         self._thread = threading.Thread(target=self._run, daemon=True, name="cloudwatch")
         self._thread.start()
 
@@ -47,8 +51,11 @@ class CloudWatch:
     def _run(self) -> None:
         while not self._stop.wait(min(0.25, self.minute / 4)):
             try:
-                if time.monotonic() - self._last_publication >= self.minute:
-                    self._last_publication = time.monotonic()
+                now = time.monotonic()
+                if now >= self._next_publication:
+                    # the next minute on the grid; a machine that fell behind starts a new grid
+                    behind = now - self._next_publication > self.minute
+                    self._next_publication = (now if behind else self._next_publication) + self.minute
                     self.publish_sqs_metrics()
                 self.evaluate_alarms()
             except Exception as error:  # never let one bad alarm stop the others
@@ -57,7 +64,8 @@ class CloudWatch:
     # ---- SQS metrics ---------------------------------------------------------------
 
     def publish_sqs_metrics(self) -> None:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)  # moto keeps naive UTC timestamps
+        moment = datetime.now(timezone.utc)
+        now = moment.replace(tzinfo=None)  # moto keeps naive UTC timestamps
         by_region: dict[str, list[dict[str, Any]]] = {}
         for region, queue, metrics in moto_internals.sqs_queue_metrics():
             unit = {"ApproximateAgeOfOldestMessage": "Seconds"}
@@ -70,6 +78,7 @@ class CloudWatch:
             backend.put_metric_data("AWS/SQS", data)
             moto_internals.forget_metrics_before(region, "AWS/SQS",
                                                  now - timedelta(seconds=METRIC_RETENTION_MINUTES * self.minute))
+        self._published_at = moment.timestamp()
 
     # ---- alarms --------------------------------------------------------------------
 
@@ -83,7 +92,8 @@ class CloudWatch:
     def _evaluate(self, region: str, backend: Any, alarm: Any) -> None:
         period = alarm.period * self.minute / 60
         created = alarm.configuration_updated_timestamp.replace(tzinfo=timezone.utc).timestamp()
-        now = time.time()
+        # just after the last publication, so its datapoints fall inside the latest period
+        now = time.time() if self._published_at is None else self._published_at + 0.001
         if now - created < period:
             return  # not one full period observed yet
         periods = int(alarm.evaluation_periods)
