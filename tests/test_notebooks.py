@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from workshop import environment, grading
+from workshop import chaos, environment, grading
 
 ROOT = Path(__file__).resolve().parents[1]
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
@@ -85,8 +87,14 @@ def verdict_lines(notebook: nbformat.NotebookNode) -> dict[str, str]:
 
 
 @pytest.fixture
-def participant(backend):
-    """Provision the base environment for a notebook's own participant; returns its prefix."""
+def participant(backend, emulator):
+    """Provision the base environment for a notebook's own participant; returns its prefix.
+    The teaching switches start off: a notebook stopped inside a chaos block (a timeout) must
+    not hand its injected failures to the next one."""
+    request = urllib.request.Request(f"http://127.0.0.1:{emulator['WORKSHOP_PORT']}/_workshop/chaos",
+                                     data=json.dumps(chaos.OFF).encode(), method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+
     def provision(path: Path) -> str:
         prefix = ci_prefix(path)
         environment.provision(backend, backend.names(prefix))
@@ -94,6 +102,7 @@ def participant(backend):
     return provision
 
 
+@pytest.mark.timeout(900)  # two Run Alls of the longest notebook on a busy machine
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=notebook_id)
 def test_stored_outputs_reproduce_and_a_second_run_works(path, emulator, participant):
     env = {**emulator, "WORKSHOP_PREFIX": participant(path)}
