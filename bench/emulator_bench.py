@@ -100,7 +100,8 @@ def pipeline_section(sizes: list[int], raw_files: int) -> dict[str, Any]:
             for purpose in ("intake", "enqueuer", "worker"):
                 seconds, count = handler_seconds(aws, names.function(f"cap-orders-{purpose}"))
                 busy[purpose] = {"handler_seconds": seconds, "invocations": count}
-            raw_after = pipeline_bench.raw_rate(emulator, raw_files) if size >= 5000 else None
+            # the bound again at the end of a long run, on fresh resources of the same emulator
+            raw_after = pipeline_bench.raw_rate(emulator, raw_files, label="rawafter") if size >= 5000 else None
         run.update(raw)
         run["bound_files_per_s"] = raw["raw_calls_per_s"] / run["calls_per_file"]
         run["raw_calls_per_s_after"] = raw_after["raw_calls_per_s"] if raw_after else None

@@ -107,10 +107,11 @@ def _count_objects(s3: Any, bucket: str) -> int:
     return sum(page.get("KeyCount", 0) for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket))
 
 
-def raw_rate(emulator: Emulator, files: int, threads: int = 12) -> dict[str, Any]:
-    """The calls of ``files`` files (3 records each) replayed directly, ``threads`` at a time."""
+def raw_rate(emulator: Emulator, files: int, threads: int = 12, label: str = "raw") -> dict[str, Any]:
+    """The calls of ``files`` files (3 records each) replayed directly, ``threads`` at a time,
+    on resources of their own (named by ``label``, so a second measurement needs another)."""
     aws = emulator.backend
-    names = aws.names("raw")
+    names = aws.names(label)
     s3, ddb, sqs = aws.client("s3"), aws.client("dynamodb"), aws.client("sqs")
     buckets = {p: names.bucket(f"raw-{p}") for p in ("in", "archive", "out")}
     for bucket in buckets.values():
