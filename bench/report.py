@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,27 @@ def render(r: dict[str, Any]) -> str:
     missing = [name for name in ("emulator", "pipeline", "scores", "class", "notebooks", "maketest") if name not in r]
     if missing:
         lines += ["", f"Not measured in this run: {', '.join(missing)} (`{FULL_COMMAND}` measures every one)."]
+    lines += ["", *bad_input_table()]
     notes = Path(__file__).with_name("FINDINGS.md")
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]
     return "\n".join(lines) + "\n"
+
+
+def bad_input_table() -> list[str]:
+    """The bad inputs of tests/test_faults.py and the outcome that test asserts for each: the
+    table is made from the test's own cases, so it cannot say what the test does not check."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.test_faults import BAD_INPUTS  # noqa: E402 - the cases live with their test
+
+    lines = ["## Bad input and where it ends", "",
+             "Each file below is uploaded to the capstone's incoming bucket; `make test` asserts where it "
+             "ends and the reason it carries (`tests/test_faults.py`). Nothing is lost: a rejected file "
+             "is kept whole in the error bucket with its reason in the object's metadata, and raises an "
+             "alarm. Also asserted there: a 50 MB file is refused before it is read (`too large: ...`), "
+             "events without S3 records are answered with what was ignored, poison jobs are parked in "
+             "the dead-letter queue at once with their reason.", "",
+             "| input | example key | ends in | reason kept |", "| --- | --- | --- | --- |"]
+    for what, key, _, place, reason in BAD_INPUTS:
+        lines.append(f"| {what} | `{key}` | {place} | {reason or '—'} |")
+    return lines
