@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import subprocess
@@ -32,13 +33,13 @@ def local_environment(port: int, state_dir: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+@contextlib.contextmanager
+def emulator_process(state_dir: Path) -> Iterator[dict[str, str]]:
     """A running emulator in its own process; yields the environment that points at it."""
     port = free_port()
-    env = local_environment(port, tmp_path_factory.mktemp("state"))
+    env = local_environment(port, state_dir)
     url = f"http://127.0.0.1:{port}"
-    log = open(Path(env["WORKSHOP_STATE_DIR"]) / "emulator.log", "wb")
+    log = open(state_dir / "emulator.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -52,8 +53,19 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         yield env
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The session's emulator, shared by the tests (each with a prefix of its own)."""
+    with emulator_process(tmp_path_factory.mktemp("state")) as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

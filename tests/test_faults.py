@@ -23,7 +23,7 @@ from workshop import capstone, chaos, inventory, orders
 from workshop.naming import TAG_KEY, Names
 from workshop.waiting import wait_for
 
-from .conftest import run_script
+from .conftest import emulator_process, run_script
 
 UPLOADERS = 8
 
@@ -33,6 +33,26 @@ def pipeline(ctx, in_process_backend):
     capstone.provision(ctx.aws, ctx.names)
     capstone.deploy(ctx.aws, ctx.names, [capstone.ORDERS])
     return ctx
+
+
+@pytest.fixture
+def own_pipeline(tmp_path, monkeypatch):
+    """The pipeline on an emulator of its own: a load test measures the pipeline, not the
+    hundreds of queues and mappings the session's earlier tests left in the shared emulator."""
+    from workshop import backend as backends
+    from workshop import environment, grading
+
+    with emulator_process(tmp_path) as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        backends.current.cache_clear()
+        aws = backends.from_environment(env)
+        names = aws.names("load")
+        environment.provision(aws, names)
+        capstone.provision(aws, names)
+        capstone.deploy(aws, names, [capstone.ORDERS])
+        yield grading.Context(aws=aws, names=names, workdir=tmp_path)
+    backends.current.cache_clear()
 
 
 def upload(ctx, files, uploaders=UPLOADERS):
@@ -59,19 +79,19 @@ def output_count(ctx):
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)  # about 13 minutes on a quiet 2-core machine: the worker stage drains ~55 records/s
-def test_2000_files_from_8_uploaders_with_30_percent_duplicate_deliveries_each_processed_once(pipeline):
+def test_2000_files_from_8_uploaders_with_30_percent_duplicate_deliveries_each_processed_once(own_pipeline):
     """incoming = processed + rejected; every distinct good file taken in exactly once; its
     records delivered exactly once; every duplicate and malformed file rejected with a reason."""
     files = orders.generate(2000, seed=97, malformed=0.05, duplicates=0.1, json_share=0.3)
     records = sum(len(rows_of(f)) for f in files if f.expected == orders.GOOD)
-    s3 = pipeline.client("s3")
+    s3 = own_pipeline.client("s3")
     with chaos.switched(duplicate_rate=0.3):
-        upload(pipeline, files)
+        upload(own_pipeline, files)
         # cheap signs of the end first (a full ledger costs a call per file), then the ledger once
-        wait_for(lambda: s3.list_objects_v2(Bucket=pipeline.names.bucket(capstone.INCOMING))["KeyCount"] == 0
-                 and output_count(pipeline) >= records, "incoming emptied and every record delivered",
+        wait_for(lambda: s3.list_objects_v2(Bucket=own_pipeline.names.bucket(capstone.INCOMING))["KeyCount"] == 0
+                 and output_count(own_pipeline) >= records, "incoming emptied and every record delivered",
                  timeout=2100, max_interval=2.0)
-        ledger = settle(pipeline, [f.key for f in files], timeout=120)
+        ledger = settle(own_pipeline, [f.key for f in files], timeout=120)
     expected = Counter(f.expected for f in files)
     outcome = ledger["ended_in"].value_counts()
     assert outcome.get("archive", 0) == expected[orders.GOOD]
@@ -79,7 +99,7 @@ def test_2000_files_from_8_uploaders_with_30_percent_duplicate_deliveries_each_p
     assert len(ledger) == outcome.get("archive", 0) + outcome.get("error", 0) == 2000, "incoming = processed + rejected"
     duplicates = ledger[ledger["reason"].str.startswith("duplicate")]
     assert len(duplicates) == expected[orders.DUPLICATE]
-    assert ledger["records"].sum() == ledger["delivered"].sum() == records == output_count(pipeline)
+    assert ledger["records"].sum() == ledger["delivered"].sum() == records == output_count(own_pipeline)
 
 
 # ---- bad input -------------------------------------------------------------------------------
