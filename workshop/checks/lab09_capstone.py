@@ -47,14 +47,13 @@ def _output(ctx: Context, key: str) -> dict[str, Any] | None:
 
 def _stopped_at(ctx: Context, key: str, record_key: str) -> str:
     """Where a returns file that did not come out the other end stopped, in words."""
-    place, reason = capstone.ledger(ctx.aws, ctx.names, [key])[0]["ended_in"], ""
+    row = capstone.ledger(ctx.aws, ctx.names, [key])[0]
+    place = row["ended_in"]
     if place == "incoming":
         return (f"the file is still in {ctx.names.bucket(capstone.INCOMING)}: no notification sends "
                 f"{CHANNEL}/ files to an intake (is the channel named {CHANNEL!r}, and did deploy run with it?)")
     if place == "error":
-        head = ctx.client("s3").head_object(Bucket=ctx.names.bucket(capstone.ERROR), Key=key)
-        reason = head["Metadata"].get("reason", "")
-        return (f"the intake rejected a good returns file ({reason}): check the channel's id_field and required "
+        return (f"the intake rejected a good returns file ({row['reason']}): check the channel's id_field and required "
                 "fields against the file's columns return_id, order_id, customer, reason")
     item = ctx.client("dynamodb").get_item(TableName=ctx.names.table(capstone.RECORDS),
                                            Key={"RecordKey": {"S": record_key}}).get("Item")
