@@ -2,6 +2,7 @@
 
 import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -281,3 +282,60 @@ def test_bisect_isolates_the_failing_record(backend, names):
     wait_for(lambda: "r3" in [r["id"] for r in _stream_records(backend, function)], "the records after it")
     delivered = [r["id"] for r in _stream_records(backend, function)]
     assert delivered[:4] == ["r0", "r1", "r2", "r3"] and delivered.count("r3") >= 1
+
+
+def _empty_receives(backend, queue_name, seconds):
+    """NumberOfEmptyReceives the emulator published for the queue over the last few seconds."""
+    end = datetime.now(timezone.utc)
+    datapoints = backend.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/SQS", MetricName="NumberOfEmptyReceives", Statistics=["Sum", "SampleCount"], Period=60,
+        Dimensions=[{"Name": "QueueName", "Value": queue_name}], StartTime=end - timedelta(seconds=seconds + 1),
+        EndTime=end + timedelta(seconds=1),
+    )["Datapoints"]
+    return sum(point["Sum"] for point in datapoints), sum(point["SampleCount"] for point in datapoints)
+
+
+def test_an_idle_mapping_costs_no_calls_and_still_delivers_at_once(backend, names):
+    """A class leaves dozens of idle mappings on one emulator; each used to long-poll its queue
+    through the API without end. It now looks for messages in process, and a message is still
+    handed over within a fraction of a second."""
+    deploy_source(backend, names, "batcher", BATCH_RECORDER)
+    function = names.function("batcher")
+    url, arn = queue(backend, names, "idle")
+    uuid = _mapping(backend, function, arn)
+    lam = backend.client("lambda")
+    wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled", "the mapping to poll")
+    time.sleep(3)
+    empty, publications = _empty_receives(backend, names.queue("idle"), 3)
+    assert publications >= 2, "the queue's metrics were not published"
+    assert empty == 0, f"the idle mapping made {empty:g} empty ReceiveMessage calls"
+    sent = time.monotonic()
+    backend.client("sqs").send_message(QueueUrl=url, MessageBody="hello")
+    wait_for(lambda: recorded_events(backend, function), "the message", interval=0.02, max_interval=0.05)
+    # generous for a busy CI machine; a poller that long-polled or slept would still pass, the
+    # call count above is what would fail
+    assert time.monotonic() - sent < 10
+
+
+def test_a_fifo_group_in_flight_holds_only_its_own_messages(backend, names):
+    """While a group's message is being handled its later messages are held back (the poller
+    then finds nothing deliverable instead of spinning in a long poll), and each group is
+    delivered in order once its message is done."""
+    deploy_source(backend, names, "slow", '''
+import json, time
+def handler(event, context):
+    print("EVENT " + json.dumps(event))
+    if any(r["body"] == "a0" for r in event["Records"]):
+        time.sleep(2)
+''')
+    function = names.function("slow")
+    url, arn = _fifo_queue(backend, names)
+    sqs = backend.client("sqs")
+    for body in ("a0", "a1", "b0", "b1"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=body[0])
+    _mapping(backend, function, arn, BatchSize=1)
+    wait_for(lambda: sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 4, "4 records",
+             timeout=60)
+    bodies = [r["body"] for e in recorded_events(backend, function) for r in e["Records"]]
+    assert sorted(bodies) == ["a0", "a1", "b0", "b1"]
+    assert bodies.index("a0") < bodies.index("a1") and bodies.index("b0") < bodies.index("b1")

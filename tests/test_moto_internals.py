@@ -148,3 +148,56 @@ def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
     old.sent_timestamp -= 61_000
     assert not backend.is_message_valid_based_on_retention_period("jobs.fifo", old)
     assert backend.is_message_valid_based_on_retention_period("jobs.fifo", received[1])
+
+
+def test_model_instances_are_freed_once_moto_lets_them_go(monkeypatch):
+    """moto lists every model instance it makes and never let one go: a long-lived emulator
+    kept every message, object and metric datum it ever held. Deleted ones are now freed, and
+    the live ones are still listed."""
+    import gc
+
+    from moto.core import common_models
+
+    monkeypatch.setattr(common_models.BaseModel, "__new__", common_models.BaseModel.__dict__["__new__"])
+    monkeypatch.setattr(sqs_models.Message, "instances_tracked", [], raising=False)
+    moto_internals._track_model_instances_weakly()
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("freed")
+    for i in range(50):
+        backend.send_message("freed", f"m{i}")
+    for message in backend.receive_message("freed", 10, 0, 30) + backend.receive_message("freed", 10, 0, 30):
+        backend.delete_message("freed", message.receipt_handle)
+    del message  # the test's own reference to the last copy received
+    gc.collect()
+    live = {m.body for m in sqs_models.Message.instances_tracked if m.body.startswith("m")}
+    queued = {m.body for m in backend.get_queue("freed")._messages}
+    assert len(queued) == 30 and live == queued, "deleted messages were kept, or live ones not listed"
+
+
+def test_only_deliverable_messages_count_as_work():
+    """What lets an idle poller skip ReceiveMessage: visible, not delayed, and for FIFO not held
+    behind a message of its group in flight."""
+    account, region = "123456789012", "us-east-1"
+    backend = sqs_models.sqs_backends[account][region]
+    arn = f"arn:aws:sqs:{region}:{account}:deliverable-check.fifo"
+    backend.create_queue("deliverable-check.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    plain = f"arn:aws:sqs:{region}:{account}:deliverable-check"
+    backend.create_queue("deliverable-check")
+    try:
+        assert moto_internals.queue_has_deliverable_messages(arn) is False
+        assert moto_internals.queue_has_deliverable_messages(arn.replace("check.fifo", "none")) is None
+        backend.send_message("deliverable-check.fifo", "a0", group_id="a")
+        backend.send_message("deliverable-check.fifo", "a1", group_id="a")
+        assert moto_internals.queue_has_deliverable_messages(arn) is True
+        assert [m.body for m in backend.receive_message("deliverable-check.fifo", 1, 0, 30)] == ["a0"]
+        assert moto_internals.queue_has_deliverable_messages(arn) is False, "a1 waits behind a0 in flight"
+        backend.send_message("deliverable-check.fifo", "b0", group_id="b")
+        assert moto_internals.queue_has_deliverable_messages(arn) is True
+        backend.send_message("deliverable-check", "later", delay_seconds=60)
+        assert moto_internals.queue_has_deliverable_messages(plain) is False, "a delayed message is not work yet"
+        backend.send_message("deliverable-check", "now")
+        backend.receive_message("deliverable-check", 10, 0, 30)
+        assert moto_internals.queue_has_deliverable_messages(plain) is False, "in flight is not work"
+    finally:
+        backend.delete_queue("deliverable-check.fifo")
+        backend.delete_queue("deliverable-check")

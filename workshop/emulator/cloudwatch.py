@@ -2,10 +2,15 @@
 
 Time is compressed: one AWS minute lasts ``Settings.metric_minute_seconds`` (one second by
 default), so an alarm on ``Period=60, EvaluationPeriods=2`` decides within about two
-seconds. Every "minute" each queue publishes AWS/SQS metrics (dimension QueueName); every
-tick each metric alarm is evaluated over its last EvaluationPeriods periods, honouring
+seconds. Every "minute" each queue publishes AWS/SQS metrics (dimension QueueName); each
+metric alarm is then evaluated over its last EvaluationPeriods periods, honouring
 DatapointsToAlarm and TreatMissingData, and a state change publishes AWS's alarm message to
 the state's actions (SNS topics).
+
+Alarms are evaluated again only when something they read has changed (a publication, a
+PutMetricData, an alarm created or updated), from one pass over the metric data: a class
+leaves hundreds of queues publishing, and judging every alarm by a scan of all their
+datapoints four times a second took a whole core.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class CloudWatch:
         # machine publications drift, and a period ending at "now" could miss its datapoint
         # and flip the alarm to INSUFFICIENT_DATA, which AWS's minute-steady metrics never do.
         self._published_at: float | None = None
+        self._evaluated_for: tuple[Any, ...] | None = None  # what the last evaluation saw
         self._thread = threading.Thread(target=self._run, daemon=True, name="cloudwatch")
         self._thread.start()
 
@@ -83,13 +89,25 @@ class CloudWatch:
     # ---- alarms --------------------------------------------------------------------
 
     def evaluate_alarms(self) -> None:
+        alarms = {}
         for region in moto_internals.cloudwatch_regions():
             backend = moto_internals.cloudwatch_backend(region)
-            for alarm in list(backend.alarms.values()):
-                if alarm.metric_name and alarm.comparison_operator in OPERATORS:
-                    self._evaluate(region, backend, alarm)
+            alarms[region] = (backend, [a for a in list(backend.alarms.values())
+                                        if a.metric_name and a.comparison_operator in OPERATORS])
+        # Nothing an alarm reads has changed: its state would not either.
+        seen = (self._published_at,
+                [(region, len(backend.metric_data), [(a.name, a.configuration_updated_timestamp, a.state_value)
+                                                     for a in judged]) for region, (backend, judged) in alarms.items()])
+        if seen == self._evaluated_for:
+            return
+        self._evaluated_for = seen
+        for region, (backend, judged) in alarms.items():
+            if judged:
+                series = _series(backend, {(a.namespace, a.metric_name) for a in judged})
+                for alarm in judged:
+                    self._evaluate(region, alarm, series)
 
-    def _evaluate(self, region: str, backend: Any, alarm: Any) -> None:
+    def _evaluate(self, region: str, alarm: Any, series: dict[tuple[Any, ...], list[tuple[float, float]]]) -> None:
         period = alarm.period * self.minute / 60
         created = alarm.configuration_updated_timestamp.replace(tzinfo=timezone.utc).timestamp()
         # just after the last publication, so its datapoints fall inside the latest period
@@ -98,7 +116,8 @@ class CloudWatch:
             return  # not one full period observed yet
         periods = int(alarm.evaluation_periods)
         needed = int(alarm.datapoints_to_alarm or periods)
-        values = [self._statistic(backend, alarm, now - (k + 1) * period, now - k * period)
+        points = series.get(_series_key(alarm.namespace, alarm.metric_name, alarm.dimensions), [])
+        values = [_statistic(alarm, points, now - (k + 1) * period, now - k * period)
                   for k in reversed(range(periods))]
         compare, words = OPERATORS[alarm.comparison_operator]
         threshold = float(alarm.threshold)
@@ -124,27 +143,6 @@ class CloudWatch:
                                                "recentDatapoints": present, "threshold": threshold}), new_state)
         self.notify(region, alarm, old)
 
-    def _statistic(self, backend: Any, alarm: Any, start: float, end: float) -> float | None:
-        wanted = {(d.name, d.value) for d in alarm.dimensions}
-        values = []
-        for datum in list(backend.metric_data):
-            if datum.namespace != alarm.namespace or datum.name != alarm.metric_name:
-                continue
-            stamp = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or timezone.utc).timestamp()
-            if not start <= stamp < end or {(d.name, d.value) for d in datum.dimensions} != wanted:
-                continue
-            if hasattr(datum, "value"):
-                values.append(datum.value)
-        if not values:
-            return None
-        statistic = alarm.statistic or ""
-        if alarm.extended_statistic and alarm.extended_statistic.startswith("p"):
-            ordered = sorted(values)
-            rank = float(alarm.extended_statistic[1:]) / 100
-            return ordered[min(len(ordered) - 1, max(0, math.ceil(rank * len(ordered)) - 1))]
-        return {"Average": sum(values) / len(values), "Sum": sum(values), "Minimum": min(values),
-                "Maximum": max(values), "SampleCount": float(len(values))}.get(statistic, sum(values) / len(values))
-
     def notify(self, region: str, alarm: Any, old_state: str) -> None:
         """Publish AWS's alarm message to the actions of the new state."""
         if not alarm.actions_enabled:
@@ -157,6 +155,35 @@ class CloudWatch:
             if ":sns:" in arn:
                 self._service.backend(arn.split(":")[3]).client("sns").publish(
                     TopicArn=arn, Subject=subject, Message=message)
+
+
+def _series_key(namespace: str, name: str, dimensions: Any) -> tuple[Any, ...]:
+    return namespace, name, frozenset((d.name, d.value) for d in dimensions)
+
+
+def _series(backend: Any, wanted: set[tuple[str, str]]) -> dict[tuple[Any, ...], list[tuple[float, float]]]:
+    """(timestamp, value) of every datum of the wanted metrics, by namespace, name and dimensions."""
+    series: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
+    for datum in list(backend.metric_data):
+        if (datum.namespace, datum.name) not in wanted or not hasattr(datum, "value"):
+            continue
+        stamp = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or timezone.utc).timestamp()
+        series.setdefault(_series_key(datum.namespace, datum.name, datum.dimensions), []).append(
+            (stamp, datum.value))
+    return series
+
+
+def _statistic(alarm: Any, points: list[tuple[float, float]], start: float, end: float) -> float | None:
+    values = [value for stamp, value in points if start <= stamp < end]
+    if not values:
+        return None
+    statistic = alarm.statistic or ""
+    if alarm.extended_statistic and alarm.extended_statistic.startswith("p"):
+        ordered = sorted(values)
+        rank = float(alarm.extended_statistic[1:]) / 100
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(rank * len(ordered)) - 1))]
+    return {"Average": sum(values) / len(values), "Sum": sum(values), "Minimum": min(values),
+            "Maximum": max(values), "SampleCount": float(len(values))}.get(statistic, sum(values) / len(values))
 
 
 def alarm_message(region: str, alarm: Any, old_state: str) -> dict[str, Any]:

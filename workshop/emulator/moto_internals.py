@@ -35,7 +35,8 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,15 +208,34 @@ def _mapping_owners(backend: Any, source_arn: str) -> list[Any]:
     return owners
 
 
-def event_source_mappings() -> list[dict[str, Any]]:
-    """Every event-source mapping in every region, as GetEventSourceMapping answers."""
-    mappings = []
-    for region, backend in lambda_models.lambda_backends[ACCOUNT_ID].items():
-        for mapping in list(backend._event_source_mappings.values()):
-            config = mapping.get_configuration()
-            config["Region"] = region
-            mappings.append(config)
-    return mappings
+def event_source_mapping_sources() -> dict[str, tuple[str, str]]:
+    """UUID -> (region, source ARN) of every mapping: what a supervisor needs ten times a second,
+    without building each mapping's whole configuration."""
+    return {uuid: (region, mapping.event_source_arn)
+            for region, backend in lambda_models.lambda_backends[ACCOUNT_ID].items()
+            for uuid, mapping in list(backend._event_source_mappings.items())}
+
+
+def event_source_mapping_switch(region: str, uuid: str) -> tuple[bool, str] | None:
+    """(Enabled, source ARN) of a mapping, or None once it is deleted: an idle poller's cheap look."""
+    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    return None if mapping is None else (bool(mapping.enabled), mapping.event_source_arn)
+
+
+def queue_has_deliverable_messages(queue_arn: str) -> bool | None:
+    """Whether ReceiveMessage would return a message now (None: no such queue). Lets an idle
+    poller skip the call; moto's long poll also spins on a FIFO queue whose visible messages all
+    wait behind a message of their group in flight."""
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = queue_arn.split(":", 5)
+    queue = sqs_backends[account][region].queues.get(name)
+    if queue is None:
+        return None
+    messages = list(queue._messages)
+    held_groups = ({m.group_id for m in list(queue._pending_messages) if m.group_id and not m.visible}
+                   if queue.fifo_queue else set())
+    return any(m.visible and not m.delayed and m.group_id not in held_groups for m in messages)
 
 
 def event_source_mapping(region: str, uuid: str) -> dict[str, Any] | None:
@@ -751,6 +771,55 @@ def _hook_sns_deliveries(deliver: Callable[[SnsDelivery], None]) -> None:
     sns_models.Subscription.publish = publish
 
 
+class _WeakInstances:
+    """A model class's ``instances_tracked`` that lets dead instances go (see below)."""
+
+    COMPACT_EVERY = 1000
+
+    def __init__(self) -> None:
+        self._refs: list[weakref.ref[Any]] = []
+        self._appended = 0
+
+    def append(self, instance: Any) -> None:
+        try:
+            self._refs.append(weakref.ref(instance))
+        except TypeError:  # a class without weak references: not tracked rather than kept forever
+            return
+        self._appended += 1
+        if self._appended % self.COMPACT_EVERY == 0:
+            self._refs = [ref for ref in self._refs if ref() is not None]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([instance for instance in (ref() for ref in list(self._refs)) if instance is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for ref in list(self._refs) if ref() is not None)
+
+
+def _track_model_instances_weakly() -> None:
+    """moto lists every model instance it ever made, per class, for its reset and its data
+    dashboard, and never lets one go. In a server that runs for hours this kept every S3 object
+    body, SQS message and metric datum ever created (the metrics alone grew an idle class
+    emulator by about 2 GB an hour). The lists now hold weak references: live instances are
+    still listed, dead ones are freed."""
+    from moto.core import common_models
+
+    base = common_models.BaseModel
+
+    def new(cls: type, *args: Any, **kwargs: Any) -> Any:
+        instance = super(base, cls).__new__(cls)
+        tracked = cls.__dict__.get("instances_tracked")  # each model class has its own, from moto's metaclass
+        if not isinstance(tracked, _WeakInstances):
+            tracked = _WeakInstances()
+            for earlier in list(cls.__dict__.get("instances_tracked") or []):
+                tracked.append(earlier)
+            cls.instances_tracked = tracked
+        tracked.append(instance)
+        return instance
+
+    base.__new__ = staticmethod(new)
+
+
 _installed = False
 
 
@@ -762,6 +831,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     if _installed:
         raise RuntimeError("moto hooks are already installed in this process")
     _installed = True
+    _track_model_instances_weakly()
     _keep_dead_letter_config()
     _replace_event_invoke_config_on_put()
     _report_deleted_functions(on_function_deleted)

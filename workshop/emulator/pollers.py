@@ -40,13 +40,12 @@ class MappingSupervisor:
                 print(f"event-source mapping supervisor: {error!r}", flush=True)
 
     def reconcile(self) -> None:
-        current = {m["UUID"]: m for m in moto_internals.event_source_mappings()}
-        for uuid, mapping in current.items():
+        current = moto_internals.event_source_mapping_sources()
+        for uuid, (region, source_arn) in current.items():
             if uuid not in self._pollers:
-                kind = mapping["EventSourceArn"].split(":")[2]
-                poller_class = {"sqs": SqsPoller, "dynamodb": StreamPoller}.get(kind)
+                poller_class = {"sqs": SqsPoller, "dynamodb": StreamPoller}.get(source_arn.split(":")[2])
                 if poller_class:
-                    self._pollers[uuid] = poller_class(self._service, mapping["Region"], uuid)
+                    self._pollers[uuid] = poller_class(self._service, region, uuid)
         for uuid in set(self._pollers) - set(current):
             self._pollers.pop(uuid).stop()
 
@@ -80,12 +79,22 @@ class _Poller:
 
     def _loop(self) -> None:
         while not self._stopped.is_set():
+            switch = moto_internals.event_source_mapping_switch(self.region, self.uuid)
+            if switch is None:
+                return
+            enabled, source_arn = switch
+            if not enabled:
+                self._stopped.wait(SUPERVISOR_INTERVAL_SECONDS)
+                continue
+            # A class leaves dozens of idle mappings behind: looking for work in process costs
+            # next to nothing; an API call and the mapping's configuration, twenty times a
+            # second each, took a good part of a core.
+            if not self.has_work(source_arn):
+                self._stopped.wait(IDLE_SLEEP_SECONDS)
+                continue
             mapping = moto_internals.event_source_mapping(self.region, self.uuid)
             if mapping is None:
                 return
-            if not mapping["Enabled"]:
-                self._stopped.wait(SUPERVISOR_INTERVAL_SECONDS)
-                continue
             try:
                 worked = self.poll_once(mapping)
             except ClientError as error:  # the source was deleted or is not ready yet
@@ -100,6 +109,10 @@ class _Poller:
                 self.busy = False
             if not worked:
                 self._stopped.wait(IDLE_SLEEP_SECONDS)
+
+    def has_work(self, source_arn: str) -> bool:
+        """Whether a poll could find records now; True when unsure (the poll then says why not)."""
+        raise NotImplementedError
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         raise NotImplementedError
@@ -128,6 +141,13 @@ class SqsPoller(_Poller):
 
     source = "sqs"
 
+    def has_work(self, source_arn: str) -> bool:
+        deliverable = moto_internals.queue_has_deliverable_messages(source_arn)
+        if deliverable is None:
+            return True  # the queue is gone: the poll reports it
+        moto_internals.mark_mapping_ready(self.region, self.uuid)
+        return deliverable
+
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         sqs = self.clients().client("sqs")
         queue_arn = mapping["EventSourceArn"]
@@ -139,9 +159,8 @@ class SqsPoller(_Poller):
         messages: list[dict[str, Any]] = []
         deadline = None
         while len(messages) < batch_size and not self._stopped.is_set():
-            waiting = 1 if not messages else 0
-            received = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=min(10, batch_size - len(messages)), WaitTimeSeconds=waiting,
+            received = sqs.receive_message(  # no long poll: has_work has just seen a message
+                QueueUrl=url, MaxNumberOfMessages=min(10, batch_size - len(messages)), WaitTimeSeconds=0,
                 AttributeNames=["All"], MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"],
             ).get("Messages", [])
             if not received and not messages:
@@ -198,17 +217,19 @@ class StreamPoller(_Poller):
         self._length_read: int | None = None  # the stream's length when a read last came back empty
         super().__init__(service, region, uuid)
 
+    def has_work(self, source_arn: str) -> bool:
+        if not self._iterators or any(self._pending.values()):
+            return True
+        length = moto_internals.stream_length(source_arn)
+        return length is None or length != self._length_read
+
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         streams = self.clients().client("dynamodbstreams")
         stream_arn = mapping["EventSourceArn"]
         if not self._iterators:
             self._open_shards(streams, stream_arn, mapping.get("StartingPosition") or "TRIM_HORIZON")
             moto_internals.mark_mapping_ready(self.region, self.uuid)
-        # Idle and nothing written since the last empty read: skip GetRecords. Every idle mapping
-        # otherwise costs the emulator twenty calls a second, and a class leaves dozens of them.
-        length = moto_internals.stream_length(stream_arn)
-        if length is not None and length == self._length_read and not any(self._pending.values()):
-            return False
+        length = moto_internals.stream_length(stream_arn)  # has_work compares it with the next one
         self._length_read = None
         worked = False
         for shard_id in list(self._iterators):
