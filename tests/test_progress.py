@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import statistics
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -199,23 +198,13 @@ def _check_seconds(times: int) -> list[float]:
     return seconds
 
 
-def test_recording_costs_a_check_almost_nothing(ctx, in_class, monkeypatch, capsys):
-    """Median latency of check("0.1") with and without recording, both on the same emulator."""
+def test_every_check_is_recorded_once_from_the_background(ctx, in_class):
+    """Each check is one attempt in the class's table. (What recording costs a check is
+    measured by ``make bench``'s class section, not here.)"""
     progress.prepare()  # as importing the kit in a class-mode kernel does
-    _check_seconds(3)  # warm clients
-    monkeypatch.setenv("WORKSHOP_PROGRESS", "off")
-    plain = _check_seconds(15)
-    without = statistics.median(plain)
-    monkeypatch.delenv("WORKSHOP_PROGRESS")
-    recorded = _check_seconds(15)
-    with_recording = statistics.median(recorded)
+    _check_seconds(6)
     assert progress.flush(20)
-    with capsys.disabled():
-        print(f"\ncheck('0.1') median: {without * 1000:.1f} ms without recording, "
-              f"{with_recording * 1000:.1f} ms with ({(with_recording - without) * 1000:+.1f} ms); slowest "
-              f"{max(plain) * 1000:.0f} ms without, {max(recorded) * 1000:.0f} ms with")
-    assert with_recording - without < 0.05, (without, with_recording)
-    assert _recorded(ctx.aws, in_class)[(ctx.names.prefix, "0.1")]["attempts"] == 18
+    assert _recorded(ctx.aws, in_class)[(ctx.names.prefix, "0.1")]["attempts"] == 6
 
 
 @pytest.fixture
