@@ -34,14 +34,19 @@ def local_environment(port: int, state_dir: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def emulator_process(state_dir: Path) -> Iterator[dict[str, str]]:
-    """A running emulator in its own process; yields the environment that points at it."""
-    port = free_port()
-    env = local_environment(port, state_dir)
+def emulator_process(state_dir: Path, port: int | None = None, persist: bool = False,
+                     stop: str = "terminate", serve_args: tuple[str, ...] = ()) -> Iterator[dict[str, str]]:
+    """A running emulator in its own process; yields the environment that points at it.
+
+    Test emulators save no state unless asked (``persist``): each starts empty, and the
+    session's would spend its time pickling every earlier test's resources. ``stop`` is how
+    it ends: "terminate" (SIGTERM, a clean stop) or "kill" (SIGKILL, a crash)."""
+    port = port or free_port()
+    env = {**local_environment(port, state_dir), "WORKSHOP_PERSIST": "on" if persist else "off"}
     url = f"http://127.0.0.1:{port}"
-    log = open(state_dir / "emulator.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(state_dir / "emulator.log", "ab")
+    process = subprocess.Popen([sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet",
+                                *serve_args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
             if launcher.probe(url, timeout=0.2):
@@ -52,7 +57,10 @@ def emulator_process(state_dir: Path) -> Iterator[dict[str, str]]:
             raise AssertionError("the emulator did not answer within 15 s")
         yield env
     finally:
-        process.terminate()
+        if stop == "kill":
+            process.kill()
+        else:
+            process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -104,6 +104,10 @@ def test_the_attributes_read_still_exist():
     assert "self.integration_type" in inspect.getsource(apigateway_models.Integration.__init__)
     assert hasattr(apigateway_models.Resource, "get_path") and hasattr(apigateway_models, "apigateway_backends")
     assert "_filter_policy_matcher" in inspect.getsource(sns_models.Subscription.__init__)
+    from moto.core.base_backend import BackendDict
+
+    assert isinstance(BackendDict._instances, list), "persistence finds moto's backends through BackendDict._instances"
+    assert isinstance(s3_models.s3_backends.bucket_accounts, dict)
     assert callable(moto_internals.moto_wsgi_app())
     assert hasattr(moto_internals.REQUEST_HANDLER, "make_environ")
 

@@ -1,7 +1,8 @@
 """``python -m workshop``: run and inspect the kit's backend.
 
     serve [--port N] [--host H]   run the embedded emulator in the foreground
-    start / stop                  the background emulator every process shares
+    start [--fresh] / stop        the background emulator every process shares; its state is
+                                  kept across restarts unless --fresh
     status                        backend, endpoint, whether it answers, prefix
     env                           shell lines pointing the AWS CLI at this backend
     lab                           what `make lab` does: emulator, setup, JupyterLab
@@ -33,7 +34,11 @@ def main() -> int:
     serve.add_argument("--port", type=int, default=None, help=f"default $WORKSHOP_PORT or {backends.DEFAULT_PORT}")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--quiet", action="store_true", help="do not log every request")
-    commands.add_parser("start", help="start the background emulator unless one is running")
+    serve.add_argument("--fresh", action="store_true",
+                       help="start empty instead of loading the state saved by the last run on this port "
+                            "(it is kept aside, not deleted)")
+    start = commands.add_parser("start", help="start the background emulator unless one is running")
+    start.add_argument("--fresh", action="store_true", help="start empty, setting the saved state aside")
     commands.add_parser("stop", help="stop the background emulator")
     status = commands.add_parser("status", help="show the backend and whether it answers")
     status.add_argument("--prefix")
@@ -55,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
     from workshop.emulator.server import serve
 
     port = args.port or int(os.environ.get("WORKSHOP_PORT", backends.DEFAULT_PORT))
-    serve(args.host, port, quiet=args.quiet)
+    serve(args.host, port, quiet=args.quiet, fresh=args.fresh)
     return 0
 
 
@@ -66,12 +71,15 @@ def _embedded() -> backends.Backend:
     return backend
 
 
-def _start(_: argparse.Namespace) -> int:
+def _start(args: argparse.Namespace) -> int:
     from workshop.emulator import launcher
 
     backend = _embedded()
-    health = launcher.ensure_running(backend.endpoint_url, _port(backend))
-    print(f"Emulator running at {backend.endpoint_url} (pid {health['pid']}); stop it with 'make stop'.")
+    if args.fresh and launcher.probe(backend.endpoint_url):
+        raise WorkshopError("An emulator is running with its state; stop it first ('make stop'), then start --fresh.")
+    health = launcher.ensure_running(backend.endpoint_url, _port(backend), fresh=args.fresh)
+    print(f"Emulator running at {backend.endpoint_url} (pid {health['pid']}); stop it with 'make stop'. "
+          "It keeps its state across restarts; 'python -m workshop start --fresh' starts empty.")
     return 0
 
 

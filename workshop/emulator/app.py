@@ -19,16 +19,20 @@ IDENTITY = "workshop-emulator"
 class EmulatorApp:
     """Routes ``/_workshop/*`` to the kit's admin API and everything else to moto."""
 
-    def __init__(self, service: Any, on_shutdown: Callable[[], None] | None = None) -> None:
+    def __init__(self, service: Any, on_shutdown: Callable[[], None] | None = None,
+                 on_request: Callable[[], None] | None = None) -> None:
         self._moto = moto_internals.moto_wsgi_app()
         self._service = service
         self._started = time.time()
         self._on_shutdown = on_shutdown
+        self._on_request = on_request  # an AWS request may change state: the snapshotter is told
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(ADMIN_PREFIX):
             return self._admin(path[len(ADMIN_PREFIX):], environ, start_response)
+        if self._on_request:
+            self._on_request()
         if api_gateway.is_user_request(environ):
             return api_gateway.handle(environ, start_response, self._service)
         if lambda_api.is_invoke(environ):

@@ -61,7 +61,7 @@ class AsyncInvoker:
         self._sequence = itertools.count()
         self._condition = threading.Condition()
         self._stopping = False
-        self._running = 0
+        self._running: dict[int, _Pending] = {}  # by id(): events being attempted now
         self._threads = [threading.Thread(target=self._work, daemon=True, name=f"async-invoke-{i}")
                          for i in range(workers)]
         for thread in self._threads:
@@ -77,7 +77,7 @@ class AsyncInvoker:
     def idle(self) -> bool:
         """Nothing queued or running (tests and benchmarks wait on this)."""
         with self._condition:
-            return not self._heap and self._running == 0
+            return not self._heap and not self._running
 
     def stop(self) -> None:
         with self._condition:
@@ -93,11 +93,30 @@ class AsyncInvoker:
         with self._condition:
             while not self._stopping:
                 if self._heap and self._heap[0].due <= time.monotonic():
-                    self._running += 1
-                    return heapq.heappop(self._heap)
+                    pending = heapq.heappop(self._heap)
+                    self._running[id(pending)] = pending
+                    return pending
                 timeout = self._heap[0].due - time.monotonic() if self._heap else None
                 self._condition.wait(timeout)
             return None
+
+    def saved(self) -> list[dict[str, Any]]:
+        """Every event not yet done with, for the emulator's saved state. One being attempted
+        now is saved as due again: AWS retries an invocation its host lost."""
+        now = time.monotonic()
+        with self._condition:
+            queued = {id(p) for p in self._heap}  # a retry is queued again before its attempt ends
+            running = [p for key, p in self._running.items() if key not in queued]
+            return ([_saved(p, now, due_in=0.0) for p in running]
+                    + [_saved(p, now, due_in=max(0.0, p.due - now)) for p in self._heap])
+
+    def resume(self, saved: list[dict[str, Any]]) -> None:
+        """Queue the events of a saved state again, keeping their age, attempts and back-off."""
+        now = time.monotonic()
+        for event in saved:
+            self._push(_Pending(now + event["due_in"], next(self._sequence), event["region"], event["function"],
+                                event["payload"], event["request_id"], now - event["age"], event["attempts"],
+                                event["backoff_aws"], event["backoff_real"]))
 
     def _work(self) -> None:
         while (pending := self._next()) is not None:
@@ -108,7 +127,7 @@ class AsyncInvoker:
                       flush=True)
             finally:
                 with self._condition:
-                    self._running -= 1
+                    self._running.pop(id(pending), None)
                     self._condition.notify_all()
 
     def _attempt(self, pending: _Pending) -> None:
@@ -171,6 +190,12 @@ class AsyncInvoker:
             function_error="Unhandled" if result and result.function_error else None,
             executed_version=spec.version, with_response=result is not None,
         )
+
+
+def _saved(pending: _Pending, now: float, due_in: float) -> dict[str, Any]:
+    return {"region": pending.region, "function": pending.function, "payload": pending.payload,
+            "request_id": pending.request_id, "age": now - pending.enqueued, "due_in": due_in,
+            "attempts": pending.attempts, "backoff_aws": pending.backoff_aws, "backoff_real": pending.backoff_real}
 
 
 def _json_or_text(payload: bytes) -> Any:

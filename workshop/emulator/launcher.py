@@ -13,9 +13,12 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from workshop.emulator.app import IDENTITY
 from workshop.errors import WorkshopError
@@ -66,15 +69,17 @@ def probe(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
     return health
 
 
-def ensure_running(url: str, port: int) -> dict[str, Any]:
-    """Reuse the emulator at ``url`` or start one in the background; return its health."""
+def ensure_running(url: str, port: int, fresh: bool = False) -> dict[str, Any]:
+    """Reuse the emulator at ``url`` or start one in the background; return its health.
+
+    A new one loads the state the last one on this port saved, unless ``fresh``."""
     health = probe(url)
     if health:
         return health
     log_path = state_dir() / f"emulator-{port}.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet"],
+            [sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet", *(["--fresh"] if fresh else [])],
             cwd=PROJECT_ROOT,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -97,15 +102,31 @@ def ensure_running(url: str, port: int) -> dict[str, Any]:
     raise WorkshopError(f"The emulator did not answer within {START_TIMEOUT_SECONDS:.0f} s; see {log_path}.")
 
 
-def stop(url: str, timeout: float = 10.0) -> bool:
-    """Ask the emulator at ``url`` to stop; True if one was running."""
-    if not probe(url):
+def stop(url: str, timeout: float = 30.0) -> bool:
+    """Ask the emulator at ``url`` to stop; True if one was running.
+
+    Returns once its process has exited, not merely stopped answering: it writes its state
+    last, and an emulator started at once on the same port must find that state whole."""
+    health = probe(url)
+    if not health:
         return False
     request = urllib.request.Request(f"{url}/_workshop/shutdown", method="POST", data=b"")
     urllib.request.urlopen(request, timeout=2).read()
+    local = urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+    pid = health.get("pid") if local else None  # another machine's process ids mean nothing here
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not probe(url, timeout=0.3):
+        if not probe(url, timeout=0.3) and not _running(pid):
             return True
         time.sleep(0.1)
     raise WorkshopError(f"The emulator at {url} did not stop within {timeout:.0f} s.")
+
+
+def _running(pid: int | None) -> bool:
+    """Whether the process is alive (an exited child its parent has not reaped yet is not)."""
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -255,6 +255,23 @@ def mark_mapping_ready(region: str, uuid: str) -> None:
         mapping.workshop_ready = True
 
 
+def stream_checkpoint(region: str, uuid: str, shard_id: str) -> str | None:
+    """The sequence number of the last stream record a mapping finished with, on that shard.
+
+    Kept on moto's mapping, so it is saved with the rest of the state: after a restart the
+    mapping reads on from there, as AWS's pollers do, instead of from the stream's start."""
+    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    return None if mapping is None else getattr(mapping, "workshop_checkpoints", {}).get(shard_id)
+
+
+def set_stream_checkpoint(region: str, uuid: str, shard_id: str, sequence_number: str) -> None:
+    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    if mapping is not None:
+        if not hasattr(mapping, "workshop_checkpoints"):
+            mapping.workshop_checkpoints = {}
+        mapping.workshop_checkpoints[shard_id] = sequence_number
+
+
 def stream_length(stream_arn: str) -> int | None:
     """How many records moto holds for this table's stream (moto gives a stream one shard),
     or None when the table or its stream is gone. Lets an idle poller skip a GetRecords call."""
@@ -769,6 +786,28 @@ def _hook_sns_deliveries(deliver: Callable[[SnsDelivery], None]) -> None:
         return None
 
     sns_models.Subscription.publish = publish
+
+
+def backend_state() -> list[tuple[str, dict[str, dict[str, Any]], dict[str, str]]]:
+    """Every moto backend in use: (service, {account: {region: backend}}, S3's bucket owners)."""
+    from moto.core.base_backend import BackendDict
+
+    return [(d.service_name, {account: dict(regions) for account, regions in dict(d).items()},
+             dict(getattr(d, "bucket_accounts", None) or {}))
+            for d in list(BackendDict._instances) if len(d)]
+
+
+def restore_backend_state(state: list[tuple[str, dict[str, dict[str, Any]], dict[str, str]]]) -> None:
+    """Put backends taken by :func:`backend_state` (in another process) in place."""
+    from moto.backends import get_backend
+
+    for service_name, accounts, bucket_accounts in state:
+        backend_dict = get_backend(service_name)  # type: ignore[call-overload]
+        for account, regions in accounts.items():
+            for region, backend in regions.items():
+                backend_dict[account][region] = backend
+        if bucket_accounts:
+            backend_dict.bucket_accounts.update(bucket_accounts)
 
 
 class _WeakInstances:

@@ -250,16 +250,26 @@ class StreamPoller(_Poller):
     def _open_shards(self, streams: Any, stream_arn: str, position: str) -> None:
         shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"].get("Shards", [])
         for shard in shards:
-            iterator_type = "LATEST" if position == "LATEST" else "TRIM_HORIZON"
-            self._iterators[shard["ShardId"]] = streams.get_shard_iterator(
-                StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType=iterator_type)["ShardIterator"]
+            shard_id = shard["ShardId"]
+            checkpoint = moto_internals.stream_checkpoint(self.region, self.uuid, shard_id)
+            if checkpoint:  # a restarted emulator: on from the last record finished with
+                where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}
+            else:
+                where = {"ShardIteratorType": "LATEST" if position == "LATEST" else "TRIM_HORIZON"}
+            self._iterators[shard_id] = streams.get_shard_iterator(
+                StreamArn=stream_arn, ShardId=shard_id, **where)["ShardIterator"]
+
+    def _done_with(self, pending: deque[_Batch]) -> None:
+        batch = pending.popleft()
+        moto_internals.set_stream_checkpoint(self.region, self.uuid, batch.shard_id,
+                                             batch.raw[-1]["dynamodb"]["SequenceNumber"])
 
     def _process(self, mapping: dict[str, Any], pending: deque[_Batch]) -> None:
         batch = pending[0]
         records = [aws_events.dynamodb_lambda_record(r, stream_arn=mapping["EventSourceArn"]) for r in batch.raw]
         passing = self.passing(mapping, records)
         if not passing:
-            pending.popleft()
+            self._done_with(pending)
             return
         result = self.invoke(mapping, passing)
         if not result.function_error:
@@ -267,7 +277,7 @@ class StreamPoller(_Poller):
             if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
                 failed = failed_items(result.payload, {r["dynamodb"]["SequenceNumber"] for r in passing})
             if failed == set():
-                pending.popleft()
+                self._done_with(pending)
                 return
             if failed:  # retry from the lowest failed sequence number, in order
                 lowest = min(failed, key=int)
@@ -287,7 +297,7 @@ class StreamPoller(_Poller):
         max_age = float(mapping.get("MaximumRecordAgeInSeconds") or -1)
         too_old = max_age > 0 and time.time() - batch.oldest_arrival() > self._service.settings.scaled(max_age)
         if too_old or (max_retries >= 0 and batch.attempts > max_retries):
-            pending.popleft()
+            self._done_with(pending)
             self._send_to_on_failure(mapping, batch, "RecordAgeExceeded" if too_old else "RetryAttemptsExhausted",
                                      result)
             return

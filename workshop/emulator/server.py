@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
@@ -9,7 +10,7 @@ import threading
 
 from werkzeug.serving import make_server
 
-from workshop.emulator import moto_internals
+from workshop.emulator import launcher, moto_internals, persistence
 from workshop.emulator.app import EmulatorApp
 from workshop.emulator.service import EmulatorService
 from workshop.errors import WorkshopError
@@ -28,8 +29,12 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False) -> None:
-    """Serve until Ctrl-C, SIGTERM or ``POST /_workshop/shutdown``."""
+def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh: bool = False) -> None:
+    """Serve until Ctrl-C, SIGTERM or ``POST /_workshop/shutdown``.
+
+    The state is saved in the state directory and loaded at the next start on the same port
+    (see :mod:`workshop.emulator.persistence`); ``fresh`` starts empty and sets the old state
+    aside, and ``WORKSHOP_PERSIST=off`` neither loads nor saves."""
     mismatch = moto_internals.version_mismatch()
     if mismatch:
         raise WorkshopError(mismatch)
@@ -39,7 +44,17 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False) -> Non
     service = EmulatorService(f"http://127.0.0.1:{port}")
     moto_internals.install(service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change,
                            service.runtime.forget)
-    app = EmulatorApp(service, on_shutdown=stop.set)
+    snapshots = None
+    if os.environ.get("WORKSHOP_PERSIST", "on").lower() not in ("off", "0", "no", "false"):
+        snapshots = persistence.Snapshotter(launcher.state_dir() / f"emulator-{port}.state", service.saved_work)
+        if fresh:
+            snapshots.set_aside()
+        saved = snapshots.restore()
+        if saved is not None:
+            service.resume_work(saved)
+            print(f"Loaded the saved state ({snapshots.path})", flush=True)
+        snapshots.start()
+    app = EmulatorApp(service, on_shutdown=stop.set, on_request=snapshots.changed if snapshots else None)
     server = make_server(host, port, app, threaded=True, request_handler=moto_internals.REQUEST_HANDLER)
     if quiet:
         # Request lines on every call drown the log that matters; errors still show.
@@ -57,4 +72,6 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False) -> Non
         server.shutdown()
         thread.join(timeout=5)
         service.shutdown()
+        if snapshots:
+            snapshots.stop()  # after the background work stopped: nothing changes while it writes
         print("Workshop emulator stopped.", file=sys.stderr, flush=True)

@@ -79,6 +79,13 @@ class EmulatorService:
         return {"invocations": invocations, "idle": idle,
                 "mappings": self.mappings.stats()}
 
+    def saved_work(self) -> dict[str, Any]:
+        """The emulator's own state worth a restart (moto's is saved beside it): events waiting."""
+        return {"async_events": self.invoker.saved()}
+
+    def resume_work(self, saved: dict[str, Any]) -> None:
+        self.invoker.resume(saved.get("async_events", []))
+
     def submit(self, region: str, function: str, payload: bytes) -> str:
         return self.invoker.submit(region, function, payload)
 

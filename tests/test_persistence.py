@@ -1,0 +1,170 @@
+"""A restarted emulator keeps what an AWS account keeps: a clean stop loses nothing, a crash
+loses at most the last couple of seconds, and no stream record is handed over twice."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import emulator_process
+from tests.lambda_helpers import deploy_source, ready_names
+from workshop import backend as backends
+from workshop.emulator import persistence
+from workshop.emulator.launcher import free_port
+from workshop.waiting import wait_for
+
+pytestmark = pytest.mark.timeout(300)
+
+# Appends each stream record's key to an S3 object per record: a record handed over twice
+# would show as a second attempt.
+STREAM_COUNTER = '''
+import boto3, os
+s3 = boto3.client("s3")
+def handler(event, context):
+    for record in event["Records"]:
+        key = record["dynamodb"]["Keys"]["k"]["S"]
+        seen = s3.list_objects_v2(Bucket=os.environ["BUCKET"], Prefix=f"seen/{key}/").get("KeyCount", 0)
+        s3.put_object(Bucket=os.environ["BUCKET"], Key=f"seen/{key}/{seen}", Body=b"")
+'''
+
+# Fails its first attempt of each event, so the event waits for its retry.
+FAILS_ONCE = '''
+import boto3, os
+s3 = boto3.client("s3")
+def handler(event, context):
+    done = s3.list_objects_v2(Bucket=os.environ["BUCKET"], Prefix=f"attempt/{context.aws_request_id}/")
+    attempt = done.get("KeyCount", 0) + 1
+    s3.put_object(Bucket=os.environ["BUCKET"], Key=f"attempt/{context.aws_request_id}/{attempt}", Body=b"")
+    if attempt == 1:
+        raise RuntimeError("first attempt fails")
+'''
+
+
+def _backend(env: dict[str, str]) -> backends.Backend:
+    return backends.from_environment(env)
+
+
+def _keys(aws: backends.Backend, bucket: str, prefix: str) -> list[str]:
+    listed = aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return sorted(o["Key"] for o in listed)
+
+
+def _table_with_stream(aws: backends.Backend, name: str) -> str:
+    ddb = aws.client("dynamodb")
+    table = ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                             KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    return table["TableDescription"]["LatestStreamArn"]
+
+
+def test_a_clean_restart_keeps_every_resource_and_reads_streams_on(tmp_path):
+    port = free_port()
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        aws = _backend(env)
+        names = ready_names(aws, "keep")
+        s3, sqs, ddb, kms = (aws.client(s) for s in ("s3", "sqs", "dynamodb", "kms"))
+        bucket = names.bucket("data")
+        s3.create_bucket(Bucket=bucket)
+        odd_key = "orders/2026 11/étude+1.csv"
+        s3.put_object(Bucket=bucket, Key=odd_key, Body=b"id,total\n1,9.5\n", Metadata={"reason": "kept"})
+        url = sqs.create_queue(QueueName=names.queue("jobs"), Attributes={"VisibilityTimeout": "2"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="waiting")
+        sqs.send_message(QueueUrl=url, MessageBody="in flight")
+        assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]) == 1  # one in flight
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        secret = kms.encrypt(KeyId=key_id, Plaintext=b"card 4111")["CiphertextBlob"]
+        stream_arn = _table_with_stream(aws, names.table("scores"))
+        counter = deploy_source(aws, names, "counter", STREAM_COUNTER, environment={"BUCKET": bucket})
+        aws.client("lambda").create_event_source_mapping(FunctionName=counter, EventSourceArn=stream_arn,
+                                                         StartingPosition="TRIM_HORIZON", BatchSize=2)
+        for key in ("a", "b", "c"):
+            ddb.put_item(TableName=names.table("scores"), Item={"k": {"S": key}})
+        wait_for(lambda: len(_keys(aws, bucket, "seen/")) == 3, "3 stream records handled")
+
+    state = tmp_path / f"emulator-{port}.state"
+    assert state.exists(), "a clean stop wrote no state"
+
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        aws = _backend(env)
+        s3, sqs, ddb, kms = (aws.client(s) for s in ("s3", "sqs", "dynamodb", "kms"))
+        kept = s3.get_object(Bucket=bucket, Key=odd_key)
+        assert kept["Body"].read() == b"id,total\n1,9.5\n" and kept["Metadata"] == {"reason": "kept"}
+        assert kms.decrypt(CiphertextBlob=secret)["Plaintext"] == b"card 4111"
+        # the message in flight comes back after its visibility timeout, as on AWS
+        bodies = set()
+        wait_for(lambda: bodies.update(m["Body"] for m in sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])) or len(bodies) == 2,
+            "both messages", timeout=30)
+        assert bodies == {"waiting", "in flight"}
+        # the mapping reads on from where it was: no record again, new ones handled
+        ddb.put_item(TableName=names.table("scores"), Item={"k": {"S": "d"}})
+        wait_for(lambda: "seen/d/0" in _keys(aws, bucket, "seen/"), "the record written after the restart")
+        time.sleep(1)
+        assert _keys(aws, bucket, "seen/") == ["seen/a/0", "seen/b/0", "seen/c/0", "seen/d/0"]
+        assert ddb.get_item(TableName=names.table("scores"), Key={"k": {"S": "a"}})["Item"] == {"k": {"S": "a"}}
+
+
+def test_a_crash_keeps_what_was_saved_and_waiting_events_still_run(tmp_path):
+    port = free_port()
+    # AWS's one-minute retry back-off, compressed to six seconds: the retry is still waiting at the crash
+    slow_retries = {"WORKSHOP_TIME_SCALE": "0.1"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in slow_retries.items():
+            patch.setenv(name, value)
+        with emulator_process(tmp_path, port=port, persist=True, stop="kill") as env:
+            aws = _backend(env)
+            names = ready_names(aws, "crash")
+            bucket = names.bucket("data")
+            aws.client("s3").create_bucket(Bucket=bucket)
+            function = deploy_source(aws, names, "fails-once", FAILS_ONCE, environment={"BUCKET": bucket})
+            aws.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b"{}")
+            wait_for(lambda: _keys(aws, bucket, "attempt/"), "the first attempt")
+            aws.client("s3").put_object(Bucket=bucket, Key="committed", Body=b"before the crash")
+            time.sleep(persistence.MIN_INTERVAL_SECONDS + 2)  # the snapshot after the last change
+            assert _keys(aws, bucket, "attempt/") == [f"attempt/{_request_of(aws, bucket)}/1"]
+
+        with emulator_process(tmp_path, port=port, persist=True) as env:
+            aws = _backend(env)
+            assert aws.client("s3").get_object(Bucket=bucket, Key="committed")["Body"].read() == b"before the crash"
+            attempts = wait_for(lambda: len(_keys(aws, bucket, "attempt/")) == 2 and _keys(aws, bucket, "attempt/"),
+                                "the retry after the restart", timeout=60)
+            owner = _request_of(aws, bucket)
+            assert attempts == [f"attempt/{owner}/1", f"attempt/{owner}/2"], "the retry is the same event"
+
+
+def _request_of(aws: backends.Backend, bucket: str) -> str:
+    return _keys(aws, bucket, "attempt/")[0].split("/")[1]
+
+
+def test_an_unreadable_state_is_kept_aside_and_the_emulator_starts_empty(tmp_path):
+    port = free_port()
+    (tmp_path / f"emulator-{port}.state").write_bytes(b"not a snapshot")
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        assert _backend(env).client("s3").list_buckets()["Buckets"] == []
+    aside = list(tmp_path.glob(f"emulator-{port}.state.unreadable-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == b"not a snapshot"
+    assert "Could not load the saved state" in (tmp_path / "emulator.log").read_text()
+
+
+def test_persistence_switched_off_saves_nothing(tmp_path):
+    port = free_port()
+    with emulator_process(tmp_path, port=port, persist=False) as env:
+        _backend(env).client("s3").create_bucket(Bucket="nothing-saved")
+        time.sleep(persistence.MIN_INTERVAL_SECONDS + 1)
+    assert not list(Path(tmp_path).glob("emulator-*.state*"))
+
+
+def test_fresh_starts_empty_and_sets_the_saved_state_aside(tmp_path):
+    port = free_port()
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        _backend(env).client("s3").create_bucket(Bucket="from-before")
+    with emulator_process(tmp_path, port=port, persist=True, serve_args=("--fresh",)) as env:
+        assert _backend(env).client("s3").list_buckets()["Buckets"] == []
+    aside = list(tmp_path.glob(f"emulator-{port}.state.set-aside-*"))
+    assert len(aside) == 1, "the earlier state was not kept aside"
+    with emulator_process(tmp_path, port=port, persist=True) as env:  # the fresh run's own state, empty
+        assert _backend(env).client("s3").list_buckets()["Buckets"] == []

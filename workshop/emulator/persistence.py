@@ -1,0 +1,214 @@
+"""The emulator's state on disk, so a restart keeps what an AWS account would keep.
+
+moto holds every resource in memory. A :class:`Snapshotter` pickles all of moto's
+backends (buckets and objects, tables and items, queues and their messages, functions,
+mappings and where each has read its stream, alarms, keys, logs) together with the
+asynchronous events still waiting to run, into ``emulator-<port>.state`` beside the
+emulator's log. It writes after a change, at most every couple of seconds (less often when
+the state is large: a snapshot never takes more than a few per cent of the emulator's
+time), and once more on a clean stop. The next start on that port loads it.
+
+What a restart does lose: anything changed in the last interval before a crash (a clean stop
+loses nothing), an S3 or SNS event in the instant between its cause and its queueing, SQS
+metrics' counters for the current minute, the chat-webhook inbox, and warm Lambda workers
+(the next invoke is cold, as after AWS recycles an environment). A state file that cannot be
+read (another moto version, a damaged file) is moved aside, never deleted, and the
+emulator starts empty.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import copyreg
+import io
+import os
+import pickle
+import sys
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Callable
+
+from workshop.emulator import moto_internals
+
+MIN_INTERVAL_SECONDS = 2.0
+MAX_SHARE_OF_TIME = 0.05  # snapshots may take at most this share of the emulator's time
+FORMAT = 1
+
+_LOCK_TYPES = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+
+
+def _fresh_lock(lock: Any) -> tuple[Callable[[], Any], tuple[()]]:
+    """A lock pickles as a new, released one: its holder does not survive the restart."""
+    return _LOCK_TYPES[type(lock)], ()
+
+
+def _private_key(der: bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    return load_der_private_key(der, password=None)
+
+
+def _key_as_der(key: Any) -> tuple[Callable[[bytes], Any], tuple[bytes]]:
+    """KMS's asymmetric keys (and IAM's signing keys) are OpenSSL objects: they travel as DER."""
+    from cryptography.hazmat.primitives import serialization
+
+    return _private_key, (key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()),)
+
+
+class _CopyFactory:
+    """A defaultdict's factory that was a lambda (moto's ``defaultdict(lambda: {})``): it makes
+    copies of what the lambda made, and unlike the lambda it can be pickled."""
+
+    def __init__(self, template: Any) -> None:
+        self.template = template
+
+    def __call__(self) -> Any:
+        return copy.deepcopy(self.template)
+
+
+def _defaultdict(d: collections.defaultdict) -> tuple[Any, ...]:
+    factory = d.default_factory
+    if factory is not None and "<lambda>" in getattr(factory, "__qualname__", ""):
+        factory = _CopyFactory(factory())
+    return collections.defaultdict, (factory,), None, None, iter(d.items())
+
+
+_key_types: list[type] = []
+
+
+def _private_key_types() -> list[type]:
+    """The concrete classes behind cryptography's private-key interfaces (found once, by making keys)."""
+    if not _key_types:
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+        _key_types.extend({type(rsa.generate_private_key(65537, 1024)), type(ec.generate_private_key(ec.SECP256R1())),
+                           type(ec.generate_private_key(ec.SECP384R1())), type(ed25519.Ed25519PrivateKey.generate())})
+    return _key_types
+
+
+def _pickler(buffer: io.BytesIO) -> pickle.Pickler:
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    for lock_type in _LOCK_TYPES:
+        pickler.dispatch_table[lock_type] = _fresh_lock
+    for key_type in _private_key_types():
+        pickler.dispatch_table[key_type] = _key_as_der
+    pickler.dispatch_table[collections.defaultdict] = _defaultdict
+    # moto indexes some objects weakly (Lambda's functions by ARN); the objects themselves are
+    # kept elsewhere in the state, so the index is rebuilt from its current contents.
+    pickler.dispatch_table[weakref.WeakValueDictionary] = lambda d: (weakref.WeakValueDictionary, (dict(d),))
+    pickler.dispatch_table[weakref.WeakKeyDictionary] = lambda d: (weakref.WeakKeyDictionary, (dict(d),))
+    pickler.dispatch_table[weakref.WeakSet] = lambda d: (weakref.WeakSet, (list(d),))
+    return pickler
+
+
+def dump_state(extra: dict[str, Any]) -> bytes:
+    """All of moto's backends and ``extra``, as one consistent pickle.
+
+    Other threads are kept from running while it is taken (a long switch interval: pickling
+    into memory never waits on I/O), so no request changes the state halfway through."""
+    import moto
+
+    buffer = io.BytesIO()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(30.0)
+    try:
+        state = {"format": FORMAT, "moto": moto.__version__, "extra": extra,
+                 "backends": moto_internals.backend_state()}
+        _pickler(buffer).dump(state)
+    finally:
+        sys.setswitchinterval(interval)
+    return buffer.getvalue()
+
+
+def load_state(data: bytes) -> dict[str, Any]:
+    """Put the backends of a snapshot in place; returns its ``extra``."""
+    import moto
+
+    state = pickle.loads(data)
+    if state.get("format") != FORMAT or state.get("moto") != moto.__version__:
+        raise ValueError(f"saved by another version (format {state.get('format')}, moto {state.get('moto')})")
+    moto_internals.restore_backend_state(state["backends"])
+    return state["extra"]
+
+
+class Snapshotter:
+    """Writes the state after changes; :meth:`restore` reads it back at start."""
+
+    def __init__(self, path: Path, extra: Callable[[], dict[str, Any]]) -> None:
+        self.path = path
+        self._extra = extra
+        self._changed = threading.Event()
+        self._stop = threading.Event()
+        self._write_lock = threading.Lock()
+        self.last_seconds = 0.0
+        self.writes = 0
+        self._thread: threading.Thread | None = None
+
+    def restore(self) -> dict[str, Any] | None:
+        """The saved ``extra`` after loading the backends, or None when there is nothing to load."""
+        if not self.path.exists():
+            return None
+        try:
+            extra = load_state(self.path.read_bytes())
+        except Exception as error:  # never lose the file: move it aside and start empty
+            aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
+            os.replace(self.path, aside)
+            print(f"Could not load the saved state ({error!r}); it is kept as {aside.name}. Starting empty.",
+                  file=sys.stderr, flush=True)
+            return None
+        return extra
+
+    def set_aside(self) -> None:
+        """Start empty: keep the saved state under another name rather than delete it."""
+        if self.path.exists():
+            aside = self.path.with_name(f"{self.path.name}.set-aside-{int(time.time())}")
+            os.replace(self.path, aside)
+            print(f"Starting empty; the saved state is kept as {aside.name}.", flush=True)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="snapshots")
+        self._thread.start()
+
+    def changed(self) -> None:
+        self._changed.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._changed.wait()
+            if self._stop.is_set():
+                return
+            # Let a burst of requests finish, and keep snapshots to a small share of the time.
+            if self._stop.wait(max(MIN_INTERVAL_SECONDS, self.last_seconds / MAX_SHARE_OF_TIME)):
+                return  # stop() writes the last one
+            self._changed.clear()
+            try:
+                self.write()
+            except Exception as error:  # the emulator keeps serving; the next change retries
+                print(f"saving the emulator's state failed: {error!r}", flush=True)
+
+    def write(self) -> None:
+        with self._write_lock:
+            started = time.perf_counter()
+            data = dump_state(self._extra())
+            partial = self.path.with_name(self.path.name + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, self.path)  # a crash mid-write leaves the previous snapshot whole
+            self.last_seconds = time.perf_counter() - started
+            self.writes += 1
+
+    def stop(self) -> None:
+        """Stop the background writer and write once more: a clean stop loses nothing."""
+        self._stop.set()
+        self._changed.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+        try:
+            self.write()
+        except Exception as error:
+            print(f"saving the emulator's state at stop failed: {error!r}; the last snapshot is kept",
+                  file=sys.stderr, flush=True)
