@@ -146,6 +146,7 @@ class Snapshotter:
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
         self.last_seconds = 0.0
+        self.last_bytes = 0
         self.writes = 0
         self._thread: threading.Thread | None = None
 
@@ -199,7 +200,12 @@ class Snapshotter:
             partial.write_bytes(data)
             os.replace(partial, self.path)  # a crash mid-write leaves the previous snapshot whole
             self.last_seconds = time.perf_counter() - started
+            self.last_bytes = len(data)
             self.writes += 1
+
+    def stats(self) -> dict[str, Any]:
+        return {"path": str(self.path), "writes": self.writes, "last_seconds": round(self.last_seconds, 4),
+                "last_bytes": self.last_bytes}
 
     def stop(self) -> None:
         """Stop the background writer and write once more: a clean stop loses nothing."""

@@ -54,6 +54,7 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
             service.resume_work(saved)
             print(f"Loaded the saved state ({snapshots.path})", flush=True)
         snapshots.start()
+        service.snapshots = snapshots
     app = EmulatorApp(service, on_shutdown=stop.set, on_request=snapshots.changed if snapshots else None)
     server = make_server(host, port, app, threaded=True, request_handler=moto_internals.REQUEST_HANDLER)
     if quiet:

@@ -51,6 +51,7 @@ class EmulatorService:
         self.mappings = MappingSupervisor(self)
         self.cloudwatch = CloudWatch(self, self.settings.metric_minute_seconds)
         self.webhooks = WebhookInbox()
+        self.snapshots: Any = None  # the server's persistence.Snapshotter, when state is saved
 
     # ---- Lambda ---------------------------------------------------------------------
 
@@ -77,7 +78,8 @@ class EmulatorService:
             delivering = self._deliveries_pending
         idle = not delivering and self.invoker.idle() and not self.mappings.busy()
         return {"invocations": invocations, "idle": idle,
-                "mappings": self.mappings.stats()}
+                "mappings": self.mappings.stats(),
+                "snapshots": self.snapshots.stats() if self.snapshots else None}
 
     def saved_work(self) -> dict[str, Any]:
         """The emulator's own state worth a restart (moto's is saved beside it): events waiting."""
