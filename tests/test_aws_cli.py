@@ -16,7 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.lambda_helpers import ready_names
+import pytest
+
+from tests.lambda_helpers import deploy_source, invoke, ready_names
 from workshop import capstone, orders
 from workshop.waiting import wait_for
 
@@ -85,7 +87,7 @@ def test_aws_s3_cp_runs_the_capstone_pipeline_and_aws_logs_shows_the_intake(back
     assert document["record"]["order_id"] == order_ids[0], document
 
     # The intake's log: START, the handler's own line (the decoded key), END and REPORT.
-    # (`aws logs tail` is a command of AWS CLI v2; v1, the one on PyPI, reads logs with filter-log-events.)
+    # (PyPI's CLI is v1, which reads logs with filter-log-events; v2's `aws logs tail` is tested below.)
     group = f"/aws/lambda/{names.function(capstone.ORDERS.purpose('intake'))}"
     messages = [e["message"] for e in json.loads(cli(
         emulator, f"aws logs filter-log-events --log-group-name {group} --output json"))["events"]]
@@ -95,3 +97,24 @@ def test_aws_s3_cp_runs_the_capstone_pipeline_and_aws_logs_shows_the_intake(back
         assert any(m.startswith(marker) for m in messages), (marker, messages)
     streams = json.loads(cli(emulator, f"aws logs describe-log-streams --log-group-name {group} --output json"))
     assert streams["logStreams"] and all("[$LATEST]" in s["logStreamName"] for s in streams["logStreams"])
+
+
+CLI_V2 = Path("/usr/bin/aws")  # Debian's awscli package is v2 (.ci/run installs it); PyPI's awscli is v1
+
+
+@pytest.mark.skipif(not CLI_V2.exists(), reason="AWS CLI v2 is not installed (.ci/run installs Debian's awscli)")
+def test_aws_logs_tail_shows_a_handlers_logs(backend, emulator, prefix):
+    """`aws logs tail`, AWS CLI v2's way to read a function's logs, against the emulator."""
+    names = ready_names(backend, prefix)
+    deploy_source(backend, names, "tailed", 'def handler(event, context):\n    print("tail me", event["n"])\n')
+    function = names.function("tailed")
+    for n in (1, 2):
+        invoke(backend, function, {"n": n})
+    version = cli(emulator, f"{CLI_V2} --version")
+    assert version.startswith("aws-cli/2."), version
+    # v2 of this age reads no AWS_ENDPOINT_URL (2.13 and later do): the endpoint goes on the command line
+    tailed = cli(emulator, f'{CLI_V2} logs tail /aws/lambda/{function} --since 1h --format short '
+                           f'--endpoint-url "$AWS_ENDPOINT_URL"')
+    lines = tailed.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines if "tail me" in line] == ["tail me 1", "tail me 2"], tailed
+    assert any("REPORT RequestId: " in line for line in lines), tailed
