@@ -77,7 +77,7 @@ def provision(aws: Backend, names: Names) -> None:
     _ensure_table(aws, names, RECORDS, "RecordKey", StreamSpecification={"StreamEnabled": True,
                                                                         "StreamViewType": "NEW_IMAGE"})
     sns, sqs = aws.client("sns"), aws.client("sqs")
-    topic_arn = sns.create_topic(Name=names.topic(ALARM_TOPIC), Tags=_tag_list(names))["TopicArn"]
+    topic_arn = sns.create_topic(Name=names.topic(ALARM_TOPIC), Tags=names.tag_list)["TopicArn"]
     inbox_url = sqs.create_queue(QueueName=names.queue(ALARM_INBOX), tags=names.tag)["QueueUrl"]
     inbox_arn = _queue_arn(aws, inbox_url)
     sqs.set_queue_attributes(QueueUrl=inbox_url, Attributes={"Policy": json.dumps({
@@ -91,7 +91,7 @@ def provision(aws: Backend, names: Names) -> None:
         Dimensions=[{"Name": "QueueName", "Value": names.queue(ALARM_INBOX)}], Statistic="Maximum", Period=60,
         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
         TreatMissingData="notBreaching", AlarmDescription="rejected files wait unread in the alarm inbox",
-        Tags=_tag_list(names))
+        Tags=names.tag_list)
 
 
 def deploy(aws: Backend, names: Names, channels: list[Channel]) -> list[str]:
@@ -159,7 +159,7 @@ def _ensure_mapping(aws: Backend, names: Names, purpose: str, source_arn: str, *
 def _ensure_table(aws: Backend, names: Names, purpose: str, key: str, **options: Any) -> None:
     dynamodb = aws.client("dynamodb")
     try:
-        dynamodb.create_table(TableName=names.table(purpose), BillingMode="PAY_PER_REQUEST", Tags=_tag_list(names),
+        dynamodb.create_table(TableName=names.table(purpose), BillingMode="PAY_PER_REQUEST", Tags=names.tag_list,
                               KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
                               AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}], **options)
     except dynamodb.exceptions.ResourceInUseException:
@@ -169,10 +169,6 @@ def _ensure_table(aws: Backend, names: Names, purpose: str, key: str, **options:
 
 def _code(handler_file: str) -> dict[str, str]:
     return {"app.py": (HANDLERS / handler_file).read_text(encoding="utf-8")}
-
-
-def _tag_list(names: Names) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in names.tag.items()]
 
 
 def _queue_arn(aws: Backend, url: str) -> str:

@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 from workshop.backend import Backend
 from workshop.environment import EXECUTION_ROLE
-from workshop.naming import TAG_KEY, Names
+from workshop.naming import Names
 
 DEFAULT_RUNTIME = "python3.12"
 # A ZIP entry's date must be after 1980; a fixed one makes the same code give the same zip (and CodeSha256).
@@ -123,7 +123,7 @@ def _create(lam: Any, name: str, zipped: bytes, configuration: dict[str, Any], n
     """CreateFunction, retrying while a just-created role is not yet usable (IAM is eventually consistent)."""
     for attempt in range(10):
         try:
-            return lam.create_function(FunctionName=name, Code={"ZipFile": zipped}, Tags={TAG_KEY: names.prefix},
+            return lam.create_function(FunctionName=name, Code={"ZipFile": zipped}, Tags=names.tag,
                                        **configuration)["FunctionArn"]
         except ClientError as error:
             if "cannot be assumed" not in str(error) or attempt == 9:
@@ -135,7 +135,7 @@ def _create(lam: Any, name: str, zipped: bytes, configuration: dict[str, Any], n
 def _ensure_log_group(backend: Backend, names: Names, group: str) -> None:
     logs = backend.client("logs")
     try:
-        logs.create_log_group(logGroupName=group, tags={TAG_KEY: names.prefix})
+        logs.create_log_group(logGroupName=group, tags=names.tag)
         logs.put_retention_policy(logGroupName=group, retentionInDays=7)
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from workshop import tagging
 from workshop.backend import Backend
 from workshop.errors import WorkshopError
-from workshop.naming import TAG_KEY, Names
+from workshop.naming import Names
 from workshop.policies import LAMBDA_TRUST_POLICY, lambda_execution_policy
 
 CREATED, EXISTS, UPDATED = "created", "exists", "updated"
@@ -89,7 +89,7 @@ def _ensure_role(backend: Backend, names: Names, purpose: str) -> str:
             RoleName=role_name,
             AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY,
             Description=f"Execution role of the workshop handlers of {names.prefix}",
-            Tags=[{"Key": TAG_KEY, "Value": names.prefix}],
+            Tags=names.tag_list,
         )
         status = CREATED
     policy_name = names.role(EXECUTION_POLICY)
@@ -139,7 +139,7 @@ def _ensure_topic(backend: Backend, names: Names, purpose: str) -> str:
     except ClientError as error:
         if _error_code(error) not in ("NotFound", "NotFoundException"):
             raise
-        sns.create_topic(Name=name, Tags=[{"Key": TAG_KEY, "Value": names.prefix}])
+        sns.create_topic(Name=name, Tags=names.tag_list)
         return CREATED
     return _with_tag(EXISTS, backend, "topic", arn, names)
 
@@ -152,7 +152,7 @@ def _ensure_queue(backend: Backend, names: Names, purpose: str) -> str:
     except ClientError as error:
         if _error_code(error) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
             raise
-        sqs.create_queue(QueueName=name, tags={TAG_KEY: names.prefix})
+        sqs.create_queue(QueueName=name, tags=names.tag)
         return CREATED
     return _with_tag(EXISTS, backend, "queue", url, names)
 

@@ -92,6 +92,11 @@ class Names:
     def tag(self) -> dict[str, str]:
         return {TAG_KEY: self.prefix}
 
+    @property
+    def tag_list(self) -> list[dict[str, str]]:
+        """The tag as most APIs take it (``Tags=[{"Key": ..., "Value": ...}]``)."""
+        return [{"Key": TAG_KEY, "Value": self.prefix}]
+
     def _name(self, purpose: str) -> str:
         return f"{self.prefix}-{purpose}"
 
