@@ -155,27 +155,25 @@ def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
 
 
 def test_model_instances_are_freed_once_moto_lets_them_go(monkeypatch):
-    """moto lists every model instance it makes and never let one go: a long-lived emulator
-    kept every message, object and metric datum it ever held. Deleted ones are now freed, and
-    the live ones are still listed."""
+    """moto listed every model instance it made and never let one go: a long-lived emulator
+    kept every message, object and metric datum it ever held. Deleted ones are now freed."""
     import gc
+    import weakref
 
     from moto.core import common_models
 
     monkeypatch.setattr(common_models.BaseModel, "__new__", common_models.BaseModel.__dict__["__new__"])
-    monkeypatch.setattr(sqs_models.Message, "instances_tracked", [], raising=False)
-    moto_internals._track_model_instances_weakly()
+    moto_internals._track_no_model_instances()
     backend = sqs_models.SQSBackend("us-east-1", "123456789012")
     backend.create_queue("freed")
-    for i in range(50):
-        backend.send_message("freed", f"m{i}")
-    for message in backend.receive_message("freed", 10, 0, 30) + backend.receive_message("freed", 10, 0, 30):
-        backend.delete_message("freed", message.receipt_handle)
-    del message  # the test's own reference to the last copy received
+    backend.send_message("freed", "gone soon")
+    sent = weakref.ref(backend.get_queue("freed")._messages[0])
+    received = backend.receive_message("freed", 10, 0, 30)
+    backend.delete_message("freed", received[0].receipt_handle)
+    del received
     gc.collect()
-    live = {m.body for m in sqs_models.Message.instances_tracked if m.body.startswith("m")}
-    queued = {m.body for m in backend.get_queue("freed")._messages}
-    assert len(queued) == 30 and live == queued, "deleted messages were kept, or live ones not listed"
+    assert sent() is None, "a deleted message is still held somewhere"
+    assert backend.get_queue("freed").approximate_number_of_messages == 0
 
 
 def test_only_deliverable_messages_count_as_work():
@@ -205,3 +203,23 @@ def test_only_deliverable_messages_count_as_work():
     finally:
         backend.delete_queue("deliverable-check.fifo")
         backend.delete_queue("deliverable-check")
+
+
+def test_only_active_queues_publish_metrics():
+    """AWS publishes a queue's metrics up to six hours after its last action; an empty queue
+    idle for longer publishes nothing (a queue with messages still does)."""
+    account, region = moto_internals.ACCOUNT_ID, "us-east-1"
+    backend = sqs_models.sqs_backends[account][region]
+    for name in ("metrics-idle", "metrics-backlog", "metrics-busy"):
+        backend.create_queue(name).created_timestamp -= 100  # created long ago
+    try:
+        backend.send_message("metrics-backlog", "waiting")
+        moto_internals._sqs_last_action.pop((region, "metrics-backlog"), None)  # sent long ago
+        moto_internals._count(region, "metrics-busy", "NumberOfMessagesDeleted")  # as the hooked DeleteMessage counts
+
+        published = {name for _, name, _ in moto_internals.sqs_queue_metrics(active_within=10)}
+        assert {"metrics-backlog", "metrics-busy"} <= published and "metrics-idle" not in published
+        assert "metrics-idle" in {name for _, name, _ in moto_internals.sqs_queue_metrics()}, "no window: every queue"
+    finally:
+        for name in ("metrics-idle", "metrics-backlog", "metrics-busy"):
+            backend.delete_queue(name)

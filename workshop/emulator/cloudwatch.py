@@ -2,7 +2,8 @@
 
 Time is compressed: one AWS minute lasts ``Settings.metric_minute_seconds`` (one second by
 default), so an alarm on ``Period=60, EvaluationPeriods=2`` decides within about two
-seconds. Every "minute" each queue publishes AWS/SQS metrics (dimension QueueName); each
+seconds. Every "minute" each active queue (an action in the last six hours, or messages in
+it) publishes AWS/SQS metrics (dimension QueueName); each
 metric alarm is then evaluated over its last EvaluationPeriods periods, honouring
 DatapointsToAlarm and TreatMissingData, and a state change publishes AWS's alarm message to
 the state's actions (SNS topics).
@@ -35,6 +36,7 @@ REGION_NAMES = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohi
                 "eu-central-1": "EU (Frankfurt)", "eu-west-2": "EU (London)", "ap-southeast-2":
                 "Asia Pacific (Sydney)", "ap-northeast-1": "Asia Pacific (Tokyo)"}
 METRIC_RETENTION_MINUTES = 30
+ACTIVE_QUEUE_MINUTES = 6 * 60  # AWS publishes a queue's metrics up to six hours after its last action
 
 
 class CloudWatch:
@@ -73,7 +75,8 @@ class CloudWatch:
         moment = datetime.now(timezone.utc)
         now = moment.replace(tzinfo=None)  # moto keeps naive UTC timestamps
         by_region: dict[str, list[dict[str, Any]]] = {}
-        for region, queue, metrics in moto_internals.sqs_queue_metrics():
+        active_within = ACTIVE_QUEUE_MINUTES * self.minute
+        for region, queue, metrics in moto_internals.sqs_queue_metrics(active_within=active_within):
             unit = {"ApproximateAgeOfOldestMessage": "Seconds"}
             by_region.setdefault(region, []).extend(
                 {"MetricName": name, "Value": float(value), "Unit": unit.get(name, "Count"), "Timestamp": now,

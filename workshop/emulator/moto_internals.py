@@ -35,8 +35,7 @@ import itertools
 import json
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -457,10 +456,14 @@ SQS_COUNTERS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMes
                 "NumberOfEmptyReceives")
 
 
+_sqs_last_action: dict[tuple[str, str], float] = {}  # (region, queue) -> time.time() of its last send/receive/delete
+
+
 def _count(region: str, queue: str, counter: str, amount: int = 1) -> None:
     with _sqs_counts_lock:
         counts = _sqs_counts.setdefault((region, queue), dict.fromkeys(SQS_COUNTERS, 0))
         counts[counter] += amount
+        _sqs_last_action[(region, queue)] = time.time()
 
 
 def _count_sqs_traffic() -> None:
@@ -492,15 +495,25 @@ def _count_sqs_traffic() -> None:
     backend_class.delete_message = delete_message
 
 
-def sqs_queue_metrics() -> list[tuple[str, str, dict[str, float]]]:
-    """(region, queue name, metrics) of every queue: gauges now, counters since the last call."""
+def sqs_queue_metrics(active_within: float | None = None) -> list[tuple[str, str, dict[str, float]]]:
+    """(region, queue name, metrics) of every active queue: gauges now, counters since the last call.
+
+    AWS publishes a queue's metrics while it is active: up to six hours after its last
+    action. With ``active_within`` (seconds), an empty queue created, sent to, received from
+    and deleted from longer ago than that is skipped, as AWS skips it; a class's leftover
+    queues publishing every minute made most of an idle emulator's work."""
     from moto.sqs.models import sqs_backends
 
-    now_ms = time.time() * 1000
+    now = time.time()
+    now_ms = now * 1000
     results = []
     for region, backend in sqs_backends[ACCOUNT_ID].items():
         for name, queue in list(backend.queues.items()):
-            sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp]
+            messages = list(queue._messages)
+            last_action = max(queue.created_timestamp, _sqs_last_action.get((region, name), 0.0))
+            if active_within is not None and not messages and now - last_action > active_within:
+                continue
+            sent = [m.sent_timestamp for m in messages if m.sent_timestamp]
             metrics: dict[str, float] = {
                 "ApproximateNumberOfMessagesVisible": queue.approximate_number_of_messages,
                 "ApproximateNumberOfMessagesNotVisible": queue.approximate_number_of_messages_not_visible,
@@ -810,53 +823,16 @@ def restore_backend_state(state: list[tuple[str, dict[str, dict[str, Any]], dict
             backend_dict.bucket_accounts.update(bucket_accounts)
 
 
-class _WeakInstances:
-    """A model class's ``instances_tracked`` that lets dead instances go (see below)."""
-
-    COMPACT_EVERY = 1000
-
-    def __init__(self) -> None:
-        self._refs: list[weakref.ref[Any]] = []
-        self._appended = 0
-
-    def append(self, instance: Any) -> None:
-        try:
-            self._refs.append(weakref.ref(instance))
-        except TypeError:  # a class without weak references: not tracked rather than kept forever
-            return
-        self._appended += 1
-        if self._appended % self.COMPACT_EVERY == 0:
-            self._refs = [ref for ref in self._refs if ref() is not None]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter([instance for instance in (ref() for ref in list(self._refs)) if instance is not None])
-
-    def __len__(self) -> int:
-        return sum(1 for ref in list(self._refs) if ref() is not None)
-
-
-def _track_model_instances_weakly() -> None:
-    """moto lists every model instance it ever made, per class, for its reset and its data
-    dashboard, and never lets one go. In a server that runs for hours this kept every S3 object
-    body, SQS message and metric datum ever created (the metrics alone grew an idle class
-    emulator by about 2 GB an hour). The lists now hold weak references: live instances are
-    still listed, dead ones are freed."""
+def _track_no_model_instances() -> None:
+    """moto lists every model instance it makes, per class, for its reset and its data
+    dashboard (neither of which the emulator uses), and never lets one go. In a server that
+    runs for hours this kept every S3 object body, SQS message and metric datum ever created:
+    an idle class emulator grew by about 2 GB an hour. (Weak references instead still cost a
+    sizable share of a busy emulator's time.) Instances are no longer listed."""
     from moto.core import common_models
 
     base = common_models.BaseModel
-
-    def new(cls: type, *args: Any, **kwargs: Any) -> Any:
-        instance = super(base, cls).__new__(cls)
-        tracked = cls.__dict__.get("instances_tracked")  # each model class has its own, from moto's metaclass
-        if not isinstance(tracked, _WeakInstances):
-            tracked = _WeakInstances()
-            for earlier in list(cls.__dict__.get("instances_tracked") or []):
-                tracked.append(earlier)
-            cls.instances_tracked = tracked
-        tracked.append(instance)
-        return instance
-
-    base.__new__ = staticmethod(new)
+    base.__new__ = staticmethod(lambda cls, *args, **kwargs: super(base, cls).__new__(cls))
 
 
 _installed = False
@@ -870,7 +846,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     if _installed:
         raise RuntimeError("moto hooks are already installed in this process")
     _installed = True
-    _track_model_instances_weakly()
+    _track_no_model_instances()
     _keep_dead_letter_config()
     _replace_event_invoke_config_on_put()
     _report_deleted_functions(on_function_deleted)
