@@ -339,3 +339,40 @@ def handler(event, context):
     bodies = [r["body"] for e in recorded_events(backend, function) for r in e["Records"]]
     assert sorted(bodies) == ["a0", "a1", "b0", "b1"]
     assert bodies.index("a0") < bodies.index("a1") and bodies.index("b0") < bodies.index("b1")
+
+
+OVERLAP_RECORDER = '''
+import json, time
+def handler(event, context):
+    started = time.time()
+    time.sleep(1.5)  # longer than a cold start on a busy machine: the batches do overlap
+    print("SPAN " + json.dumps([started, time.time()]))
+'''
+
+
+def _most_at_once(spans):
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    most = current = 0
+    for _, step in edges:
+        current += step
+        most = max(most, current)
+    return most
+
+
+@pytest.mark.parametrize("maximum_concurrency, expected", [(None, 4), (2, 2)])
+def test_an_sqs_mapping_keeps_several_batches_in_flight(backend, names, maximum_concurrency, expected):
+    """AWS scales an SQS mapping's pollers out; the emulator keeps up to the function's
+    concurrency (4) batches in flight, or the mapping's MaximumConcurrency when lower."""
+    purpose = f"overlap{maximum_concurrency or 0}"
+    deploy_source(backend, names, purpose, OVERLAP_RECORDER)
+    function = names.function(purpose)
+    url, arn = queue(backend, names, purpose)
+    _send(backend, url, [f"job {i}" for i in range(8)])
+    options = {"ScalingConfig": {"MaximumConcurrency": maximum_concurrency}} if maximum_concurrency else {}
+    _mapping(backend, function, arn, BatchSize=1, **options)
+
+    def spans():
+        found = [json.loads(m[len("SPAN "):]) for m in log_messages(backend, function) if m.startswith("SPAN ")]
+        return len(found) == 8 and found
+
+    assert _most_at_once(wait_for(spans, "8 batches", timeout=60)) == expected

@@ -137,9 +137,32 @@ class _Poller:
 
 
 class SqsPoller(_Poller):
-    """Receive up to BatchSize messages (within the batching window), invoke, delete what succeeded."""
+    """Receive up to BatchSize messages (within the batching window), invoke, delete what succeeded.
+
+    Like AWS's pollers it keeps several batches in flight at once, up to the function's
+    concurrency (the emulator's per-function limit, or the mapping's
+    ScalingConfig.MaximumConcurrency when lower). A FIFO queue keeps its order by itself: it
+    hands out no message of a group while an earlier one of that group is in flight."""
 
     source = "sqs"
+
+    def __init__(self, service: Any, region: str, uuid: str) -> None:
+        self._slots = threading.Condition()
+        self._in_flight = 0
+        super().__init__(service, region, uuid)
+
+    @property
+    def busy(self) -> bool:
+        return self._polling or self._in_flight > 0
+
+    @busy.setter
+    def busy(self, value: bool) -> None:
+        self._polling = value
+
+    def _concurrency(self, mapping: dict[str, Any]) -> int:
+        limit = self._service.settings.lambda_concurrency
+        maximum = (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
+        return max(1, min(limit, int(maximum)) if maximum else limit)
 
     def has_work(self, source_arn: str) -> bool:
         deliverable = moto_internals.queue_has_deliverable_messages(source_arn)
@@ -172,8 +195,24 @@ class SqsPoller(_Poller):
                 break
             if len(messages) < batch_size:
                 time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
-        self._process(sqs, url, mapping, messages)
+        with self._slots:
+            self._in_flight += 1
+        threading.Thread(target=self._process_in_slot, args=(sqs, url, mapping, messages), daemon=True,
+                         name=f"sqs-batch-{self.uuid[:8]}").start()
+        with self._slots:  # the next batch once a slot is free
+            while self._in_flight >= self._concurrency(mapping) and not self._stopped.is_set():
+                self._slots.wait(0.5)
         return True
+
+    def _process_in_slot(self, sqs: Any, url: str, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+        try:
+            self._process(sqs, url, mapping, messages)
+        except Exception as error:  # the messages stay in flight and come back after their timeout
+            print(f"sqs mapping {self.uuid} failed on a batch: {error!r}", flush=True)
+        finally:
+            with self._slots:
+                self._in_flight -= 1
+                self._slots.notify_all()
 
     def _process(self, sqs: Any, url: str, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
         records = [aws_events.sqs_lambda_record(m, queue_arn=mapping["EventSourceArn"], region=self.region)
