@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,38 @@ def test_fresh_starts_empty_and_sets_the_saved_state_aside(tmp_path):
     assert len(aside) == 1, "the earlier state was not kept aside"
     with emulator_process(tmp_path, port=port, persist=True) as env:  # the fresh run's own state, empty
         assert _backend(env).client("s3").list_buckets()["Buckets"] == []
+
+
+RECORDS_KEYS = '''
+import boto3, os
+s3 = boto3.client("s3")
+def handler(event, context):
+    for record in event["Records"]:
+        s3.put_object(Bucket=os.environ["BUCKET"], Key="handled/" + record["s3"]["object"]["key"], Body=b"")
+'''
+
+
+def test_an_s3_event_not_yet_delivered_at_a_stop_is_delivered_after_the_restart(tmp_path):
+    port = free_port()
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        aws = _backend(env)
+        names = ready_names(aws, "undelivered")
+        s3 = aws.client("s3")
+        uploads, handled = names.bucket("uploads"), names.bucket("handled")
+        for bucket in (uploads, handled):
+            s3.create_bucket(Bucket=bucket)
+        function = deploy_source(aws, names, "keys", RECORDS_KEYS, environment={"BUCKET": handled})
+        aws.client("lambda").add_permission(FunctionName=function, StatementId="s3", Action="lambda:InvokeFunction",
+                                            Principal="s3.amazonaws.com")
+        s3.put_bucket_notification_configuration(Bucket=uploads, NotificationConfiguration={
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": function, "Events": ["s3:ObjectCreated:*"]}]})
+        request = urllib.request.Request(f"{aws.endpoint_url}/_workshop/chaos", method="POST",
+                                         data=json.dumps({"delay_ms": 4000}).encode())
+        urllib.request.urlopen(request, timeout=5).read()  # the event waits in delivery when the emulator stops
+        s3.put_object(Bucket=uploads, Key="late.csv", Body=b"id\n1\n")
+        time.sleep(0.5)
+        assert _keys(aws, handled, "handled/") == []
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        aws = _backend(env)
+        wait_for(lambda: _keys(aws, handled, "handled/") == ["handled/late.csv"], "the event after the restart",
+                 timeout=60)

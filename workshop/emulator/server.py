@@ -70,6 +70,7 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
         while not stop.wait(0.5):
             pass
     finally:
+        service.begin_shutdown()
         server.shutdown()
         thread.join(timeout=5)
         service.shutdown()

@@ -7,6 +7,7 @@ it produces through the emulator's own public API, like the real services do to 
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import tempfile
@@ -48,6 +49,10 @@ class EmulatorService:
         self._last_sequence = 0
         self._invocations: dict[str, dict[str, int]] = {}
         self._deliveries_pending = 0
+        # S3 and SNS deliveries not yet made, saved with the state: a restart makes them then
+        self._undelivered: dict[int, tuple[str, Any]] = {}
+        self._stopping = False
+        self._delivery_ids = itertools.count()
         self.mappings = MappingSupervisor(self)
         self.cloudwatch = CloudWatch(self, self.settings.metric_minute_seconds)
         self.webhooks = WebhookInbox()
@@ -82,10 +87,17 @@ class EmulatorService:
                 "snapshots": self.snapshots.stats() if self.snapshots else None}
 
     def saved_work(self) -> dict[str, Any]:
-        """The emulator's own state worth a restart (moto's is saved beside it): events waiting."""
-        return {"async_events": self.invoker.saved()}
+        """The emulator's own state worth a restart (moto's is saved beside it): S3 and SNS
+        deliveries not made yet, and asynchronous events waiting or running. Taken before
+        moto's state: a delivery made in between is made again after a restart (at least
+        once, as AWS delivers), never lost."""
+        with self._backends_lock:
+            undelivered = list(self._undelivered.values())
+        return {"deliveries": undelivered, "async_events": self.invoker.saved()}
 
     def resume_work(self, saved: dict[str, Any]) -> None:
+        for kind, item in saved.get("deliveries", []):
+            (self.on_s3_change if kind == "s3" else self.on_sns_delivery)(item)
         self.invoker.resume(saved.get("async_events", []))
 
     def submit(self, region: str, function: str, payload: bytes) -> str:
@@ -130,7 +142,12 @@ class EmulatorService:
         """SetAlarmState: AWS runs the new state's actions as for an evaluated change."""
         self._schedule(lambda item, copies=1: self.cloudwatch.notify(*item), (region, alarm, old_state))
 
+    def begin_shutdown(self) -> None:
+        """From now on a delivery that does not finish is kept for the saved state."""
+        self._stopping = True
+
     def shutdown(self) -> None:
+        self._stopping = True
         self.cloudwatch.stop()
         self.mappings.stop()
         self.invoker.stop()
@@ -143,26 +160,33 @@ class EmulatorService:
     # background, as on AWS, so the uploader's request returns at once.
 
     def on_s3_change(self, change: moto_internals.S3Change) -> None:
-        self._schedule(self._deliver_s3, change)
+        self._schedule(self._deliver_s3, change, saved_as="s3")
 
     def on_sns_delivery(self, delivery: moto_internals.SnsDelivery) -> None:
-        self._schedule(self._deliver_sns, delivery)
+        self._schedule(self._deliver_sns, delivery, saved_as="sns")
 
-    def _schedule(self, deliver: Any, item: Any) -> None:
+    def _schedule(self, deliver: Any, item: Any, saved_as: str | None = None) -> None:
+        delivery_id = next(self._delivery_ids)
         with self._backends_lock:
             self._deliveries_pending += 1
-        self.deliveries.submit(self._guarded, deliver, item)
+            if saved_as:
+                self._undelivered[delivery_id] = (saved_as, item)
+        self.deliveries.submit(self._guarded, deliver, item, delivery_id)
 
-    def _guarded(self, deliver: Any, item: Any) -> None:
+    def _guarded(self, deliver: Any, item: Any, delivery_id: int) -> None:
         try:
             if self.chaos.delay_ms:
                 time.sleep(self.chaos.delay_ms / 1000)
             deliver(item, copies=2 if self.chaos.duplicate() else 1)
         except Exception as error:  # a broken target must not stop other deliveries
+            if self._stopping:
+                return  # the server is going: kept in _undelivered, saved, made after the restart
             print(f"delivery of {item!r} failed: {error!r}", flush=True)
         finally:
             with self._backends_lock:
                 self._deliveries_pending -= 1
+                if not self._stopping:
+                    self._undelivered.pop(delivery_id, None)
 
     def _deliver_s3(self, change: moto_internals.S3Change, copies: int = 1) -> None:
         """Build each target's event once; a duplicate is the same event delivered again."""
