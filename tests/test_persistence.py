@@ -204,3 +204,13 @@ def test_an_s3_event_not_yet_delivered_at_a_stop_is_delivered_after_the_restart(
         aws = _backend(env)
         wait_for(lambda: _keys(aws, handled, "handled/") == ["handled/late.csv"], "the event after the restart",
                  timeout=60)
+
+
+def test_start_fresh_refuses_while_an_emulator_holds_its_state(tmp_path):
+    import subprocess
+    import sys
+
+    with emulator_process(tmp_path, persist=True) as env:
+        done = subprocess.run([sys.executable, "-m", "workshop", "start", "--fresh"], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode != 0 and "stop it first" in done.stderr + done.stdout, done

@@ -75,9 +75,10 @@ def _start(args: argparse.Namespace) -> int:
     from workshop.emulator import launcher
 
     backend = _embedded()
-    if args.fresh and launcher.probe(backend.endpoint_url):
+    fresh = getattr(args, "fresh", False)  # `lab` starts the emulator too, without the option
+    if fresh and launcher.probe(backend.endpoint_url):
         raise WorkshopError("An emulator is running with its state; stop it first ('make stop'), then start --fresh.")
-    health = launcher.ensure_running(backend.endpoint_url, _port(backend), fresh=args.fresh)
+    health = launcher.ensure_running(backend.endpoint_url, _port(backend), fresh=fresh)
     print(f"Emulator running at {backend.endpoint_url} (pid {health['pid']}); stop it with 'make stop'. "
           "It keeps its state across restarts; 'python -m workshop start --fresh' starts empty.")
     return 0
