@@ -4,10 +4,13 @@
     python bench/emulator_bench.py                 # make bench: small sizes, a few minutes
     python bench/emulator_bench.py --full          # 1k and 10k files, 10k and 100k records, every notebook
     python bench/emulator_bench.py --sections pipeline --files 1000
+    python bench/emulator_bench.py --update --sections idle   # re-measure one section, keep the rest
 
 Sections (``--sections``, default: all but notebooks; ``--full``: all):
   emulator   start to first answer, warm invoke p50/p99 beside a plain API call, cold start
              beside a bare worker process start
+  idle       an emulator holding a class's idle leftovers (90 mapped queues, 20 alarms, 30 stream
+             mappings): its CPU share, memory growth, a plain call's latency, its snapshot's size
   pipeline   files/s through the capstone ingest (S3 -> intake -> stream -> enqueuer -> FIFO ->
              worker -> output) beside the raw rate of the calls a file needs; peak memory
   scores     lab 5's game-score records/s through the stream mapping beside its bounds
@@ -31,6 +34,7 @@ from typing import Any
 
 from harness import ROOT, Emulator, handler_seconds, load_average, median, percentile, timed_calls
 
+import idle_bench
 import pipeline_bench
 import report
 import scores_bench
@@ -40,8 +44,8 @@ from workshop import deploy, environment
 from workshop.waiting import wait_for
 
 NOOP = "def handler(event, context):\n    return None\n"
-ALL_SECTIONS = ("emulator", "pipeline", "scores", "class", "notebooks", "maketest")
-DEFAULT_SECTIONS = ("emulator", "pipeline", "scores", "class", "maketest")
+ALL_SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "notebooks", "maketest")
+DEFAULT_SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "maketest")
 
 
 def emulator_section(invokes: int) -> dict[str, Any]:
@@ -148,20 +152,29 @@ def main() -> int:
     parser.add_argument("--ci-log", type=Path, default=Path("/tmp/ci.log"))
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--update", action="store_true",
+                        help="re-measure only the sections given and keep the others' figures from --json")
     args = parser.parse_args()
     sections = args.sections or (ALL_SECTIONS if args.full else DEFAULT_SECTIONS)
     files = args.files or ([1000, 10000] if args.full else [100, 500])
     records = args.records or ([10000, 100000] if args.full else [2000])
 
-    results: dict[str, Any] = {"command": " ".join(["python", "bench/emulator_bench.py", *sys.argv[1:]]),
-                               "machine": report.machine(), "load_before": load_average(),
+    command = " ".join(["python", "bench/emulator_bench.py", *sys.argv[1:]])
+    results: dict[str, Any] = {"command": command, "machine": report.machine(), "load_before": load_average(),
                                "started": time.strftime("%Y-%m-%d %H:%M %Z")}
+    if args.update and args.json.exists():
+        earlier = json.loads(args.json.read_text())
+        updates = [*earlier.get("updates", []), {"command": command, "started": results["started"],
+                                                  "sections": list(sections), "load_before": results["load_before"]}]
+        results = {**earlier, "updates": updates}
     started = time.perf_counter()
     for section in sections:
         print(f"{section} ...", flush=True)
         section_started = time.perf_counter()
         if section == "emulator":
             results["emulator"] = emulator_section(args.invokes)
+        elif section == "idle":
+            results["idle"] = idle_bench.run()
         elif section == "pipeline":
             results["pipeline"] = pipeline_section(files, args.raw_files)
         elif section == "scores":
@@ -174,8 +187,11 @@ def main() -> int:
             results["maketest"] = suite_bench.make_test(args.ci_log, args.ci_time, args.make_test)
         results.setdefault("section_seconds", {})[section] = time.perf_counter() - section_started
         results.setdefault("load_after_section", {})[section] = load_average()
-    results["total_seconds"] = time.perf_counter() - started
-    results["load_after"] = load_average()
+    if args.update and results.get("updates"):
+        results["updates"][-1].update(seconds=time.perf_counter() - started, load_after=load_average())
+    else:
+        results["total_seconds"] = time.perf_counter() - started
+        results["load_after"] = load_average()
     args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
     text = report.render(results)
     args.report.write_text(text)

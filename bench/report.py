@@ -75,6 +75,11 @@ def render(r: dict[str, Any]) -> str:
         "| figure | value | bound | ratio | notes |",
         "| --- | --- | --- | --- | --- |",
     ]
+    for update in r.get("updates", []):
+        lines.insert(lines.index("## Machine") - 1, f"Sections {', '.join(update['sections'])} were measured again by "
+                     f"`{update['command']}`, started {update['started']} (load average before: "
+                     f"{', '.join(map(str, update['load_before']))}).")
+        lines.insert(lines.index("## Machine") - 1, "")
     row = lines.append
     e = r.get("emulator")
     if e:
@@ -91,6 +96,14 @@ def render(r: dict[str, Any]) -> str:
         row(f"| cold start (median of 7) | {_f(e['cold_start_median_ms'])} ms | {_f(e['bare_worker_start_ms'])} ms | "
             f"{_ratio(e['cold_start_median_ms'], e['bare_worker_start_ms'], True)} | invoke after a configuration "
             "update; bound: a bare `python` importing the worker bootstrap |")
+    i = r.get("idle")
+    if i:
+        row(f"| idle emulator with a class's leftovers | {i['idle_cpu_share']:.0%} of a core | — | — | "
+            f"{i['queues_with_mappings']} queues with mappings (a third FIFO), {i['alarms']} alarms, "
+            f"{i['stream_mappings']} stream mappings, nobody calling; created in {_f(i['create_s'])} s; "
+            f"resident {_f(i['rss_mb'], 0)} MB, growing {_f(i['rss_growth_mb_per_hour'], 0)} MB/h; "
+            f"a plain call meanwhile p50 {_f(i['list_queues_p50_ms'], 2)} ms; its saved state "
+            f"{_f((i['snapshot_bytes'] or 0) / 2**20, 1)} MB, written in {_f((i['snapshot_seconds'] or 0) * 1000, 0)} ms |")
     p = r.get("pipeline")
     if p:
         for run in p["runs"]:
@@ -139,7 +152,8 @@ def render(r: dict[str, Any]) -> str:
     if t:
         value = f"{_f(t['seconds'] / 60)} min" if t.get("seconds") else "—"
         row(f"| `make test` | {value} | — | — | {t['source']}{'; ' + t['summary'] if t['summary'] else ''} |")
-    missing = [name for name in ("emulator", "pipeline", "scores", "class", "notebooks", "maketest") if name not in r]
+    missing = [name for name in ("emulator", "idle", "pipeline", "scores", "class", "notebooks", "maketest")
+               if name not in r]
     if missing:
         lines += ["", f"Not measured in this run: {', '.join(missing)} (`{FULL_COMMAND}` measures every one)."]
     lines += ["", *bad_input_table()]
