@@ -291,7 +291,7 @@ def test_a_restart_mid_run_loses_nothing_the_pipeline_had_accepted(tmp_path, mon
     clean stop; SIGKILL: a crash, after the last snapshot), then started again: every file
     still ends archived or rejected, and every record of a good file is delivered once."""
     from workshop import backend as backends
-    from workshop import environment
+    from workshop import environment, grading
     from workshop.emulator import persistence
     from workshop.emulator.launcher import free_port
 
@@ -304,7 +304,7 @@ def test_a_restart_mid_run_loses_nothing_the_pipeline_had_accepted(tmp_path, mon
         environment.provision(aws, names)
         capstone.provision(aws, names)
         capstone.deploy(aws, names, [capstone.ORDERS])
-        ctx = type("Ctx", (), {"client": aws.client, "names": names, "aws": aws})()
+        ctx = grading.Context(aws=aws, names=names, workdir=tmp_path)
         upload(ctx, files)
         time.sleep(1.0)  # mid-run: files in incoming, in the intake, records on their way
         if how == "kill":  # a crash loses what changed after the last snapshot: let one be written
@@ -314,7 +314,6 @@ def test_a_restart_mid_run_loses_nothing_the_pipeline_had_accepted(tmp_path, mon
 
     with emulator_process(tmp_path, port=port, persist=True) as env:
         aws = backends.from_environment(env)
-        ctx = type("Ctx", (), {"client": aws.client, "names": names, "aws": aws})()
         ledger = pd.DataFrame(wait_for(lambda: capstone.settled(aws, names, [f.key for f in files]),
                                        "150 files settled after the restart", timeout=240, max_interval=2.0))
     expected = Counter(f.expected for f in files)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import emulator_process
 from tests.lambda_helpers import deploy_source, ready_names
+from tests.test_event_source_mappings import _stream_table
 from workshop import backend as backends
 from workshop.emulator import persistence
 from workshop.emulator.launcher import free_port
@@ -26,7 +27,7 @@ import boto3, os
 s3 = boto3.client("s3")
 def handler(event, context):
     for record in event["Records"]:
-        key = record["dynamodb"]["Keys"]["k"]["S"]
+        key = record["dynamodb"]["Keys"]["id"]["S"]
         seen = s3.list_objects_v2(Bucket=os.environ["BUCKET"], Prefix=f"seen/{key}/").get("KeyCount", 0)
         s3.put_object(Bucket=os.environ["BUCKET"], Key=f"seen/{key}/{seen}", Body=b"")
 '''
@@ -53,15 +54,6 @@ def _keys(aws: backends.Backend, bucket: str, prefix: str) -> list[str]:
     return sorted(o["Key"] for o in listed)
 
 
-def _table_with_stream(aws: backends.Backend, name: str) -> str:
-    ddb = aws.client("dynamodb")
-    table = ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                             AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                             KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
-    return table["TableDescription"]["LatestStreamArn"]
-
-
 def test_a_clean_restart_keeps_every_resource_and_reads_streams_on(tmp_path):
     port = free_port()
     with emulator_process(tmp_path, port=port, persist=True) as env:
@@ -78,12 +70,12 @@ def test_a_clean_restart_keeps_every_resource_and_reads_streams_on(tmp_path):
         assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]) == 1  # one in flight
         key_id = kms.create_key()["KeyMetadata"]["KeyId"]
         secret = kms.encrypt(KeyId=key_id, Plaintext=b"card 4111")["CiphertextBlob"]
-        stream_arn = _table_with_stream(aws, names.table("scores"))
+        table, stream_arn = _stream_table(aws, names, "scores", view="NEW_IMAGE")
         counter = deploy_source(aws, names, "counter", STREAM_COUNTER, environment={"BUCKET": bucket})
         aws.client("lambda").create_event_source_mapping(FunctionName=counter, EventSourceArn=stream_arn,
                                                          StartingPosition="TRIM_HORIZON", BatchSize=2)
         for key in ("a", "b", "c"):
-            ddb.put_item(TableName=names.table("scores"), Item={"k": {"S": key}})
+            ddb.put_item(TableName=table, Item={"id": {"S": key}})
         wait_for(lambda: len(_keys(aws, bucket, "seen/")) == 3, "3 stream records handled")
 
     state = tmp_path / f"emulator-{port}.state"
@@ -102,11 +94,11 @@ def test_a_clean_restart_keeps_every_resource_and_reads_streams_on(tmp_path):
             "both messages", timeout=30)
         assert bodies == {"waiting", "in flight"}
         # the mapping reads on from where it was: no record again, new ones handled
-        ddb.put_item(TableName=names.table("scores"), Item={"k": {"S": "d"}})
+        ddb.put_item(TableName=table, Item={"id": {"S": "d"}})
         wait_for(lambda: "seen/d/0" in _keys(aws, bucket, "seen/"), "the record written after the restart")
         time.sleep(1)
         assert _keys(aws, bucket, "seen/") == ["seen/a/0", "seen/b/0", "seen/c/0", "seen/d/0"]
-        assert ddb.get_item(TableName=names.table("scores"), Key={"k": {"S": "a"}})["Item"] == {"k": {"S": "a"}}
+        assert ddb.get_item(TableName=table, Key={"id": {"S": "a"}})["Item"] == {"id": {"S": "a"}}
 
 
 def test_a_crash_keeps_what_was_saved_and_waiting_events_still_run(tmp_path):

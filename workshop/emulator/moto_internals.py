@@ -215,9 +215,14 @@ def event_source_mapping_sources() -> dict[str, tuple[str, str]]:
             for uuid, mapping in list(backend._event_source_mappings.items())}
 
 
+def _mapping(region: str, uuid: str) -> Any:
+    """moto's own EventSourceMapping object, or None once it is deleted."""
+    return lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+
+
 def event_source_mapping_switch(region: str, uuid: str) -> tuple[bool, str] | None:
     """(Enabled, source ARN) of a mapping, or None once it is deleted: an idle poller's cheap look."""
-    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    mapping = _mapping(region, uuid)
     return None if mapping is None else (bool(mapping.enabled), mapping.event_source_arn)
 
 
@@ -239,7 +244,7 @@ def queue_has_deliverable_messages(queue_arn: str) -> bool | None:
 
 def event_source_mapping(region: str, uuid: str) -> dict[str, Any] | None:
     """A mapping's configuration, plus Region and Enabled (what the user asked, whatever the State)."""
-    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    mapping = _mapping(region, uuid)
     if mapping is None:
         return None
     config = mapping.get_configuration()
@@ -249,7 +254,7 @@ def event_source_mapping(region: str, uuid: str) -> dict[str, Any] | None:
 
 def mark_mapping_ready(region: str, uuid: str) -> None:
     """The poller reads its source: from now on the mapping's State is Enabled."""
-    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    mapping = _mapping(region, uuid)
     if mapping is not None:
         mapping.workshop_ready = True
 
@@ -259,12 +264,12 @@ def stream_checkpoint(region: str, uuid: str, shard_id: str) -> str | None:
 
     Kept on moto's mapping, so it is saved with the rest of the state: after a restart the
     mapping reads on from there, as AWS's pollers do, instead of from the stream's start."""
-    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    mapping = _mapping(region, uuid)
     return None if mapping is None else getattr(mapping, "workshop_checkpoints", {}).get(shard_id)
 
 
 def set_stream_checkpoint(region: str, uuid: str, shard_id: str, sequence_number: str) -> None:
-    mapping = lambda_models.lambda_backends[ACCOUNT_ID][region]._event_source_mappings.get(uuid)
+    mapping = _mapping(region, uuid)
     if mapping is not None:
         if not hasattr(mapping, "workshop_checkpoints"):
             mapping.workshop_checkpoints = {}

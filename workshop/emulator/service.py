@@ -147,7 +147,7 @@ class EmulatorService:
         self._stopping = True
 
     def shutdown(self) -> None:
-        self._stopping = True
+        self.begin_shutdown()
         self.cloudwatch.stop()
         self.mappings.stop()
         self.invoker.stop()
@@ -174,18 +174,20 @@ class EmulatorService:
         self.deliveries.submit(self._guarded, deliver, item, delivery_id)
 
     def _guarded(self, deliver: Any, item: Any, delivery_id: int) -> None:
+        done_with = True
         try:
             if self.chaos.delay_ms:
                 time.sleep(self.chaos.delay_ms / 1000)
             deliver(item, copies=2 if self.chaos.duplicate() else 1)
         except Exception as error:  # a broken target must not stop other deliveries
-            if self._stopping:
-                return  # the server is going: kept in _undelivered, saved, made after the restart
-            print(f"delivery of {item!r} failed: {error!r}", flush=True)
+            if self._stopping:  # the server is going: kept in _undelivered, saved, made after the restart
+                done_with = False
+            else:
+                print(f"delivery of {item!r} failed: {error!r}", flush=True)
         finally:
             with self._backends_lock:
                 self._deliveries_pending -= 1
-                if not self._stopping:
+                if done_with:
                     self._undelivered.pop(delivery_id, None)
 
     def _deliver_s3(self, change: moto_internals.S3Change, copies: int = 1) -> None:
