@@ -47,6 +47,21 @@ def _ratio(value: float | None, bound: float | None, lower_is_better: bool = Fal
     return f"{(bound / value if lower_is_better else value / bound):.0%}"
 
 
+def _before_after(run: dict[str, Any], name: str) -> str:
+    """How a bound measured before and after its run came out (older results have one)."""
+    if f"{name}_after" not in run:
+        return ""
+    return f" (the better of {_f(run[name + '_before'])} before the run and {_f(run[name + '_after'])} after it)"
+
+
+def _scores_after(run: dict[str, Any]) -> str:
+    after = run.get("after")
+    if not after:
+        return ""
+    return (f"; after the run, against its grown totals: GetRecords {_f(after['get_records_records_per_s'])} "
+            f"records/s, UpdateItem {_f(after['update_item_per_s'])} calls/s")
+
+
 def render(r: dict[str, Any]) -> str:
     m = r["machine"]
     lines = [
@@ -111,7 +126,7 @@ def render(r: dict[str, Any]) -> str:
             row(f"| ingest pipeline, {run['files']:,} files ({run['records']:,} records) | "
                 f"{_f(run['files_per_s'])} files/s | {_f(run['bound_files_per_s'])} files/s | "
                 f"{_ratio(run['files_per_s'], run['bound_files_per_s'])} | upload start to every output present, "
-                f"{_f(run['seconds'])} s; bound = raw {_f(run['raw_calls_per_s'])} calls/s ÷ "
+                f"{_f(run['seconds'])} s; bound = raw {_f(run['raw_calls_per_s'])} calls/s{_before_after(run, 'raw_calls_per_s')} ÷ "
                 f"{_f(run['calls_per_file'], 2)} calls/file; handlers busy: intake {_f(h['intake']['handler_seconds'])} s, "
                 f"enqueuer {_f(h['enqueuer']['handler_seconds'])} s ({h['enqueuer']['invocations']} batches), "
                 f"worker {_f(h['worker']['handler_seconds'])} s ({h['worker']['invocations']} batches) |")
@@ -132,7 +147,7 @@ def render(r: dict[str, Any]) -> str:
                 f"{_ratio(run['records_per_s'], run['serial_shard_bound_records_per_s'])} | bound: one shard, one batch "
                 f"at a time: GetRecords {_f(run['get_records_records_per_s'])} records/s and the aggregator's "
                 f"{_f(run['aggregator_calls_per_record'], 2)} UpdateItem/record at {_f(run['update_item_per_s'])} "
-                f"calls/s; records enter at {_f(run['batch_write_items_per_s'], 0)} items/s (BatchWriteItem, "
+                f"calls/s{_scores_after(run)}{_before_after(run, 'serial_shard_bound_records_per_s')}; records enter at {_f(run['batch_write_items_per_s'], 0)} items/s (BatchWriteItem, "
                 f"{_ratio(run['records_per_s'], run['batch_write_items_per_s'])} of it); handler busy "
                 f"{_f(run['handler_seconds'])} of {_f(run['seconds'])} s; {run['games_counted']:,} games counted |")
     c = r.get("class")

@@ -101,14 +101,16 @@ def run(emulator: Emulator, count: int, run_id: str) -> dict[str, Any]:
             "peak_emulator_rss_mb": memory.peak_emulator_mb, "peak_total_rss_mb": memory.peak_total_mb}
 
 
-def raw_rates(emulator: Emulator, count: int = 2000) -> dict[str, Any]:
+def raw_rates(emulator: Emulator, count: int = 2000, label: str = "rawscores",
+              totals: str | None = None) -> dict[str, Any]:
     """In the same emulator: the BatchWriteItem item rate into a stream-enabled table, the
-    aggregator's UpdateItem rate (one thread: a stream shard is handled one batch at a time),
-    and GetRecords records per second."""
+    aggregator's UpdateItem rate (one thread: a stream shard is handled one batch at a time)
+    against ``totals`` (default: a new table), and GetRecords records per second."""
     aws = emulator.backend
-    names = aws.names("rawscores")
-    records, totals = names.table("GameScoreRecords"), names.table("GameScoresByUser")
-    _tables(aws, records, totals)
+    names = aws.names(label)
+    records = names.table("GameScoreRecords")
+    _tables(aws, records, names.table("GameScoresByUser"))
+    totals = totals or names.table("GameScoresByUser")
     games = scores.generate(count, players=PLAYERS, seed=9)
     write_seconds = _write(aws, records, games)
     ddb = aws.client("dynamodb")
@@ -120,8 +122,8 @@ def raw_rates(emulator: Emulator, count: int = 2000) -> dict[str, Any]:
                             UpdateExpression="ADD TotalScore :score, GamesPlayed :one, CountedRecords :ids",
                             ConditionExpression="NOT contains(CountedRecords, :id)",
                             ExpressionAttributeValues={":score": {"N": str(game["Score"])}, ":one": {"N": "1"},
-                                                       ":ids": {"SS": [game["RecordID"]]},
-                                                       ":id": {"S": game["RecordID"]}})
+                                                       ":ids": {"SS": [f"{label}-{game['RecordID']}"]},
+                                                       ":id": {"S": f"{label}-{game['RecordID']}"}})
         except ddb.exceptions.ConditionalCheckFailedException:
             pass
         return 1
@@ -145,3 +147,9 @@ def raw_rates(emulator: Emulator, count: int = 2000) -> dict[str, Any]:
     return {"batch_write_items_per_s": count / write_seconds, "update_item_per_s": update_rate,
             "get_records_records_per_s": get_records_per_s, "aggregator_calls_per_record": calls_per_record,
             "aggregator_bound_records_per_s": update_rate / calls_per_record}
+
+
+def serial_shard_bound(raw: dict[str, Any]) -> float:
+    """Records per second when each record costs its share of a GetRecords call and then the
+    aggregator's calls, one after another (one shard, one batch at a time)."""
+    return 1 / (1 / raw["get_records_records_per_s"] + 1 / raw["aggregator_bound_records_per_s"])

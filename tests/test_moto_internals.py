@@ -112,6 +112,34 @@ def test_the_attributes_read_still_exist():
     assert hasattr(moto_internals.REQUEST_HANDLER, "make_environ")
 
 
+def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypatch):
+    """An item's size is computed on every write to it, and a condition reads a set's values:
+    moto wrapped each member of a set in an object of its own for both, so writes to an item
+    with a growing set (lab 5's CountedRecords) slowed down with every member added."""
+    from moto.dynamodb.models import dynamo_type
+
+    for name in ("size", "cast_value"):  # put back after the test
+        monkeypatch.setattr(dynamo_type.DynamoType, name, dynamo_type.DynamoType.__dict__[name])
+    moto_size = dynamo_type.DynamoType.size
+    values = [{"SS": ["a", "über", "rec-0001"]}, {"NS": ["1", "2.50", "-3e2"]}, {"BS": [b"\x00\x01", "AAE="]},
+              {"M": {"ids": {"SS": ["x", "y"]}, "n": {"N": "7"}, "l": {"L": [{"NS": ["10"]}, {"S": "s"}]}}},
+              {"S": "plain"}, {"N": "42"}, {"BOOL": True}, {"NULL": True}]
+    expected = [(dynamo_type.DynamoType(v).size(), dynamo_type.DynamoType(v).cast_value) for v in values]
+    moto_internals._dynamodb_sets_without_wrapping_members()
+    assert dynamo_type.DynamoType.size is not moto_size
+    assert [(dynamo_type.DynamoType(v).size(), dynamo_type.DynamoType(v).cast_value) for v in values] == expected
+
+    members = {"SS": [f"rec-{n:05d}" for n in range(1000)]}
+    wrapped = []
+    original_init = dynamo_type.DynamoType.__init__
+    monkeypatch.setattr(dynamo_type.DynamoType, "__init__",
+                        lambda self, value: wrapped.append(1) or original_init(self, value))
+    big = dynamo_type.DynamoType(members)
+    wrapped.clear()
+    assert big.size() == 9000 and len(big.cast_value) == 1000
+    assert wrapped == [], f"{len(wrapped)} members wrapped to size or read a set"
+
+
 def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
     """SendMessage and ReceiveMessage read one setting each; moto counted the whole queue for
     it (three passes per read), which made a backlog of jobs slow to add to and read from."""

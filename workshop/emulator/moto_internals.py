@@ -26,6 +26,8 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - IAM role lookups iterate a dict other requests change (a parallel class setup fails).
 - SQS reads a queue setting through ``Queue.attributes``, which counts every message of the
   queue three times: SendMessage did so four times, ReceiveMessage once per message it returned.
+- DynamoDB sizes and compares a set by wrapping each member in a new object, for every write to
+  the item: an UpdateItem that adds one id to a set of 5,000 took 23 ms instead of 3.
 """
 
 from __future__ import annotations
@@ -453,6 +455,38 @@ def _sqs_settings_read_without_counting() -> None:
     backend_class.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
 
 
+def _dynamodb_sets_without_wrapping_members() -> None:
+    """moto sizes an item (for the 400 KB limit) each time an attribute of it is set, and
+    reads a set's values for a condition such as ``contains``, by wrapping every member of a
+    set in a DynamoType of its own: a write to an item with a set of thousands of ids (lab 5's
+    CountedRecords, which grows by one per game) cost milliseconds per thousand members. The
+    same size and values, computed from the members directly: a number's size is its text's
+    length, any other member's its UTF-8 bytes, as in moto."""
+    from decimal import Decimal
+
+    from moto.dynamodb.models import dynamo_type
+
+    type_class, bytesize = dynamo_type.DynamoType, dynamo_type.bytesize
+    size, cast_value = type_class.size, type_class.cast_value.fget
+
+    def set_size(self: Any) -> int:
+        if not self.is_set():
+            return size(self)
+        if self.type == dynamo_type.DDBType.NUMBER_SET:
+            return sum(len(str(member)) for member in self.value)
+        return sum(bytesize(member) for member in self.value)
+
+    def set_cast_value(self: Any) -> Any:
+        if not self.is_set():
+            return cast_value(self)
+        if self.type == dynamo_type.DDBType.NUMBER_SET:
+            return {Decimal(member) for member in self.value}
+        return set(self.value)
+
+    type_class.size = set_size
+    type_class.cast_value = property(set_cast_value)
+
+
 # ---- SQS metrics and CloudWatch alarms ------------------------------------------------
 
 _sqs_counts: dict[tuple[str, str], dict[str, int]] = {}
@@ -864,6 +898,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _roles_listed_from_a_snapshot()
     _count_sqs_traffic()
     _sqs_settings_read_without_counting()
+    _dynamodb_sets_without_wrapping_members()
     _alarms_start_without_data(on_alarm_state_change)
     _evaluate_bucket_policies_in_context()
     _kms_key_operations_accept_arns()
