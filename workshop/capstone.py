@@ -73,9 +73,9 @@ def provision(aws: Backend, names: Names) -> None:
     """What every channel shares: buckets, the two tables, the alarm topic and its inbox, the alarm."""
     for bucket in (INCOMING, ARCHIVE, ERROR, OUTPUT):
         environment.ensure_bucket(aws, names, bucket)
-    _ensure_table(aws, names, DOCUMENTS, "ContentHash")
-    _ensure_table(aws, names, RECORDS, "RecordKey", StreamSpecification={"StreamEnabled": True,
-                                                                        "StreamViewType": "NEW_IMAGE"})
+    environment.ensure_table(aws, names.table(DOCUMENTS), [("ContentHash", "HASH")], names.tag_list)
+    environment.ensure_table(aws, names.table(RECORDS), [("RecordKey", "HASH")], names.tag_list,
+                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
     sns, sqs = aws.client("sns"), aws.client("sqs")
     topic_arn = sns.create_topic(Name=names.topic(ALARM_TOPIC), Tags=names.tag_list)["TopicArn"]
     inbox_url = sqs.create_queue(QueueName=names.queue(ALARM_INBOX), tags=names.tag)["QueueUrl"]
@@ -154,17 +154,6 @@ def _ensure_mapping(aws: Backend, names: Names, purpose: str, source_arn: str, *
     wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled", f"the mapping of {function}",
              timeout=300)
     return uuid
-
-
-def _ensure_table(aws: Backend, names: Names, purpose: str, key: str, **options: Any) -> None:
-    dynamodb = aws.client("dynamodb")
-    try:
-        dynamodb.create_table(TableName=names.table(purpose), BillingMode="PAY_PER_REQUEST", Tags=names.tag_list,
-                              KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}], **options)
-    except dynamodb.exceptions.ResourceInUseException:
-        pass
-    dynamodb.get_waiter("table_exists").wait(TableName=names.table(purpose))
 
 
 def _code(handler_file: str) -> dict[str, str]:

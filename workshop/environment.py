@@ -176,3 +176,20 @@ def ensure_bucket(backend: Backend, names: Names, purpose: str) -> str:
     (the walkthroughs' sandbox), so teardown finds them like the base ones."""
     _ensure_bucket(backend, names, purpose)
     return names.bucket(purpose)
+
+
+def ensure_table(backend: Backend, name: str, keys: list[tuple[str, str]], tags: list[dict[str, str]],
+                 **options: object) -> str:
+    """An on-demand table of string keys (``[(attribute, "HASH"), (attribute, "RANGE")]``),
+    created when missing ("created", else "exists"); returns once it is active."""
+    dynamodb = backend.client("dynamodb")
+    status = CREATED
+    try:
+        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", Tags=tags,
+                              KeySchema=[{"AttributeName": a, "KeyType": kind} for a, kind in keys],
+                              AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys],
+                              **options)
+    except dynamodb.exceptions.ResourceInUseException:
+        status = EXISTS
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    return status

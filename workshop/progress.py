@@ -37,6 +37,7 @@ import botocore.config
 from botocore.exceptions import ClientError
 
 from workshop import backend as backends
+from workshop import environment
 from workshop.naming import TAG_KEY, Names, validate_prefix
 
 if TYPE_CHECKING:  # the dashboard's types; learners' kernels need not import them for a check
@@ -90,23 +91,8 @@ def progress_backend(environ: Mapping[str, str] = os.environ) -> backends.Backen
 
 def ensure_table(backend: backends.Backend, class_: str) -> str:
     """Create the class's progress table when missing ("created"), else "exists"; waits until active."""
-    dynamodb = backend.client("dynamodb")
-    name = table_name(class_)
-    try:
-        dynamodb.describe_table(TableName=name)
-        return "exists"
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
-    dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "participant", "AttributeType": "S"},
-                              {"AttributeName": "exercise", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "participant", "KeyType": "HASH"},
-                   {"AttributeName": "exercise", "KeyType": "RANGE"}],
-        Tags=[{"Key": TAG_KEY, "Value": class_}])
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    return "created"
+    return environment.ensure_table(backend, table_name(class_), [("participant", "HASH"), ("exercise", "RANGE")],
+                                    [{"Key": TAG_KEY, "Value": class_}])
 
 
 # ---- writing ---------------------------------------------------------------------------
