@@ -44,7 +44,7 @@ def calls_per_file(records: int) -> dict[str, float]:
         "upload PutObject": 1,
         "intake GetObject, PutItem (claim), UpdateItem, CopyObject, DeleteObject": 5,
         "intake BatchWriteItem": math.ceil(records / 25),
-        "enqueuer SendMessage (one per record)": records,
+        "enqueuer SendMessageBatch (per 10 records)": records / 10,
         "worker PutObject (one per record)": records,
         "worker mapping ReceiveMessage + DeleteMessageBatch (per 10 records)": 2 * records / 10,
         "enqueuer mapping GetRecords (per 100 records)": records / 100,
@@ -145,17 +145,18 @@ def raw_rate(emulator: Emulator, files: int, threads: int = 12, label: str = "ra
                        Metadata={"records": "3"}, MetadataDirective="REPLACE")
         s3.delete_object(Bucket=buckets["in"], Key=key)
         for n in range(3):
-            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"RecordKey": f"orders#{i}-{n}"}),
-                             MessageGroupId=f"g{i % 8}", MessageDeduplicationId=f"orders#{i}-{n}")
             s3.put_object(Bucket=buckets["out"], Key=f"orders/{i}-{n}.json", Body=b'{"record": {}}',
                           ContentType="application/json")
-        calls = 13
-        if i % 3 == 0:  # a receive and a delete per 10 records (one each per ~3 files)
+        calls = 10
+        if i % 3 == 0:  # per 10 records (one each per ~3 files): a batch sent, a receive and a delete
+            sqs.send_message_batch(QueueUrl=queue, Entries=[{
+                "Id": str(n), "MessageBody": json.dumps({"RecordKey": f"orders#{i}-{n}"}),
+                "MessageGroupId": f"g{(i + n) % 8}", "MessageDeduplicationId": f"orders#{i}-{n}"} for n in range(10)])
             messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
             if messages:
                 sqs.delete_message_batch(QueueUrl=queue, Entries=[
                     {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
-            calls += 2
+            calls += 3
         if i % 33 == 0:  # a GetRecords per 100 records
             streams = aws.client("dynamodbstreams")
             iterator = streams.get_shard_iterator(

@@ -222,6 +222,28 @@ def test_poison_jobs_are_parked_at_once_and_every_good_job_is_done_once_in_order
     assert attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
+def test_jobs_too_big_for_one_batch_call_are_queued_over_several(pipeline):
+    """The enqueuer sends jobs ten to a call, but never more than 1 MiB in one call: twelve
+    records of 150 KB each are twelve jobs, every one done."""
+    names, note = pipeline.names, "x" * 150_000
+
+    def image(n):
+        return {"RecordKey": {"S": f"orders#big{n}"}, "Channel": {"S": "orders"}, "SourceFile": {"S": "orders/big.csv"},
+                "order_id": {"S": f"big{n}"}, "customer": {"S": f"customer-{n % 3}"}, "note": {"S": note}}
+
+    event = {"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": image(n), "SequenceNumber": str(n)}}
+                         for n in range(12)]}
+    response = pipeline.client("lambda").invoke(FunctionName=names.function("cap-orders-enqueuer"),
+                                                Payload=json.dumps(event).encode())
+    assert "FunctionError" not in response, response["Payload"].read()
+    assert json.loads(response["Payload"].read()) == {"queued": 12}
+    s3 = pipeline.client("s3")
+    done = wait_for(lambda: (keys := sorted(o["Key"] for o in s3.list_objects_v2(
+        Bucket=names.bucket(capstone.OUTPUT), Prefix="orders/big").get("Contents", []))) and len(keys) >= 12 and keys,
+        "the twelve jobs done", timeout=60)
+    assert done == sorted(f"orders/big{n}.json" for n in range(12))
+
+
 # ---- the emulator itself ---------------------------------------------------------------------
 
 SLEEPER = '''
