@@ -108,9 +108,9 @@ def raw_rates(emulator: Emulator, count: int = 2000, label: str = "rawscores",
     against ``totals`` (default: a new table), and GetRecords records per second."""
     aws = emulator.backend
     names = aws.names(label)
-    records = names.table("GameScoreRecords")
-    _tables(aws, records, names.table("GameScoresByUser"))
-    totals = totals or names.table("GameScoresByUser")
+    records, own_totals = names.table("GameScoreRecords"), names.table("GameScoresByUser")
+    _tables(aws, records, own_totals)
+    totals = totals or own_totals
     games = scores.generate(count, players=PLAYERS, seed=9)
     write_seconds = _write(aws, records, games)
     ddb = aws.client("dynamodb")

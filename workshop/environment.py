@@ -181,9 +181,15 @@ def ensure_bucket(backend: Backend, names: Names, purpose: str) -> str:
 def ensure_table(backend: Backend, name: str, keys: list[tuple[str, str]], tags: list[dict[str, str]],
                  **options: object) -> str:
     """An on-demand table of string keys (``[(attribute, "HASH"), (attribute, "RANGE")]``),
-    created when missing ("created", else "exists"); returns once it is active."""
+    created when missing ("created", else "exists"); returns once it is active. Looked up
+    first, so an existing table needs no permission to create one."""
     dynamodb = backend.client("dynamodb")
     status = CREATED
+    try:
+        dynamodb.describe_table(TableName=name)
+        return EXISTS
+    except dynamodb.exceptions.ResourceNotFoundException:
+        pass
     try:
         dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", Tags=tags,
                               KeySchema=[{"AttributeName": a, "KeyType": kind} for a, kind in keys],
