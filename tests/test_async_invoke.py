@@ -110,13 +110,18 @@ def _idle(backend):
 
 
 def test_chaos_failures_report_a_successful_run_as_failed(backend, names):
+    url, arn = _queue(backend, names, "injected")
     deploy_source(backend, names, "doubler", SUCCEEDING)
+    backend.client("lambda").put_function_event_invoke_config(
+        FunctionName=names.function("doubler"), MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": arn}})
     try:
         assert _admin(backend, "chaos", {"failure_rate": 1.0})["failure_rate"] == 1.0
-        response = backend.client("lambda").invoke(FunctionName=names.function("doubler"), Payload=b'{"n": 1}')
-        body = json.loads(response["Payload"].read())
-        assert response["FunctionError"] == "Unhandled"
-        assert body["errorType"] == "Workshop.InjectedFailure"
+        backend.client("lambda").invoke(FunctionName=names.function("doubler"), InvocationType="Event",
+                                        Payload=b'{"n": 1}')
+        record = json.loads(_one_message(backend, url)["Body"])
+        assert record["responseContext"]["functionError"] == "Unhandled"
+        assert record["responsePayload"]["errorType"] == "Workshop.InjectedFailure"
     finally:
         _admin(backend, "chaos", {"failure_rate": 0.0})
     response = backend.client("lambda").invoke(FunctionName=names.function("doubler"), Payload=b'{"n": 1}')

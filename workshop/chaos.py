@@ -54,8 +54,12 @@ def reset() -> dict[str, Any]:
 
 @contextmanager
 def switched(**switches: Any) -> Iterator[dict[str, Any]]:
-    """Switches on for a block of code, back off afterwards even if the block fails."""
+    """Switches on for a block of code, back as they were afterwards even if the block fails.
+
+    As they were, not off: an emulator started with switches on (``WORKSHOP_CHAOS_*``, as the
+    tests run a lesson under duplicates or failures) keeps them on after a notebook's own block."""
+    before = current()
     try:
         yield configure(**switches)
-    finally:
-        reset()
+    finally:  # only those it set: a seed given again would restart its random sequence
+        configure(**{name: before[name] for name in switches if name in before})

@@ -130,7 +130,7 @@ class _Poller:
         self.records += len(records)
         self.batches += 1
         spec = self._service.resolve(self.region, mapping["FunctionArn"])
-        return self._service.invoke(spec, json.dumps({"Records": records}).encode())
+        return self._service.invoke(spec, json.dumps({"Records": records}).encode(), retried_by_lambda=True)
 
     def clients(self) -> Any:
         return self._service.backend(self.region)
@@ -149,6 +149,9 @@ class SqsPoller(_Poller):
     def __init__(self, service: Any, region: str, uuid: str) -> None:
         self._slots = threading.Condition()
         self._in_flight = 0
+        # messages handed back as a chaos duplicate: the copy that comes back is not doubled
+        # again, or a duplicate_rate of 1.0 would deliver a message for ever
+        self._doubled: set[str] = set()
         super().__init__(service, region, uuid)
 
     @property
@@ -235,9 +238,17 @@ class SqsPoller(_Poller):
     def _finish(self, sqs: Any, url: str, done: list[dict[str, Any]], passing_ids: set[str]) -> None:
         chaos = self._service.chaos
         deletions, redeliveries = [], []
-        for message in done:
-            duplicate = message["MessageId"] in passing_ids and chaos.duplicate()
-            (redeliveries if duplicate else deletions).append(message)
+        with self._slots:
+            for message in done:
+                message_id = message["MessageId"]
+                if message_id in self._doubled:
+                    self._doubled.discard(message_id)
+                    duplicate = False
+                else:
+                    duplicate = message_id in passing_ids and chaos.duplicate()
+                    if duplicate:
+                        self._doubled.add(message_id)
+                (redeliveries if duplicate else deletions).append(message)
         for chunk in _chunks(deletions, 10):
             sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
@@ -316,6 +327,9 @@ class StreamPoller(_Poller):
             if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
                 failed = failed_items(result.payload, {r["dynamodb"]["SequenceNumber"] for r in passing})
             if failed == set():
+                if not batch.doubled and self._service.chaos.duplicate():
+                    batch.doubled = True  # at least once: the same batch is handed over again, once
+                    return
                 self._done_with(pending)
                 return
             if failed:  # retry from the lowest failed sequence number, in order
@@ -359,6 +373,7 @@ class StreamPoller(_Poller):
 class _Batch:
     def __init__(self, shard_id: str, raw: list[dict[str, Any]], attempts: int = 0) -> None:
         self.shard_id, self.raw, self.attempts = shard_id, raw, attempts
+        self.doubled = False  # handed over a second time already by the duplicate switch
 
     def oldest_arrival(self) -> float:
         created = self.raw[0]["dynamodb"].get("ApproximateCreationDateTime")

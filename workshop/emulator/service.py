@@ -40,7 +40,8 @@ class EmulatorService:
         self._backends_lock = threading.Lock()
         self.invoker = AsyncInvoker(AsyncHooks(
             resolve=lambda region, name: self.resolve(region, name),
-            invoke=lambda spec, payload, request_id: self.invoke(spec, payload, request_id=request_id),
+            invoke=lambda spec, payload, request_id: self.invoke(spec, payload, request_id=request_id,
+                                                                 retried_by_lambda=True),
             invoke_config=moto_internals.event_invoke_config,
             dead_letter_target=moto_internals.dead_letter_target,
             send=self.send_to_target,
@@ -64,9 +65,12 @@ class EmulatorService:
         return moto_internals.function_spec(region, name, qualifier)
 
     def invoke(self, spec: FunctionSpec, payload: bytes, client_context: Any = None,
-               request_id: str | None = None) -> Invocation:
+               request_id: str | None = None, retried_by_lambda: bool = False) -> Invocation:
+        """Run the function once. ``retried_by_lambda``: the invocation is one Lambda itself
+        retries on failure (asynchronous, event-source mappings); only those get the failure
+        switch's injected failures (see :class:`Chaos`)."""
         injected = None
-        if self.chaos.fail():
+        if retried_by_lambda and self.chaos.fail():
             injected = (f"Injected failure: the handler ran, but this invocation is reported as failed "
                         f"(teaching switch failure_rate={self.chaos.failure_rate})")
         result = self.runtime.invoke(spec, payload, client_context=client_context, request_id=request_id,

@@ -47,10 +47,25 @@ class Settings:
 class Chaos:
     """Teaching switches: what AWS may do to you rarely, made frequent on purpose.
 
-    duplicate_rate: S3, SNS and SQS deliveries made twice (at-least-once delivery).
+    duplicate_rate: S3, SNS and SQS deliveries made twice, and DynamoDB stream batches handed
+                    to their function twice (at-least-once delivery). A delivery is doubled
+                    once, never again: at 1.0 everything arrives exactly twice.
     failure_rate:   invocations reported as failed after the handler ran (lost responses,
-                    timeouts after side effects), so retries repeat work already done.
+                    timeouts after side effects), so retries repeat work already done. Only
+                    invocations Lambda retries by itself get them: asynchronous ones (S3, SNS,
+                    ``InvocationType=Event``) and event-source mappings (streams, SQS). A
+                    synchronous invoke (``RequestResponse``, API Gateway) is never retried by
+                    AWS; its caller sees the error and decides, so an injected failure there
+                    would prove nothing about retries and only break the caller (a lab's
+                    check, an HTTP client).
     delay_ms:       added before each event delivery.
+
+    What AWS allows, stated by AWS:
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-retries.html (which invocations are
+    retried), https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html
+    (mappings process each event at least once, duplicates can occur),
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventNotifications.html (S3 event
+    notifications are delivered at least once).
     """
 
     duplicate_rate: float = 0.0
