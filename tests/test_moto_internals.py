@@ -21,6 +21,7 @@ from moto.logs import models as logs_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
+from moto.s3 import responses as s3_responses
 from moto.sns import models as sns_models
 from moto.sqs import models as sqs_models
 
@@ -77,6 +78,14 @@ def _parameters(function):
     (cloudwatch_models.CloudWatchBackend, "set_alarm_state",
      ["self", "alarm_name", "reason", "reason_data", "state_value"]),
     (cloudwatch_models.CloudWatchBackend, "put_metric_data", ["self", "namespace", "metric_data"]),
+    (cloudwatch_models.CloudWatchBackend, "put_metric_alarm", None),
+    (sqs_models.SQSBackend, "set_queue_attributes", ["self", "queue_name", "attributes"]),
+    (sqs_models.SQSBackend, "create_queue", ["self", "name", "tags", "kwargs"]),
+    (s3_models.S3Backend, "put_bucket_policy", ["self", "bucket_name", "policy"]),
+    (s3_models.S3Backend, "put_bucket_encryption", ["self", "bucket_name", "encryption"]),
+    (s3_responses.S3Response, "_notification_config_from_body", ["self"]),
+    (lambda_models.LambdaBackend, "update_event_source_mapping", ["self", "uuid", "spec"]),
+    (kms_models.KmsBackend, "put_key_policy", ["self", "key_id", "policy"]),
 ])
 def test_the_internals_used_still_exist(owner, name, parameters):
     assert hasattr(owner, name), f"moto no longer has {owner.__name__}.{name}: revisit moto_internals.py"

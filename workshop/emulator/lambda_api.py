@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from workshop.emulator import filter_patterns
+from workshop.emulator import filter_patterns, moto_internals, refusals
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 MAPPING_PATH = re.compile(r"^/2015-03-31/event-source-mappings/?(?P<uuid>[^/]*)/?$")
@@ -35,14 +35,32 @@ def is_mapping_change(environ: dict[str, Any]) -> bool:
 
 
 def refuse_invalid_mapping(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes] | None:
-    """Refuse a mapping whose FilterCriteria AWS would refuse; otherwise leave the body for moto."""
+    """Refuse a mapping change AWS would refuse, before moto stores any of it; otherwise leave
+    the body for moto. (moto checked little, and an update refused part-way kept its first fields.)"""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)  # moto reads the request after us
     try:
-        criteria = json.loads(body or b"{}").get("FilterCriteria")
+        request = json.loads(body or b"{}")
     except ValueError:
         return None
+    if not isinstance(request, dict):
+        return None
+    uuid = MAPPING_PATH.match(environ.get("PATH_INFO", "")).group("uuid")
+    source_arn = request.get("EventSourceArn")
+    if uuid:
+        existing = moto_internals.event_source_mapping(request_region(environ), uuid)
+        if existing is None:  # moto answers 200 with an empty body
+            return _error(start_response, 404, "ResourceNotFoundException",
+                          "The resource you requested does not exist.")
+        source_arn = existing.get("EventSourceArn")
+        # BatchSize and the batching window are judged together, whichever of them changes
+        request = {**{k: existing[k] for k in ("BatchSize", "MaximumBatchingWindowInSeconds")
+                      if existing.get(k) is not None}, **request}
+    refusal = refusals.event_source_mapping(request, source_arn, creating=not uuid)
+    if refusal is not None:
+        return _error(start_response, refusal.status, refusal.code, refusal.message)
+    criteria = request.get("FilterCriteria")
     if not criteria:
         return None
     try:

@@ -28,16 +28,23 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
   queue three times: SendMessage did so four times, ReceiveMessage once per message it returned.
 - DynamoDB sizes and compares a set by wrapping each member in a new object, for every write to
   the item: an UpdateItem that adds one id to a set of 5,000 took 23 ms instead of 3.
+- A refused call must change nothing, but moto validates little, and some of it after storing
+  part of the request (SetQueueAttributes kept the RedrivePolicy it refused; an
+  UpdateEventSourceMapping naming an unknown function kept the BatchSize given before it).
+  Each call the labs make is judged whole by :mod:`workshop.emulator.refusals` before moto
+  runs it, and what moto still changes before failing is put back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import inspect
 import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +61,7 @@ from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from moto.sns import models as sns_models
 
+from workshop.emulator import refusals
 from workshop.emulator.lambda_runtime import FunctionSpec
 
 PINNED_MOTO_VERSION = "5.2.5"
@@ -874,6 +882,161 @@ def _track_no_model_instances() -> None:
     base.__new__ = staticmethod(lambda cls, *args, **kwargs: super(base, cls).__new__(cls))
 
 
+# ---- Refused calls change nothing ------------------------------------------------------
+
+def _raise_refusal(refusal: refusals.Refusal | None, error: Callable[[str, str], Exception]) -> None:
+    """Answer a refusal with the service's own moto exception, which moto renders in the
+    request's protocol (query, JSON or XML) like any error of its own."""
+    if refusal is not None:
+        raise error(refusal.code, refusal.message)
+
+
+@contextlib.contextmanager
+def _unchanged_on_error(model: Any) -> Iterator[None]:
+    """Put a moto object's attributes back when the call changing it fails part-way: moto
+    assigns request fields one by one and may refuse a later one after storing earlier ones."""
+    before = dict(model.__dict__)
+    try:
+        yield
+    except Exception:
+        model.__dict__.clear()
+        model.__dict__.update(before)
+        raise
+
+
+def _sqs_queues_judged_whole() -> None:
+    """SetQueueAttributes and CreateQueue are judged on every attribute before moto stores any
+    (moto stored a RedrivePolicy, then refused it; it accepted out-of-range values)."""
+    from moto.sqs import models as sqs_models
+    from moto.sqs.exceptions import SQSException
+
+    backend_class = sqs_models.SQSBackend
+    original_set, original_create = backend_class.set_queue_attributes, backend_class.create_queue
+
+    def queue_type(backend: Any) -> Callable[[str], bool | None]:
+        def is_fifo(arn: str) -> bool | None:
+            queue = next((q for q in list(backend.queues.values()) if q.queue_arn == arn), None)
+            return None if queue is None else bool(queue.fifo_queue)
+        return is_fifo
+
+    def set_queue_attributes(self: Any, queue_name: str, attributes: dict[str, Any]) -> Any:
+        queue = self.get_queue(queue_name)
+        _raise_refusal(refusals.sqs_attributes(attributes, fifo=bool(queue.fifo_queue), creating=False,
+                                               dead_letter_queue_fifo=queue_type(self)), SQSException)
+        with _unchanged_on_error(queue):
+            return original_set(self, queue_name, attributes)
+
+    def create_queue(self: Any, name: str, tags: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        attributes = {k: v for k, v in kwargs.items() if k != "region"}
+        fifo = str(attributes.get("FifoQueue", "false")).lower() == "true"
+        _raise_refusal(refusals.sqs_attributes(attributes, fifo=fifo, creating=True,
+                                               dead_letter_queue_fifo=queue_type(self)), SQSException)
+        return original_create(self, name, tags, **kwargs)
+
+    backend_class.set_queue_attributes = set_queue_attributes
+    backend_class.create_queue = create_queue
+
+
+def _s3_bucket_settings_judged_whole() -> None:
+    """Bucket policies, notification configurations and default encryption are judged before
+    moto stores them. moto stored any policy text (the policy check then failed every request
+    to the bucket), any notification destination, and any encryption algorithm."""
+    import xmltodict
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.responses import S3Response
+
+    backend_class = s3_models.S3Backend
+    original_policy, original_encryption = backend_class.put_bucket_policy, backend_class.put_bucket_encryption
+    original_notification = S3Response._notification_config_from_body
+
+    def put_bucket_policy(self: Any, bucket_name: str, policy: bytes) -> None:
+        text = policy.decode("utf-8", "replace") if isinstance(policy, bytes) else str(policy)
+        _raise_refusal(refusals.s3_bucket_policy(text, bucket_name), S3ClientError)
+        original_policy(self, bucket_name, policy)
+
+    def put_bucket_encryption(self: Any, bucket_name: str, encryption: dict[str, Any]) -> None:
+        _raise_refusal(refusals.s3_bucket_encryption(encryption), S3ClientError)
+        original_encryption(self, bucket_name, encryption)
+
+    def notification_config_from_body(self: Any) -> dict[str, Any]:
+        raw = (xmltodict.parse(self.body) or {}).get("NotificationConfiguration") or {}
+        _raise_refusal(refusals.s3_notification_filters(raw), S3ClientError)  # moto asserts on them: a 500
+        configuration = original_notification(self)
+        _raise_refusal(refusals.s3_notification_overlaps(configuration), S3ClientError)
+        _raise_refusal(refusals.s3_notification_destinations(configuration, notification_destination_exists),
+                       S3ClientError)
+        return configuration
+
+    backend_class.put_bucket_policy = put_bucket_policy
+    backend_class.put_bucket_encryption = put_bucket_encryption
+    S3Response._notification_config_from_body = notification_config_from_body
+
+
+def notification_destination_exists(kind: str, arn: str) -> bool:
+    """Whether the queue, topic or function an S3 notification names exists (kind sqs, sns, lambda)."""
+    from moto.sqs.models import sqs_backends
+
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[2] != kind:
+        return False
+    region, account = parts[3], parts[4]
+    try:
+        if kind == "sqs":
+            return parts[5] in sqs_backends[account][region].queues
+        if kind == "sns":
+            return arn in sns_models.sns_backends[account][region].topics
+        lambda_models.lambda_backends[account][region].get_function(arn)
+        return True
+    except Exception:  # moto's UnknownFunctionException, or a region moto does not know
+        return False
+
+
+def _mapping_updates_undone_on_error() -> None:
+    """moto applies UpdateEventSourceMapping's fields one by one and looks the function up in
+    the middle: an unknown FunctionName after a BatchSize left the new BatchSize stored."""
+    original = lambda_models.LambdaBackend.update_event_source_mapping
+
+    def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
+        mapping = self.get_event_source_mapping(uuid)
+        if mapping is None:
+            return original(self, uuid, spec)
+        with _unchanged_on_error(mapping):
+            return original(self, uuid, spec)
+
+    lambda_models.LambdaBackend.update_event_source_mapping = update_event_source_mapping
+
+
+def _key_policies_judged_first() -> None:
+    """moto stored any text as a key policy, valid JSON or not."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.kms.models import KmsBackend
+
+    original = KmsBackend.put_key_policy
+
+    def put_key_policy(self: Any, key_id: str, policy: str) -> None:
+        _raise_refusal(refusals.kms_key_policy(policy), JsonRESTError)
+        original(self, key_id, policy)
+
+    KmsBackend.put_key_policy = put_key_policy
+
+
+def _metric_alarms_judged_first() -> None:
+    """moto stored any PutMetricAlarm, replacing the alarm of that name: a bad period or
+    operator overwrote a working alarm with one that can never be evaluated."""
+    from moto.cloudwatch import models as cloudwatch_models
+    from moto.cloudwatch.exceptions import CloudWatchException
+
+    original = cloudwatch_models.CloudWatchBackend.put_metric_alarm
+    signature = inspect.signature(original)
+
+    def put_metric_alarm(self: Any, *args: Any, **kwargs: Any) -> Any:
+        alarm = signature.bind(self, *args, **kwargs).arguments
+        _raise_refusal(refusals.metric_alarm(alarm), CloudWatchException)
+        return original(self, *args, **kwargs)
+
+    cloudwatch_models.CloudWatchBackend.put_metric_alarm = put_metric_alarm
+
+
 _installed = False
 
 
@@ -904,3 +1067,8 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _kms_key_operations_accept_arns()
     _hook_s3_notifications(on_s3_change)
     _hook_sns_deliveries(on_sns_delivery)
+    _sqs_queues_judged_whole()
+    _s3_bucket_settings_judged_whole()
+    _mapping_updates_undone_on_error()
+    _key_policies_judged_first()
+    _metric_alarms_judged_first()
