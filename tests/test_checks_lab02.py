@@ -11,11 +11,11 @@ from workshop import grading
 from workshop.deploy import deploy_function
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDITIONAL_PUT = '''            table.put_item(
-                Item={"ContentHash": digest, "Key": key, "Size": len(body),
-                      "ReceivedAt": datetime.now(timezone.utc).isoformat()},
-                ConditionExpression="attribute_not_exists(ContentHash)",
-            )'''
+CONDITION = '''
+            ConditionExpression="attribute_not_exists(ContentHash)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",'''
+HOLDER_COMPARED = '''        same_upload = holder["Key"] == {"S": key} and holder.get("Sequencer") == {"S": sequencer}
+        return "redelivery" if same_upload else "duplicate"'''
 
 
 def handler_source(folder: str) -> str:
@@ -80,10 +80,9 @@ def test_table_mistakes_are_named(ctx, options, expected):
 
 def test_a_plain_put_is_caught(ctx):
     """The typical mistake: a plain put silently overwrites, so the copy looks new."""
-    plain = CONDITIONAL_PUT.replace(',\n                ConditionExpression="attribute_not_exists(ContentHash)",', ",")
-    assert CONDITIONAL_PUT in SOLVED and plain != CONDITIONAL_PUT
+    assert CONDITION in SOLVED
     create_table(ctx)
-    deploy_digester(ctx, SOLVED.replace(CONDITIONAL_PUT, plain))
+    deploy_digester(ctx, SOLVED.replace(CONDITION, ""))
     status, message = verdict(ctx, "2.2")
     assert status is grading.Outcome.INCORRECT
     assert "accepted the same content twice" in message and "attribute_not_exists" in message
@@ -91,12 +90,46 @@ def test_a_plain_put_is_caught(ctx):
 
 def test_an_unhandled_conditional_failure_is_caught(ctx):
     create_table(ctx)
-    unhandled = SOLVED.replace("        except table.meta.client.exceptions.ConditionalCheckFailedException:\n"
-                               "            status = \"duplicate\"\n", "        finally:\n            pass\n")
+    handled = SOLVED[SOLVED.index("    except table.meta.client"):SOLVED.index("    # END SOLUTION")]
+    unhandled = SOLVED.replace(handled, "    finally:\n        pass\n")
     assert unhandled != SOLVED
     deploy_digester(ctx, unhandled)
     status, message = verdict(ctx, "2.2")
     assert status is grading.Outcome.INCORRECT and "not an error" in message
+
+
+@pytest.mark.parametrize("comparison, expected", [
+    # The naive version: every refusal is a duplicate, so S3's redelivery is rejected as a second upload.
+    ('        return "duplicate"', ["the same event delivered again", "at least once", "'redelivery'"]),
+    # Comparing the key alone: a file re-sent under the same name passes for a redelivery.
+    ('        return "redelivery" if holder["Key"] == {"S": key} else "duplicate"',
+     ["uploaded again under the same name", "compare the holder's Sequencer too"]),
+    # Comparing nothing of the holder: every refusal is taken for a redelivery.
+    ('        return "redelivery"', ["another upload of the same content under another name", "only the same Key"]),
+])
+def test_a_redelivery_taken_for_a_duplicate_or_the_reverse_is_named(ctx, comparison, expected):
+    assert HOLDER_COMPARED in SOLVED
+    create_table(ctx)
+    deploy_digester(ctx, SOLVED.replace(HOLDER_COMPARED, comparison))
+    status, message = verdict(ctx, "2.2")
+    assert status is grading.Outcome.INCORRECT, message
+    for part in expected:
+        assert part in message, message
+
+
+def test_an_item_without_the_upload_is_caught(ctx):
+    """Without Key and Sequencer in the item, the holder cannot be told from another upload."""
+    create_table(ctx)
+    deploy_digester(ctx, SOLVED.replace('"Key": key, "Sequencer": sequencer, ', ""))
+    status, message = verdict(ctx, "2.2")
+    assert status is grading.Outcome.INCORRECT and "write 'Key' and 'Sequencer' into the item" in message, message
+
+
+def test_a_refusal_without_its_item_is_explained(ctx):
+    create_table(ctx)
+    deploy_digester(ctx, SOLVED.replace('\n            ReturnValuesOnConditionCheckFailure="ALL_OLD",', ""))
+    status, message = verdict(ctx, "2.2")
+    assert status is grading.Outcome.INCORRECT and "ReturnValuesOnConditionCheckFailure='ALL_OLD'" in message, message
 
 
 def test_a_missing_table_points_at_exercise_2_1(ctx):

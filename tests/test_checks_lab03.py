@@ -12,12 +12,18 @@ from workshop import environment, grading, steps
 from workshop.deploy import deploy_function
 
 ROOT = Path(__file__).resolve().parents[1]
-COPY_THEN_DELETE = '''    s3.copy_object(CopySource={"Bucket": source, "Key": key}, Bucket=target, Key=key,
-                   Metadata=safe, MetadataDirective="REPLACE")
+COPY_THEN_DELETE = '''    try:
+        s3.copy_object(CopySource={"Bucket": source, "Key": key}, Bucket=target, Key=key,
+                       Metadata=safe, MetadataDirective="REPLACE")
+    except s3.exceptions.NoSuchKey:
+        return  # a delivery of the same event running beside this one moved it first
     s3.delete_object(Bucket=source, Key=key)'''
 DELETE_THEN_COPY = '''    s3.delete_object(Bucket=source, Key=key)
-    s3.copy_object(CopySource={"Bucket": source, "Key": key}, Bucket=target, Key=key,
-                   Metadata=safe, MetadataDirective="REPLACE")'''
+    try:
+        s3.copy_object(CopySource={"Bucket": source, "Key": key}, Bucket=target, Key=key,
+                       Metadata=safe, MetadataDirective="REPLACE")
+    except s3.exceptions.NoSuchKey:
+        return  # a delivery of the same event running beside this one moved it first'''
 
 
 def written(folder: str, name: str) -> str:
@@ -83,6 +89,17 @@ def test_untouched_then_solved(ctx3, step3):
     ((COPY_THEN_DELETE, DELETE_THEN_COPY), "3.1", "Copy first, then delete"),  # the typical mistake
     (('move(bucket, key, ERROR, {"reason": reason})', "move(bucket, key, ERROR, {})"), "3.1", "'reason'"),
     (('move(bucket, key, IN_PROGRESS, {})', 'move(bucket, key, ERROR, {})'), "3.1", "good files go to"),
+    # A redelivery of an unfinished upload rejected as a duplicate: the false alarm of the naive digester.
+    (('        if status == "duplicate":\n', '        if status in ("duplicate", "redelivery"):\n'), "3.1",
+     "rejected a redelivery"),
+    # A redelivery of an unfinished upload left where it is: the interrupted move never finishes.
+    (("        else:\n            move(bucket, key, IN_PROGRESS, {})", '        elif status == "new":\n'
+      "            move(bucket, key, IN_PROGRESS, {})"), "3.1", "must finish the move"),
+    # The redelivery of an upload routed before moves a later upload of the same bytes with it.
+    (('        if status == "done before":\n            route = "done before"\n        elif reason:\n',
+      "        if reason:\n"), "3.1", "With status 'done before', leave it"),
+    # Another upload of the same content let through.
+    (('        reason = "duplicate content"\n', "        pass\n"), "3.1", "a duplicate goes to"),
     (('Message=json.dumps({"key": key, "reason": reason})', 'Message=json.dumps({"key": key})'), "3.2",
      "has no 'reason'"),
     (('Message=json.dumps({"key": key, "reason": reason})', 'Message=f"rejected {key}: {reason}"'), "3.2",
@@ -100,6 +117,9 @@ def test_digester_mistakes_are_named(ctx3, step3, change, exercise_id, expected)
     ("        s3.delete_object(Bucket=bucket, Key=key)\n", "", "delete it once processed"),
     ('int(r["quantity"]) * float(r["unit_price"])', 'float(r["unit_price"])', "'total' is 52.65"),
     ('ContentType="application/json"', 'ContentType="text/plain"', "application/json"),
+    # Without its guard, a redelivered event whose file is processed and gone crashes the processor.
+    ("        except s3.exceptions.NoSuchKey:\n            continue", "        except KeyError:\n            continue",
+     "the same event delivered again"),
 ])
 def test_processor_mistakes_are_named(ctx3, step3, old, new, expected):
     assert old in PROCESSOR

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from workshop.checks.support import (describe_error, describe_table, invoke_raw, require_function,
+from workshop.checks.support import (describe_error, describe_table, invoke_raw, new_sequencer, require_function,
                                      require_handler_attempted, require_table_tagged_on_demand, s3_put_event)
 from workshop.grading import Context, Incorrect, NotAttempted, exercise
 
@@ -43,13 +43,16 @@ def table_definition(ctx: Context) -> str:
     return f"{name} is keyed by {KEY_ATTRIBUTE} alone, on demand, tagged"
 
 
-@exercise("2.2", "Record each file once, conditionally", solution=SOLUTION, hints=(
-    "A plain put_item overwrites silently: the second delivery of a file looks new. DynamoDB can refuse the "
+@exercise("2.2", "Record each file once, and tell a redelivery from a duplicate", solution=SOLUTION, hints=(
+    "A plain put_item overwrites silently: the second copy of a file looks new. DynamoDB can refuse the "
     "write instead when the item already exists.",
     f"put_item(..., ConditionExpression='attribute_not_exists({KEY_ATTRIBUTE})') fails with "
-    "ConditionalCheckFailedException when the hash is already there.",
-    "Catch `table.meta.client.exceptions.ConditionalCheckFailedException` (or a ClientError with that code) and "
-    "set status = 'duplicate'; otherwise status = 'new'.",
+    "ConditionalCheckFailedException when the hash is already there: catch it (table.meta.client.exceptions."
+    "ConditionalCheckFailedException), it is an answer, not an error.",
+    "Put 'Key' and 'Sequencer' in the item, and ask for the holder with "
+    "ReturnValuesOnConditionCheckFailure='ALL_OLD': the refusal's error.response['Item'] is the item that is "
+    "there, typed ({'Key': {'S': ...}}). Same Key and Sequencer as this event: 'redelivery'; otherwise "
+    "'duplicate'.",
 ))
 def conditional_write(ctx: Context) -> str:
     require_handler_attempted(ctx, HANDLER_FILE)
@@ -61,34 +64,94 @@ def conditional_write(ctx: Context) -> str:
     s3, dynamodb = ctx.client("s3"), ctx.client("dynamodb")
     body = f"order_id,customer,product,quantity,unit_price\n{uuid.uuid4().int % 10**9},ana,mug,1,8.50\n".encode()
     digest = hashlib.sha256(body).hexdigest()
-    keys = ["checks/2.2 first.csv", "checks/2.2 same content, other name.csv"]
-    statuses = []
+    first, other = f"checks/2.2 first {digest[:8]}.csv", f"checks/2.2 same content, other name {digest[:8]}.csv"
+    first_upload = new_sequencer()
+    # (what happens, the key, the event's sequencer, whether the file is put first, the status it must get)
+    deliveries = [
+        ("the first upload of a file", first, first_upload, True, "new"),
+        ("the same event delivered again (same key, same sequencer)", first, first_upload, False, "redelivery"),
+        ("another upload of the same content under another name", other, new_sequencer(), True, "duplicate"),
+        ("the same content uploaded again under the same name (a new sequencer)", first, new_sequencer(), True,
+         "duplicate"),
+    ]
+    statuses: list[str] = []
     try:
-        for key in keys:
-            s3.put_object(Bucket=incoming, Key=key, Body=body, ContentType="text/csv")
-            event = s3_put_event(ctx, incoming, key, len(body), "2.2")
-            result, error = invoke_raw(ctx, DIGESTER, event)
-            if error is not None:
-                if "ConditionalCheckFailed" in f"{error.get('errorType')} {error.get('errorMessage')}":
-                    raise Incorrect(f"{name} failed with ConditionalCheckFailedException on the second copy of a "
-                                    "file: a duplicate is expected, not an error; catch it and report 'duplicate'")
-                raise Incorrect(describe_error(ctx, DIGESTER, error))
-            received = (result or {}).get("received") if isinstance(result, dict) else None
-            if not received or "status" not in received[0]:
-                raise Incorrect(f"{name} returned {result!r}; each received entry needs a 'status' "
-                                "('new' or 'duplicate')")
-            statuses.append(received[0]["status"])
-        item = dynamodb.get_item(TableName=table, Key={KEY_ATTRIBUTE: {"S": digest}}).get("Item")
+        for what, key, sequencer, uploaded, _ in deliveries:
+            if uploaded:
+                s3.put_object(Bucket=incoming, Key=key, Body=body, ContentType="text/csv")
+            statuses.append(_status(ctx, name, key, len(body), sequencer, what))
+        item = dynamodb.get_item(TableName=table, Key={KEY_ATTRIBUTE: {"S": digest}},
+                                 ConsistentRead=True).get("Item")
     finally:
-        for key in keys:
-            s3.delete_object(Bucket=incoming, Key=key)
-        dynamodb.delete_item(TableName=table, Key={KEY_ATTRIBUTE: {"S": digest}})
-    if statuses == ["new", "new"]:
-        raise Incorrect(f"{name} accepted the same content twice (as {keys[0]!r} and {keys[1]!r}): a plain put "
-                        f"overwrites; write with ConditionExpression='attribute_not_exists({KEY_ATTRIBUTE})'")
-    if statuses != ["new", "duplicate"]:
-        raise Incorrect(f"{name} reported {statuses} for a file and then its copy; expected ['new', 'duplicate']")
+        _remove(ctx, [first, other], digest)
+    for (what, key, _, _, expected), status in zip(deliveries, statuses):
+        if status != expected:
+            raise Incorrect(_mishandled(name, what, key, status, expected, statuses))
     if item is None:
         raise Incorrect(f"{name} reported the file as new but {table} has no item with {KEY_ATTRIBUTE} = the "
                         "SHA-256 hex digest of its content")
-    return f"{name} records a file once in {table} and reports its copy as a duplicate"
+    held = {attribute: item.get(attribute, {}).get("S") for attribute in ("Key", "Sequencer")}
+    if held != {"Key": first, "Sequencer": first_upload}:
+        raise Incorrect(f"the item {name} wrote holds Key={held['Key']!r} and Sequencer={held['Sequencer']!r}; "
+                        f"it should name the first upload: Key={first!r}, Sequencer={first_upload!r}")
+    return (f"{name} records a file once in {table}, acknowledges its redelivered event, and reports another "
+            "upload of the same content as a duplicate")
+
+
+def _status(ctx: Context, name: str, key: str, size: int, sequencer: str, what: str) -> str:
+    """Hand the digester one S3 event; the status it reported for the file."""
+    event = s3_put_event(ctx, ctx.names.bucket("incoming"), key, size, "2.2", sequencer=sequencer)
+    result, error = invoke_raw(ctx, DIGESTER, event)
+    if error is not None:
+        if "ConditionalCheckFailed" in f"{error.get('errorType')} {error.get('errorMessage')}":
+            raise Incorrect(f"{name} failed with ConditionalCheckFailedException on {what}: a refused write is "
+                            "an answer, not an error; catch it and report 'redelivery' or 'duplicate'")
+        missing = error.get("errorMessage") if error.get("errorType") == "KeyError" else None
+        if missing == "'Item'":
+            raise Incorrect(f"{name} failed with KeyError: 'Item' on {what}: a refusal carries the item that refused "
+                            "the write only when put_item asks for it: ReturnValuesOnConditionCheckFailure='ALL_OLD'")
+        if missing in ("'Key'", "'Sequencer'"):
+            raise Incorrect(f"{name} failed with KeyError: {missing} on {what}: the item that refused the write has "
+                            f"no {missing}; write 'Key' and 'Sequencer' into the item, so a refusal says which "
+                            "upload holds it")
+        raise Incorrect(f"on {what}: {describe_error(ctx, DIGESTER, error)}")
+    received = result.get("received") if isinstance(result, dict) else None
+    if not received or not isinstance(received[0], dict) or "status" not in received[0]:
+        raise Incorrect(f"{name} returned {result!r}; each received entry needs a 'status' "
+                        "('new', 'redelivery' or 'duplicate')")
+    return received[0]["status"]
+
+
+def _mishandled(name: str, what: str, key: str, status: str, expected: str, statuses: list[str]) -> str:
+    """Which of the two kinds of 'twice' the digester got wrong, and what to do about it."""
+    told = f"{name} reported {status!r} for {what} ({key!r}); expected {expected!r}"
+    if expected == "new":
+        return f"{told}. A file never seen before is new: is the item written when the hash is not there?"
+    if expected == "redelivery" and status == "new":
+        return (f"{told}: {name} accepted the same content twice. A plain put overwrites; write with "
+                f"ConditionExpression='attribute_not_exists({KEY_ATTRIBUTE})'")
+    if expected == "redelivery":
+        return (f"{told}. S3 delivers events at least once: this is the same upload again, not a second file. "
+                "When the write is refused, read the holder (ReturnValuesOnConditionCheckFailure='ALL_OLD', then "
+                "error.response['Item']) and report 'redelivery' when its Key and Sequencer are this event's")
+    if status == "new":
+        return (f"{told}: {name} accepted the same content twice. A plain put overwrites; write with "
+                f"ConditionExpression='attribute_not_exists({KEY_ATTRIBUTE})'")
+    if status == "redelivery" and "same name" in what:
+        return (f"{told}. A file re-sent under the same name is a new upload with a new sequencer: compare the "
+                "holder's Sequencer too, not only its Key")
+    if status == "redelivery":
+        return (f"{told}. Another upload holds the record (another Key): only the same Key and Sequencer make a "
+                "redelivery")
+    return f"{told}; statuses in order were {statuses}"
+
+
+def _remove(ctx: Context, keys: list[str], digest: str) -> None:
+    s3 = ctx.client("s3")
+    # Lab 3's digester moves files on from incoming: clean up wherever they went.
+    for purpose in ("incoming", "in-progress", "error"):
+        for key in keys:
+            s3.delete_object(Bucket=ctx.names.bucket(purpose), Key=key)
+    for key in keys:
+        s3.delete_object(Bucket=ctx.names.bucket("processed"), Key=f"summaries/{key}.json")
+    ctx.client("dynamodb").delete_item(TableName=ctx.names.table(TABLE), Key={KEY_ATTRIBUTE: {"S": digest}})

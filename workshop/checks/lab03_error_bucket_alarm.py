@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -9,12 +10,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from workshop.checks.support import (describe_error, error_code, invoke_raw, require_function,
+from workshop.checks.support import (describe_error, error_code, invoke_raw, new_sequencer, require_function,
                                      require_handler_attempted, s3_put_event)
 from workshop.grading import Context, Incorrect, exercise
 
 SOLUTION = "03_error_bucket_alarm.ipynb"
 DIGESTER_FILE, PROCESSOR_FILE = "handlers/digester.py", "handlers/processor.py"
+TABLE = "documents-received"
 HEADER = "order_id,customer,product,quantity,unit_price\n"
 ALARM_WAIT_SECONDS = 5.0
 
@@ -28,19 +30,27 @@ def _exists(ctx: Context, bucket: str, key: str) -> dict[str, Any] | None:
         raise
 
 
-def _digest(ctx: Context, key: str, body: bytes, check_id: str) -> dict[str, Any]:
-    """Put a file in incoming, hand its event to the digester, return its entry for the file."""
+def _digest(ctx: Context, key: str, body: bytes | None, check_id: str, sequencer: str | None = None,
+            what: str = "") -> dict[str, Any]:
+    """Put a file in incoming (unless ``body`` is None: the file is there already), hand its event
+    to the digester, return its entry for the file. The same ``sequencer`` again is a redelivery."""
     incoming = ctx.names.bucket("incoming")
-    ctx.client("s3").put_object(Bucket=incoming, Key=key, Body=body, ContentType="text/csv")
-    result, error = invoke_raw(ctx, "digester", s3_put_event(ctx, incoming, key, len(body), check_id))
+    s3 = ctx.client("s3")
+    if body is not None:
+        s3.put_object(Bucket=incoming, Key=key, Body=body, ContentType="text/csv")
+        size = len(body)
+    else:
+        size = s3.head_object(Bucket=incoming, Key=key)["ContentLength"] if _exists(ctx, incoming, key) else 0
+    event = s3_put_event(ctx, incoming, key, size, check_id, sequencer=sequencer)
+    result, error = invoke_raw(ctx, "digester", event)
     if error is not None:
         message = str(error.get("errorMessage", ""))
         if "CopyObject" in message and ("NoSuchKey" in message or "does not exist" in message):
             raise Incorrect(f"{ctx.names.function('digester')} could not copy {key!r}: it was deleted before it "
                             "was copied. Copy first, then delete, or a crash in between loses the file")
-        raise Incorrect(describe_error(ctx, "digester", error))
+        raise Incorrect((f"on {what}: " if what else "") + describe_error(ctx, "digester", error))
     received = (result or {}).get("received") if isinstance(result, dict) else None
-    if not received:
+    if not received or not isinstance(received[0], dict):
         raise Incorrect(f"{ctx.names.function('digester')} returned {result!r}; expected {{'received': [...]}}")
     return received[0]
 
@@ -56,27 +66,76 @@ def _unique_csv(quantity: str = "2") -> bytes:
     return f"{HEADER}{uuid.uuid4().int % 10**9},ana,mug,{quantity},8.50\n".encode()
 
 
-@exercise("3.1", "Route good and bad files", solution=SOLUTION, hints=(
+def _record(ctx: Context, body: bytes, key: str, sequencer: str, status: str) -> str:
+    """Write the idempotency record an earlier delivery of an upload left behind; its hash."""
+    digest = hashlib.sha256(body).hexdigest()
+    ctx.client("dynamodb").put_item(TableName=ctx.names.table(TABLE), Item={
+        "ContentHash": {"S": digest}, "Key": {"S": key}, "Sequencer": {"S": sequencer},
+        "Size": {"N": str(len(body))}, "Status": {"S": status}, "ReceivedAt": {"S": "2026-01-01T00:00:00+00:00"}})
+    return digest
+
+
+def _forget(ctx: Context, bodies: list[bytes]) -> None:
+    for body in bodies:
+        ctx.client("dynamodb").delete_item(TableName=ctx.names.table(TABLE),
+                                           Key={"ContentHash": {"S": hashlib.sha256(body).hexdigest()}})
+
+
+@exercise("3.1", "Route good and bad files, redeliveries and duplicates", solution=SOLUTION, hints=(
     "Two ways out of incoming: `move(bucket, key, ERROR, {'reason': reason})` for a file with a reason, "
-    "`move(bucket, key, IN_PROGRESS, {})` for a good one.",
-    "A rejected file also raises the alarm: call `alarm(key, reason)` after moving it.",
-    "Set `route = 'error'` or `route = 'in-progress'` in each branch, so the handler reports where the file went.",
+    "`move(bucket, key, IN_PROGRESS, {})` for a good one. A rejected file also raises the alarm: call "
+    "`alarm(key, reason)` after moving it.",
+    "Status 'done before' means this upload was routed already and the file at the key is a later upload with "
+    "its own event: leave it and set route = 'done before'. Status 'redelivery' is this same upload, not finished: "
+    "move it on to in-progress like a new file.",
+    "Set `route = 'error'`, `route = 'in-progress'` or `route = 'done before'` in each branch, so the handler "
+    "reports where the file went.",
 ))
 def routing(ctx: Context) -> str:
     require_handler_attempted(ctx, DIGESTER_FILE)
     name = require_function(ctx, "digester")["FunctionName"]
     incoming, error_bucket = ctx.names.bucket("incoming"), ctx.names.bucket("error")
     in_progress = ctx.names.bucket("in-progress")
-    bad_key, good_key = f"checks/3.1 bad {uuid.uuid4().hex[:8]}.csv", f"checks/3.1 good {uuid.uuid4().hex[:8]}.csv"
+    tag = uuid.uuid4().hex[:8]
+    bad_key, good_key = f"checks/3.1 bad {tag}.csv", f"checks/3.1 good {tag}.csv"
+    copy_key, died_key, later_key = (f"checks/3.1 copy of good {tag}.csv", f"checks/3.1 died mid-move {tag}.csv",
+                                     f"checks/3.1 re-sent {tag}.csv")
+    good_body, died_body, later_body = _unique_csv(), _unique_csv(), _unique_csv()
+    s3 = ctx.client("s3")
     try:
-        bad = _digest(ctx, bad_key, _unique_csv(quantity="two"), "3.1")
+        bad = _digest(ctx, bad_key, _unique_csv(quantity="two"), "3.1", what="a malformed file")
         bad_in_error, bad_left = _exists(ctx, error_bucket, bad_key), _exists(ctx, incoming, bad_key)
-        good = _digest(ctx, good_key, _unique_csv(), "3.1")
+        good_upload = new_sequencer()
+        good = _digest(ctx, good_key, good_body, "3.1", good_upload, what="a good file")
         good_in_progress, good_left = _exists(ctx, in_progress, good_key), _exists(ctx, incoming, good_key)
         good_in_error = _exists(ctx, error_bucket, good_key)
+        good_processed = _exists(ctx, ctx.names.bucket("processed"), f"summaries/{good_key}.json")
+        _digest(ctx, good_key, None, "3.1", good_upload, what="the good file's event delivered again")
+        again_in_error = _exists(ctx, error_bucket, good_key)
+        copy = _digest(ctx, copy_key, good_body, "3.1", what="another upload of the good file's content")
+        copy_in_error = _exists(ctx, error_bucket, copy_key)
+        # An upload whose first delivery died between copy and delete: in both buckets, its record 'started'.
+        died_upload = new_sequencer()
+        _record(ctx, died_body, died_key, died_upload, "started")
+        s3.put_object(Bucket=incoming, Key=died_key, Body=died_body, ContentType="text/csv")
+        s3.copy_object(CopySource={"Bucket": incoming, "Key": died_key}, Bucket=in_progress, Key=died_key)
+        died = _digest(ctx, died_key, None, "3.1", died_upload,
+                       what="the redelivered event of an upload whose first delivery died between copy and delete")
+        died_left, died_in_error = _exists(ctx, incoming, died_key), _exists(ctx, error_bucket, died_key)
+        # An upload routed before whose event comes again after a later upload of the same bytes landed.
+        later_upload = new_sequencer()
+        _record(ctx, later_body, later_key, later_upload, "done")
+        s3.put_object(Bucket=incoming, Key=later_key, Body=later_body, ContentType="text/csv")
+        later = _digest(ctx, later_key, None, "3.1", later_upload,
+                        what="the redelivered event of an upload routed before")
+        later_left, later_in_error = _exists(ctx, incoming, later_key), _exists(ctx, error_bucket, later_key)
     finally:
-        _remove(ctx, bad_key)
-        _remove(ctx, good_key)
+        for key in (bad_key, good_key, copy_key, died_key, later_key):
+            _remove(ctx, key)
+        _forget(ctx, [good_body, died_body, later_body])
+    if bad_in_error is None and bad_left is None and bad.get("route") == "error":
+        raise Incorrect(f"{name} lost a malformed file: it reported route 'error' but the file is in neither "
+                        f"{error_bucket} nor {incoming}. Copy first, then delete, or a crash in between loses the file")
     if bad_in_error is None:
         raise Incorrect(f"{name} left a malformed file (non-numeric quantity) out of {error_bucket}; it reported "
                         f"route {bad.get('route')!r}")
@@ -90,10 +149,34 @@ def routing(ctx: Context) -> str:
         raise Incorrect(f"{name} sent a good file to {error_bucket}; good files go to {in_progress}")
     if good_in_progress is None and good_left is not None:
         raise Incorrect(f"{name} left a good file in {incoming}; it should move to {in_progress}")
+    if good_in_progress is None and good_left is None and good_processed is None:
+        raise Incorrect(f"{name} lost a good file: it is neither in {incoming} nor in {in_progress}, and the processor "
+                        "wrote no summary of it. Copy first, then delete, or a crash in between loses the file")
     if good.get("route") != "in-progress" or bad.get("route") != "error":
         raise Incorrect(f"{name} reported routes {bad.get('route')!r} (malformed) and {good.get('route')!r} (good); "
                         "expected 'error' and 'in-progress'")
-    return f"{name} moves a malformed file to {error_bucket} with its reason and a good one to {in_progress}"
+    if again_in_error is not None:
+        raise Incorrect(f"the good file's event delivered a second time put it in {error_bucket}: a redelivery is "
+                        "not a duplicate. The file had moved on already; acknowledge the event and do nothing")
+    if copy_in_error is None or copy.get("route") != "error":
+        raise Incorrect(f"another upload of the same content ({copy_key!r}) reported status {copy.get('status')!r} "
+                        f"and route {copy.get('route')!r}: a duplicate goes to {error_bucket} with its reason and "
+                        "an alarm")
+    if died_in_error is not None or died.get("route") == "error":
+        raise Incorrect(f"{name} rejected a redelivery: {died_key!r} had its record written by this same upload "
+                        "(same Key and Sequencer, Status 'started': the first delivery died between copy and "
+                        f"delete). Status {died.get('status')!r} means: finish the move to {in_progress}")
+    if died_left is not None:
+        raise Incorrect(f"{name} left {died_key!r} in {incoming}: its first delivery died between copy and delete, "
+                        f"and this redelivery (status {died.get('status')!r}) must finish the move to {in_progress}")
+    if later_left is None or later_in_error is not None or later.get("route") != "done before":
+        raise Incorrect(f"{name} moved {later_key!r} (route {later.get('route')!r}) on a redelivered event whose "
+                        "upload was routed before (its record says Status 'done'): the file now at that key is a "
+                        "later upload of the same bytes with an event of its own. With status 'done before', leave "
+                        "it where it is and set route = 'done before'")
+    return (f"{name} moves a malformed file and a duplicate upload to {error_bucket} with their reason, a good one "
+            f"to {in_progress}, finishes an interrupted move on redelivery and leaves a routed upload's "
+            "redelivery alone")
 
 
 def _alarms_for(ctx: Context, key: str) -> list[dict[str, Any]]:
@@ -161,14 +244,16 @@ def summary(ctx: Context) -> str:
     expected = {"source": key, "orders": 3, "total": 69.65, "customers": ["ana", "bo"]}
     s3 = ctx.client("s3")
     s3.put_object(Bucket=in_progress, Key=key, Body=body, ContentType="text/csv")
+    event = s3_put_event(ctx, in_progress, key, len(body), "3.3")
     try:
-        result, error = invoke_raw(ctx, "processor", s3_put_event(ctx, in_progress, key, len(body), "3.3"))
+        result, error = invoke_raw(ctx, "processor", event)
         if error is not None:
             raise Incorrect(describe_error(ctx, "processor", error))
         head = _exists(ctx, processed, f"summaries/{key}.json")
         written = (json.loads(s3.get_object(Bucket=processed, Key=f"summaries/{key}.json")["Body"].read())
                    if head else None)
         left = _exists(ctx, in_progress, key)
+        _, again = invoke_raw(ctx, "processor", event) if left is None else (None, None)
     finally:
         _remove(ctx, key)
     if head is None:
@@ -182,4 +267,9 @@ def summary(ctx: Context) -> str:
                             f"by ana and bo it should be {value!r}")
     if left is not None:
         raise Incorrect(f"{name} wrote the summary but left {key!r} in {in_progress}: delete it once processed")
-    return f"{name} writes a correct summary to {processed} and clears {in_progress}"
+    if again is not None:
+        raise Incorrect(f"the same event delivered again, after {name} had processed and deleted the file, failed: "
+                        f"{describe_error(ctx, 'processor', again)}. An event whose file is gone was handled "
+                        "before: acknowledge it (catch s3.exceptions.NoSuchKey around get_object and continue)")
+    return (f"{name} writes a correct summary to {processed}, clears {in_progress}, and acknowledges the same "
+            "event delivered again")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -71,12 +72,22 @@ def invoke(ctx: Context, purpose: str, payload: dict[str, Any]) -> Any:
     return result
 
 
-def s3_put_event(ctx: Context, bucket: str, key: str, size: int, check_id: str) -> dict[str, Any]:
-    """The event S3 sends a function for a PutObject, as a check hands it to the learner's handler."""
+def new_sequencer() -> str:
+    """A sequencer no upload had before, as S3 gives each upload's event: hexadecimal, growing."""
+    return f"{time.time_ns():016X}{next(_sequencers):04X}"
+
+
+_sequencers = itertools.count()
+
+
+def s3_put_event(ctx: Context, bucket: str, key: str, size: int, check_id: str,
+                 sequencer: str | None = None) -> dict[str, Any]:
+    """The event S3 sends a function for a PutObject, as a check hands it to the learner's handler.
+    Each call is a new upload unless ``sequencer`` repeats an earlier event's: a redelivery."""
     return aws_events.s3_event([aws_events.s3_event_record(
         event_name="ObjectCreated:Put", region=ctx.aws.region, bucket=bucket, bucket_arn=f"arn:aws:s3:::{bucket}",
         key=key, size=size, etag="0" * 32, version_id=None, configuration_id=f"check-{check_id}",
-        sequencer="0" * 16)])
+        sequencer=sequencer or new_sequencer())])
 
 
 def describe_table(ctx: Context, purpose: str) -> dict[str, Any] | None:
