@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from botocore.exceptions import ClientError
 
 from workshop import grading
 from workshop.deploy import deploy_function
@@ -75,13 +76,22 @@ def test_a_handler_that_returns_nothing_is_told_what_to_return(ctx):
     ({"rules": (("prefix", "order"), ("suffix", ".csv"))}, "prefix 'order'"),
     ({"events": ("s3:ObjectCreated:Put",)}, "multipart uploads"),
     ({"events": ("s3:ObjectRemoved:*",)}, "a new order file is an s3:ObjectCreated event"),
-    ({"copies": 2}, "2 times"),
 ])
 def test_notification_mistakes_are_named(ctx, options, expected):
     notify(ctx, deploy_digester(ctx, SOLVED), **options)
     status, message = verdict(ctx, "1.2")
     assert status is grading.Outcome.INCORRECT and expected in message
     assert ctx.names.bucket("incoming") in message
+
+
+def test_the_same_trigger_twice_is_refused_by_s3(ctx):
+    """Two entries matching the same uploads are ambiguous: S3 refuses the configuration
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html),
+    so the learner sees AWS's error and the bucket keeps its earlier configuration."""
+    with pytest.raises(ClientError) as error:
+        notify(ctx, deploy_digester(ctx, SOLVED), copies=2)
+    assert "ambiguously defined" in error.value.response["Error"]["Message"]
+    assert verdict(ctx, "1.2")[0] is not grading.Outcome.CORRECT
 
 
 def test_a_notification_to_another_function_is_incorrect(ctx):
