@@ -101,6 +101,9 @@ def test_the_attributes_read_still_exist():
         assert attribute in source, f"LambdaFunction no longer sets {attribute}"
     assert "self._event_source_mappings" in inspect.getsource(lambda_models.LambdaBackend.__init__)
     assert "lambda_event_source_mappings" in inspect.getsource(sqs_models.Queue.__init__)
+    assert "self.deduplication_id" in inspect.getsource(sqs_models.Message.__init__)
+    assert "self.sent_timestamp" in inspect.getsource(sqs_models.Message.__init__)
+    assert sqs_models.DEDUPLICATION_TIME_IN_SECONDS == 300
     assert "self.shard_iterators" in inspect.getsource(streams_models.DynamoDBStreamsBackend.__init__)
     assert "self.stream_shard" in inspect.getsource(dynamodb_tables.Table.__init__)
     assert "self.items" in inspect.getsource(dynamodb_tables.StreamShard.__init__)
@@ -260,3 +263,18 @@ def test_only_active_queues_publish_metrics():
     finally:
         for name in ("metrics-idle", "metrics-backlog", "metrics-busy"):
             backend.delete_queue(name)
+
+
+def test_a_fifo_deduplication_id_is_remembered_after_its_message_is_deleted(backend, prefix):
+    """AWS drops a send whose deduplication id it accepted in the last five minutes, even once
+    that message was received and deleted: a retried send of a job already done is no job."""
+    sqs = backend.client("sqs")
+    url = sqs.create_queue(QueueName=f"{prefix}-dedup.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="job", MessageGroupId="g", MessageDeduplicationId="job-1")
+    message = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    again = sqs.send_message(QueueUrl=url, MessageBody="job", MessageGroupId="g", MessageDeduplicationId="job-1")
+    assert again["MessageId"], "accepted, as AWS answers"
+    sqs.send_message(QueueUrl=url, MessageBody="other", MessageGroupId="g", MessageDeduplicationId="job-2")
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]]
+    assert bodies == ["other"], "the retried send is not delivered; another id is"

@@ -12,7 +12,9 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - SNS deliveries: moto's envelope has placeholder ids and timestamps; Lambda needs Docker.
 - Event-source mappings: moto delivers synchronously, ignores BatchSize and filters, and
   empties the DynamoDB stream shard; the emulator's pollers replace that delivery.
-- FIFO messages get random SequenceNumbers, and only some of them.
+- FIFO messages get random SequenceNumbers, and only some of them; a deduplication id is
+  forgotten as soon as its message is deleted, so a retried send a moment later is queued
+  again (AWS drops it for five minutes, deleted or not).
 - SQS publishes no CloudWatch metrics; alarms start in OK, are never evaluated, and
   SetAlarmState notifies nobody.
 - Bucket policies are evaluated without request context (every Condition denies) and
@@ -408,6 +410,34 @@ def _number_fifo_messages() -> None:
         if self.fifo_queue:
             with lock:
                 message.sequence_number = f"{next(numbers):020d}"
+        original(self, message)
+
+    sqs_models.Queue.add_message = add_message
+
+
+def _fifo_deduplication_outlives_deletion() -> None:
+    """AWS drops a FIFO message whose deduplication id was accepted in the last five minutes,
+    whether or not that message is still in the queue; moto compares only with the messages
+    the queue still holds, so a job received and deleted was queued again by a retried send.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html"""
+    from moto.sqs import models as sqs_models
+
+    original = sqs_models.Queue.add_message
+    window_ms = sqs_models.DEDUPLICATION_TIME_IN_SECONDS * 1000
+    lock = threading.Lock()
+
+    def add_message(self: Any, message: Any) -> None:
+        if self.fifo_queue and message.deduplication_id:
+            with lock:
+                accepted: dict[str, int] = self.__dict__.setdefault("_workshop_deduplication", {})
+                sent = int(message.sent_timestamp)
+                if len(accepted) > 1000:  # forget ids older than the window
+                    for old in [d for d, at in accepted.items() if sent - at >= window_ms]:
+                        del accepted[old]
+                first = accepted.get(message.deduplication_id)
+                if first is not None and sent - first < window_ms:
+                    return  # accepted, not delivered: AWS answers with success too
+                accepted[message.deduplication_id] = sent
         original(self, message)
 
     sqs_models.Queue.add_message = add_message
@@ -1056,6 +1086,7 @@ def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[
     _bound_shard_iterators()
     _mappings_are_creating_until_polled()
     _number_fifo_messages()
+    _fifo_deduplication_outlives_deletion()
     _stream_records_only_for_changes()
     _remember_the_service_of_each_host()
     _roles_listed_from_a_snapshot()
