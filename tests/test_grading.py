@@ -174,3 +174,95 @@ def test_checks_are_registered_once_with_hints_and_solution():
     for found in registered:
         assert found.hints and (ROOT / "solutions" / found.solution).is_file(), found.id
     assert lab00.SOLUTION == "00_first_steps.ipynb"
+
+
+@pytest.fixture
+def scratch_exercises(monkeypatch):
+    """A registry of this test's own exercises and questions, the kit's checks left out."""
+    monkeypatch.setattr(grading, "_EXERCISES", {})
+    monkeypatch.setattr(grading, "_QUESTIONS", {})
+    monkeypatch.setattr(grading, "_load_checks", lambda: None)
+    monkeypatch.setattr(grading, "_hints_shown", grading.Counter())
+    monkeypatch.setattr(grading, "_pending_hints", {})
+
+
+def test_a_check_reports_every_fault_and_hint_answers_them(scratch_exercises, ctx, capsys):
+    @grading.exercise("77.1", "An alarm", solution="00_first_steps.ipynb",
+                      hints=("Start from put_metric_alarm.", "Look at its Statistic."))
+    def alarm_check(ctx):
+        faults = grading.Faults()
+        faults.add("the statistic is Sum; use Maximum", hint="Statistic='Maximum': the depth is a level, not a count")
+        faults.add("the period is 300 s; use 60", hint="Period=60")
+        faults.add("no OKActions")  # a fault without a hint of its own
+        faults.raise_any()
+        return "fine"
+
+    verdict = grading.evaluate("77.1", ctx)
+    assert verdict.outcome is grading.Outcome.INCORRECT
+    assert verdict.message == "(1) the statistic is Sum; use Maximum (2) the period is 300 s; use 60 (3) no OKActions"
+    assert [f.message for f in verdict.faults][0] == "the statistic is Sum; use Maximum"
+    assert verdict._repr_html_().count("<li>") == 3
+    grading.hint("77.1")
+    targeted = capsys.readouterr().out
+    assert "for what the last check found" in targeted
+    assert "Statistic='Maximum'" in targeted and "Period=60" in targeted and "Start from" not in targeted
+    grading.hint("77.1")  # asked again: the general hints, in order
+    assert "Hint 1 of 2 for 77.1" in capsys.readouterr().out
+
+
+def test_one_fault_keeps_its_plain_message_and_a_correct_check_leaves_no_targeted_hint(scratch_exercises, ctx,
+                                                                                       capsys):
+    state = {"wrong": True}
+
+    @grading.exercise("77.2", "A table", solution="00_first_steps.ipynb", hints=("General hint.",))
+    def table_check(ctx):
+        if state["wrong"]:
+            raise grading.Incorrect("keyed by 'ObjectKey'", hint="delete the table and create it again")
+        return "fine"
+
+    assert grading.evaluate("77.2", ctx).message == "keyed by 'ObjectKey'"
+    state["wrong"] = False
+    assert grading.evaluate("77.2", ctx).outcome is grading.Outcome.CORRECT
+    grading.hint("77.2")
+    assert "Hint 1 of 1 for 77.2" in capsys.readouterr().out
+
+
+def test_a_question_is_answered_in_the_notebook_and_graded_with_why(scratch_exercises, ctx, capsys):
+    grading.question("77.q1", "Two kinds of twice", asked_in="solutions/00_first_steps.ipynb", answer="b",
+                     why={"a": "a redelivery is the same upload, not a duplicate",
+                          "b": "only another upload of the same content is a duplicate",
+                          "c": "the key alone cannot tell a re-sent file"},
+                     hints=("Which of them is the same upload?",))
+    assert grading.evaluate("77.q1", ctx).outcome is grading.Outcome.NOT_ATTEMPTED
+    assert "set q1 = one of 'a', 'b', 'c'" in grading.evaluate("77.q1", ctx).message
+    ctx.namespace["q1"] = "A"
+    wrong = grading.evaluate("77.q1", ctx)
+    assert wrong.outcome is grading.Outcome.INCORRECT and wrong.message == "not 'a': a redelivery is the same upload, not a duplicate"
+    ctx.namespace["q1"] = "z"
+    assert "is not one of the choices" in grading.evaluate("77.q1", ctx).message
+    ctx.namespace["q1"] = "b"
+    right = grading.evaluate("77.q1", ctx)
+    assert right.outcome is grading.Outcome.CORRECT and "only another upload" in right.message
+    grading.hint("77.q1")
+    grading.hint("77.q1")
+    assert "the answer is 'b': only another upload" in capsys.readouterr().out
+    with pytest.raises(ValueError):
+        grading.question("77.q2", "Bad", asked_in="x", answer="d", why={"a": "."}, hints=("h",))
+
+
+def test_a_labs_report_counts_its_questions_and_not_the_walkthroughs(scratch_exercises, ctx, monkeypatch):
+    @grading.exercise("77.1", "A task", solution="77_lab.ipynb", hints=("h",))
+    def task(ctx):
+        return "done"
+
+    grading.question("77.q1", "Asked in the walkthrough", asked_in="notebooks/77_walkthrough.ipynb", answer="a",
+                     why={"a": "yes", "b": "no"}, hints=("h",))
+    grading.question("77.q2", "Asked in the lab", asked_in="solutions/77_lab.ipynb", answer="a",
+                     why={"a": "yes", "b": "no"}, hints=("h",))
+    monkeypatch.setattr(grading, "notebook_context", lambda: ctx)
+    monkeypatch.setattr(grading.progress, "record", lambda *args, **kwargs: None)
+    ctx.namespace["q2"] = "a"
+    report = grading.report("77")
+    assert [v.exercise for v in report.verdicts] == ["77.1", "77.q2"] and report.correct == 2
+    assert [q.id for q in grading.questions("77")] == ["77.q1", "77.q2"]
+    assert [e.id for e in grading.exercises("77")] == ["77.1"], "setup and catch-up complete tasks, not questions"

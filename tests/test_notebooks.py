@@ -32,7 +32,7 @@ SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
-CHECK_CALL = re.compile(r"""^\s*check\(\s*["'](?P<id>\d+\.\d+)["']\s*\)""", re.MULTILINE)
+CHECK_CALL = re.compile(r"""^\s*check\(\s*["'](?P<id>\d+\.q?\d+)["']\s*\)""", re.MULTILINE)
 REPORT_CALL = re.compile(r"""^\s*report\(\s*["'](?P<lab>\d+)["']\s*\)""", re.MULTILINE)
 _runs = itertools.count(1)
 
@@ -131,7 +131,8 @@ def test_solution_checks_every_exercise_of_its_lab_and_stores_correct(path):
     notebook = nbformat.read(path, as_version=4)
     labs = {m["lab"] for c in notebook.cells if c.cell_type == "code" for m in REPORT_CALL.finditer(c.source)}
     assert len(labs) == 1, f"{path.name} should end with one report(...) cell"
-    registered = {e.id for e in grading.exercises(labs.pop())}
+    lab = labs.pop()
+    registered = {e.id for e in grading.exercises(lab) + grading.questions(lab, asked_in=f"solutions/{path.name}")}
     verdicts = verdict_lines(notebook)
     assert set(verdicts) == registered, "every registered exercise has one check cell, and only those"
     for exercise_id, line in verdicts.items():

@@ -21,6 +21,7 @@ import enum
 import html
 import importlib
 import pkgutil
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -46,8 +47,45 @@ class Outcome(enum.Enum):
         self.label, self.symbol, self.colour = label, symbol, colour
 
 
+@dataclass(frozen=True)
+class Fault:
+    """One thing wrong with an answer, and (when the check knows it) the hint that addresses it."""
+
+    message: str
+    hint: str | None = None
+
+
 class Incorrect(Exception):
-    """Raised by a check: the exercise was tried and something specific is wrong."""
+    """Raised by a check: the exercise was tried and something specific is wrong — or several
+    things, most important first, each with the hint that addresses it:
+    ``raise Incorrect("the table is not tagged ...", hint="Tags=[...] on create_table")``."""
+
+    def __init__(self, *faults: str | Fault, hint: str | None = None) -> None:
+        if not faults:
+            raise ValueError("Incorrect needs at least one fault")
+        self.faults = tuple(f if isinstance(f, Fault) else Fault(str(f), hint) for f in faults)
+        super().__init__(_describe(self.faults))
+
+
+def _describe(faults: tuple[Fault, ...]) -> str:
+    if len(faults) == 1:
+        return faults[0].message
+    return " ".join(f"({number}) {fault.message}" for number, fault in enumerate(faults, 1))
+
+
+class Faults:
+    """What a check found wrong so far, so it can report every fault and not only the first:
+    ``faults.add(message, hint=...)`` for each, then ``faults.raise_any()``."""
+
+    def __init__(self) -> None:
+        self.found: list[Fault] = []
+
+    def add(self, message: str, hint: str | None = None) -> None:
+        self.found.append(Fault(message, hint))
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise Incorrect(*self.found)
 
 
 class NotAttempted(Exception):
@@ -78,6 +116,8 @@ class Exercise:
     check: CheckFunction
     hints: tuple[str, ...]
     solution: str  # the solution notebook that holds the worked answer
+    asked_in: str = ""  # a question's notebook ("solutions/..." or "notebooks/..."); empty for a lab exercise
+    hints_exhausted: str = ""  # what a question's last hint gives away: its answer and why
 
     @property
     def lab(self) -> str:
@@ -91,6 +131,7 @@ class Verdict:
     outcome: Outcome
     message: str
     seconds: float = 0.0
+    faults: tuple[Fault, ...] = ()
 
     @property
     def line(self) -> str:
@@ -101,13 +142,18 @@ class Verdict:
 
     def _repr_html_(self) -> str:
         outcome = self.outcome
+        detail = html.escape(self.message)
+        if len(self.faults) > 1:
+            detail = "<ol style=\"margin:2px 0\">" + "".join(f"<li>{html.escape(f.message)}</li>"
+                                                           for f in self.faults) + "</ol>"
         return (f'<div style="border-left:4px solid {outcome.colour};padding:2px 8px">{outcome.symbol} '
                 f'<b>{html.escape(self.exercise)} {html.escape(self.title)}</b>: '
-                f'<b style="color:{outcome.colour}">{outcome.label}</b> — {html.escape(self.message)}</div>')
+                f'<b style="color:{outcome.colour}">{outcome.label}</b> — {detail}</div>')
 
 
 _EXERCISES: dict[str, Exercise] = {}
 _hints_shown: Counter[str] = Counter()
+_pending_hints: dict[str, list[str]] = {}  # exercise id -> the hints of the faults its last check found
 
 
 def exercise(exercise_id: str, title: str, *, solution: str, hints: tuple[str, ...]) -> Callable[[CheckFunction], CheckFunction]:
@@ -125,11 +171,61 @@ def exercise(exercise_id: str, title: str, *, solution: str, hints: tuple[str, .
     return register
 
 
+QUESTION_ID = re.compile(r"^(?P<lab>\d+)\.q(?P<number>\d+)$")
+_QUESTIONS: dict[str, Exercise] = {}
+
+
+def question(question_id: str, title: str, *, asked_in: str, answer: str, why: dict[str, str],
+             hints: tuple[str, ...]) -> None:
+    """Register a "check your understanding" question (``2.q1``), asked at the end of the notebook
+    ``asked_in`` ("solutions/02_idempotency.ipynb" for the lab, "notebooks/..." for the walkthrough).
+
+    The learner answers in the notebook by setting ``q1 = "b"`` and running ``check("2.q1")``;
+    ``why`` holds, for every choice, why it is right or wrong, so a wrong answer is told what it
+    misses and the right one why it is right. ``hint`` and ``report`` treat it as an exercise."""
+    match = QUESTION_ID.match(question_id)
+    if not match:
+        raise ValueError(f"a question id looks like '2.q1', not {question_id!r}")
+    if answer not in why:
+        raise ValueError(f"question {question_id}: the answer {answer!r} is not one of its choices {sorted(why)}")
+    if not hints:
+        raise ValueError(f"question {question_id} needs at least one hint")
+    variable = f"q{match['number']}"
+
+    def judge(ctx: Context) -> str:
+        given = ctx.namespace.get(variable)
+        if given is None or isinstance(given, type(Ellipsis)):
+            raise NotAttempted(f"no answer yet: set {variable} = one of {', '.join(repr(c) for c in sorted(why))} "
+                               "and run the cell again")
+        choice = str(given).strip().strip("()").lower()
+        if choice not in why:
+            raise Incorrect(f"{variable} = {given!r} is not one of the choices "
+                            f"{', '.join(repr(c) for c in sorted(why))}")
+        if choice != answer:
+            raise Incorrect(f"not {choice!r}: {why[choice]}")
+        return f"{answer!r}: {why[answer]}"
+
+    solution = asked_in.split("/", 1)[-1]
+    if question_id in _QUESTIONS and _QUESTIONS[question_id].title != title:
+        raise ValueError(f"question {question_id} is registered twice")
+    _QUESTIONS[question_id] = Exercise(question_id, title, judge, hints, solution, asked_in=asked_in,
+                                       hints_exhausted=f"{answer!r}: {why[answer]}")
+
+
 def exercises(lab: str | None = None) -> list[Exercise]:
-    """Every registered exercise (of one lab), in id order."""
+    """Every registered exercise (of one lab), in id order: what a lab builds, which setup and
+    catch-up complete for a learner. The questions are apart: :func:`questions`."""
     _load_checks()
     chosen = [e for e in _EXERCISES.values() if lab is None or e.lab == str(lab)]
     return sorted(chosen, key=lambda e: tuple(int(part) for part in e.id.split(".")))
+
+
+def questions(lab: str | None = None, asked_in: str | None = None) -> list[Exercise]:
+    """The "check your understanding" questions (of one lab, asked in one notebook), in order."""
+    _load_checks()
+    chosen = [q for q in _QUESTIONS.values()
+              if (lab is None or q.lab == str(lab)) and (asked_in is None or q.asked_in == asked_in)]
+    return sorted(chosen, key=lambda q: (int(q.lab), int(q.id.split(".q", 1)[1])))
 
 
 def _load_checks() -> None:
@@ -141,10 +237,11 @@ def _load_checks() -> None:
 
 def _find(exercise_id: str) -> Exercise:
     _load_checks()
-    found = _EXERCISES.get(str(exercise_id))
+    found = _EXERCISES.get(str(exercise_id)) or _QUESTIONS.get(str(exercise_id))
     if found is None:
         lab = str(exercise_id).split(".", 1)[0]
-        known = ", ".join(e.id for e in exercises(lab)) or ", ".join(e.id for e in exercises())
+        known = (", ".join(e.id for e in exercises(lab) + questions(lab))
+                 or ", ".join(e.id for e in exercises()))
         raise WorkshopError(f"There is no exercise {exercise_id!r}; the exercises are {known}.")
     return found
 
@@ -169,10 +266,11 @@ def evaluate(exercise_id: str, context: Context | None = None) -> Verdict:
     found = _find(exercise_id)
     context = context or notebook_context()
     started = time.perf_counter()
+    faults: tuple[Fault, ...] = ()
     try:
         outcome, message = Outcome.CORRECT, found.check(context)
     except Incorrect as wrong:
-        outcome, message = Outcome.INCORRECT, str(wrong)
+        outcome, message, faults = Outcome.INCORRECT, str(wrong), wrong.faults
     except NotAttempted as untouched:
         outcome, message = Outcome.NOT_ATTEMPTED, str(untouched)
     except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as error:
@@ -183,7 +281,9 @@ def evaluate(exercise_id: str, context: Context | None = None) -> Verdict:
     except Exception as error:  # a bug in the check, not the learner's answer: say so plainly
         outcome, message = Outcome.ERROR, (f"the check itself failed with {type(error).__name__}: {error}. "
                                            "This is not a verdict on your answer; tell your instructor")
-    return Verdict(found.id, found.title, outcome, message, time.perf_counter() - started)
+    # hint() answers what this verdict found, before the exercise's general hints
+    _pending_hints[found.id] = [fault.hint for fault in faults if fault.hint]
+    return Verdict(found.id, found.title, outcome, message, time.perf_counter() - started, faults)
 
 
 def check(exercise_id: str) -> None:
@@ -208,12 +308,20 @@ def ready(*exercise_ids: str) -> bool:
 
 
 def hint(exercise_id: str) -> None:
-    """Show the next hint for an exercise: a nudge first, then more each time you ask."""
+    """Show the hint for what the last check of an exercise found wrong; without one (nothing
+    checked yet, or its hints already shown), the next general hint: a nudge first, then more."""
     def next_hint() -> str:
         found = _find(exercise_id)
+        targeted = _pending_hints.pop(found.id, None)
+        if targeted:
+            lines = [f"💡 {found.id} {found.title}, for what the last check found:"]
+            lines += [f"  • {text}" for text in targeted]
+            return "\n".join(lines)
         shown = _hints_shown[found.id]
         if shown >= len(found.hints):
-            return (f"No more hints for {found.id}: the worked answer is in solutions/{found.solution}.\n"
+            where = (f"the answer is {found.hints_exhausted}" if found.hints_exhausted
+                     else f"the worked answer is in solutions/{found.solution}")
+            return (f"No more hints for {found.id}: {where}.\n"
                     + "\n".join(f"  {n}. {text}" for n, text in enumerate(found.hints, 1)))
         _hints_shown[found.id] += 1
         return f"💡 Hint {shown + 1} of {len(found.hints)} for {found.id} {found.title}: {found.hints[shown]}"
@@ -253,7 +361,7 @@ class Report:
 def report(lab: str) -> Report | str:
     """Check every exercise of a lab again: a table of outcomes and the score."""
     def evaluate_lab() -> Report:
-        chosen = exercises(lab)
+        chosen = exercises(lab) + questions(lab, asked_in=f"solutions/{_solution_of(lab)}")
         if not chosen:
             raise WorkshopError(f"There is no lab {lab!r}; labs: {', '.join(sorted({e.lab for e in exercises()}))}.")
         context = notebook_context()
@@ -263,6 +371,11 @@ def report(lab: str) -> Report | str:
         return Report(str(lab), verdicts)
 
     return _safely(evaluate_lab)
+
+
+def _solution_of(lab: str) -> str:
+    """The solution notebook of a lab (where its questions are asked), or "" for an unknown lab."""
+    return next((e.solution for e in exercises(lab)), "")
 
 
 def _safely(produce: Callable[[], Any]) -> Any:
