@@ -136,3 +136,27 @@ def test_a_missing_table_points_at_exercise_2_1(ctx):
     deploy_digester(ctx, SOLVED)
     status, message = verdict(ctx, "2.2")
     assert status is grading.Outcome.INCORRECT and "exercise 2.1" in message
+
+
+def test_a_wrong_key_says_the_table_must_be_made_again_and_hint_says_how(ctx, capsys, monkeypatch):
+    """The dead end: the notebook's 'exists already' guard keeps a wrongly keyed table on every re-run."""
+    monkeypatch.setattr(grading, "_pending_hints", {})
+    create_table(ctx, key="ObjectKey", tagged=False)
+    status, message = verdict(ctx, "2.1")
+    assert status is grading.Outcome.INCORRECT
+    assert "keyed by 'ObjectKey'" in message and "cannot be changed" in message
+    assert "(2)" in message and "teardown would never find it" in message, "every fault is reported"
+    grading.hint("2.1")
+    said = capsys.readouterr().out
+    assert "delete_table" in said and "table_not_exists" in said and "tag_resource" in said
+
+
+def test_hint_answers_the_fault_found_not_the_first_general_hint(ctx, capsys, monkeypatch):
+    monkeypatch.setattr(grading, "_pending_hints", {})
+    monkeypatch.setattr(grading, "_hints_shown", grading.Counter())
+    create_table(ctx, tagged=False)
+    status, message = verdict(ctx, "2.1")
+    assert status is grading.Outcome.INCORRECT and "(1)" not in message, "one fault, told plainly"
+    grading.hint("2.1")
+    said = capsys.readouterr().out
+    assert "tag_resource" in said and "What makes two files the same" not in said

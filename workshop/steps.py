@@ -19,7 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from workshop import grading
+from workshop import grading, pacing
 from workshop.backend import AWS, Backend, current
 from workshop.errors import WorkshopError
 from workshop.naming import resolve_prefix
@@ -109,6 +109,8 @@ def _builds_state(cell: nbformat.NotebookNode) -> bool:
     not the check and report cells (complete() checks once, at the end)."""
     if "demo" in cell.get("metadata", {}).get("tags", []):
         return False
+    if cell.cell_type == "code" and pacing.CHECK_CALL.search(cell.source) and ".q" in cell.source:
+        return False  # a "check your understanding" answer builds nothing
     return not (cell.cell_type == "code" and cell.source.lstrip().startswith(("check(", "report(")))
 
 

@@ -6,8 +6,8 @@ import hashlib
 import uuid
 
 from workshop.checks.support import (describe_error, describe_table, invoke_raw, new_sequencer, require_function,
-                                     require_handler_attempted, require_table_tagged_on_demand, s3_put_event)
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+                                     require_handler_attempted, s3_put_event, table_setting_faults)
+from workshop.grading import Context, Faults, Incorrect, NotAttempted, exercise
 
 SOLUTION = "02_idempotency.ipynb"
 TABLE = "documents-received"
@@ -30,16 +30,26 @@ def table_definition(ctx: Context) -> str:
         raise NotAttempted(f"there is no table {name} yet")
     keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    faults = Faults()
+    # A table's key schema cannot change: the way out of a wrong key is a new table, and the
+    # notebook's "exists already" guard would otherwise keep the wrong one on every re-run.
+    recreate = (f"A table's keys cannot be changed once it exists: delete it (dynamodb.delete_table(TableName="
+                f"'{name}'), then the 'table_exists' waiter's twin 'table_not_exists') and run your corrected "
+                "create_table cell again")
     if keys.get("HASH") != KEY_ATTRIBUTE:
-        raise Incorrect(f"{name} is keyed by {keys.get('HASH')!r}; key it by {KEY_ATTRIBUTE!r}, the hash of the "
-                        "content, so the same file under another name is recognised as a duplicate")
+        faults.add(f"{name} is keyed by {keys.get('HASH')!r}; key it by {KEY_ATTRIBUTE!r}, the hash of the content, "
+                   "so the same file under another name is recognised as a duplicate. A key cannot be changed: "
+                   "delete the table and create it again", hint=recreate)
     if "RANGE" in keys:
-        raise Incorrect(f"{name} has a range key {keys['RANGE']!r}: then only (hash, {keys['RANGE']}) pairs are "
-                        "unique and the same content could be recorded twice; use the hash key alone")
-    if types.get(KEY_ATTRIBUTE) != "S":
-        raise Incorrect(f"{name}'s key {KEY_ATTRIBUTE} is of type {types.get(KEY_ATTRIBUTE)!r}; a hex digest is a "
-                        "string, 'S'")
-    require_table_tagged_on_demand(ctx, table)
+        faults.add(f"{name} has a range key {keys['RANGE']!r}: then only (hash, {keys['RANGE']}) pairs are unique and "
+                   "the same content could be recorded twice; use the hash key alone (delete the table and create it "
+                   "again)", hint=recreate)
+    if keys.get("HASH") == KEY_ATTRIBUTE and types.get(KEY_ATTRIBUTE) != "S":
+        faults.add(f"{name}'s key {KEY_ATTRIBUTE} is of type {types.get(KEY_ATTRIBUTE)!r}; a hex digest is a string, "
+                   "'S' (delete the table and create it again)", hint=recreate)
+    for fault in table_setting_faults(ctx, table):
+        faults.add(fault.message, hint=fault.hint)
+    faults.raise_any()
     return f"{name} is keyed by {KEY_ATTRIBUTE} alone, on demand, tagged"
 
 

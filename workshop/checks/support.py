@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from workshop.build import untouched_prompts
 from workshop.emulator import aws_events
-from workshop.grading import Context, Incorrect, NotAttempted
+from workshop.grading import Context, Fault, Incorrect, NotAttempted
 from workshop.naming import TAG_KEY
 
 
@@ -100,17 +100,32 @@ def describe_table(ctx: Context, purpose: str) -> dict[str, Any] | None:
         raise
 
 
-def require_table_tagged_on_demand(ctx: Context, table: dict[str, Any]) -> None:
-    """What every table of the labs needs beside its keys: on-demand billing and the participant's tag."""
+def table_setting_faults(ctx: Context, table: dict[str, Any]) -> list[Fault]:
+    """What every table of the labs needs beside its keys, on-demand billing and the participant's
+    tag, as faults: both can be fixed on the existing table, unlike its keys."""
     name = table["TableName"]
+    faults = []
     billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
     if billing != "PAY_PER_REQUEST":
-        raise Incorrect(f"{name} is {billing}; use BillingMode='PAY_PER_REQUEST' (no capacity to size or pay "
-                        "for while idle)")
+        faults.append(Fault(f"{name} is {billing}; use BillingMode='PAY_PER_REQUEST' (no capacity to size or pay "
+                            "for while idle)",
+                            hint=f"dynamodb.update_table(TableName='{name}', BillingMode='PAY_PER_REQUEST') changes "
+                                 "it in place; create_table takes BillingMode='PAY_PER_REQUEST' next time"))
     tags = {t["Key"]: t["Value"] for t in
             ctx.client("dynamodb").list_tags_of_resource(ResourceArn=table["TableArn"]).get("Tags", [])}
     if tags.get(TAG_KEY) != ctx.names.prefix:
-        raise Incorrect(f"{name} is not tagged {TAG_KEY}={ctx.names.prefix}, so teardown would never find it")
+        faults.append(Fault(f"{name} is not tagged {TAG_KEY}={ctx.names.prefix}, so teardown would never find it",
+                            hint=f"dynamodb.tag_resource(ResourceArn=<the table's ARN>, Tags=[{{'Key': '{TAG_KEY}', "
+                                 f"'Value': names.prefix}}]) tags the existing table; create_table takes the same "
+                                 "Tags=[...]"))
+    return faults
+
+
+def require_table_tagged_on_demand(ctx: Context, table: dict[str, Any]) -> None:
+    """What every table of the labs needs beside its keys: on-demand billing and the participant's tag."""
+    faults = table_setting_faults(ctx, table)
+    if faults:
+        raise Incorrect(*faults)
 
 
 def stream_event(stream_arn: str, changes: list[tuple[str, dict[str, Any], dict[str, Any] | None,
