@@ -242,6 +242,30 @@ def test_alarm_mistakes_are_named(lab, changes, expected):
     assert status is grading.Outcome.INCORRECT and expected in message, message
 
 
+def test_an_alarm_with_several_faults_hears_of_each_most_important_first_with_its_hint(lab):
+    """Sum instead of Maximum, five-minute periods, no OKActions, no tags: four faults, one verdict."""
+    put_alarm(lab, Statistic="Sum", Period=300, Tags=None)
+    found = grading.evaluate("7.3", lab)
+    assert found.outcome is grading.Outcome.INCORRECT
+    messages = [fault.message for fault in found.faults]
+    assert len(messages) == 4, messages
+    for fault, expected in zip(messages, ("uses the Sum statistic", "period of 300", "no OKActions",
+                                          "is not tagged")):
+        assert expected in fault, messages
+    assert found.message.startswith("(1) "), found.message
+    hints = [fault.hint for fault in found.faults]
+    assert "Statistic='Maximum'" in hints[0] and "Period=60" in hints[1] and "OKActions=[topic_arn]" in hints[2] \
+        and "Tags=" in hints[3], hints
+
+
+def test_hint_after_a_check_answers_every_fault_it_found(lab, capsys):
+    put_alarm(lab, Statistic="Sum", Period=300, Tags=None)
+    grading.evaluate("7.3", lab)
+    grading.hint("7.3")
+    shown = capsys.readouterr().out
+    assert "for what the last check found" in shown and "Statistic='Maximum'" in shown and "OKActions" in shown, shown
+
+
 def test_an_alarm_notifying_another_topic_is_named(lab):
     other = lab.client("sns").create_topic(Name=lab.names.topic("digester-alarm"))["TopicArn"]
     put_alarm(lab, AlarmActions=[other])
@@ -254,8 +278,9 @@ def test_an_alarm_notifying_another_topic_is_named(lab):
 
 @pytest.mark.parametrize("old, new, expected", [
     (FAILURE, "raise", "An exception fails the whole batch"),
-    (FAILURE, 'failures.append({"itemIdentifier": record["body"]})', "by its body or job id"),
-    (FAILURE, 'failures.append({"itemIdentifier": json.loads(record["body"])["job_id"]})', "by its body or job id"),
+    (FAILURE, 'failures.append({"itemIdentifier": record["body"]})', "named the failed message by record['body']"),
+    (FAILURE, 'failures.append({"itemIdentifier": json.loads(record["body"])["job_id"]})',
+     "named the failed message by the job's job_id"),
     (FAILURE, 'failures.append({"id": record["messageId"]})', "cannot read as a partial batch response"),
     (FAILURE, "pass", "the job would be lost"),
     ("    return {\"batchItemFailures\": failures}",
@@ -266,6 +291,23 @@ def test_batch_response_mistakes_are_named(lab, old, new, expected):
     deploy_consumer(lab, mistaken(SOLVED_CONSUMER, old, new))
     status, message = verdict(lab, "7.4")
     assert status is grading.Outcome.INCORRECT and expected in message, message
+
+
+def test_returning_the_receipt_handle_is_named_and_the_checks_own_values_are_not_shown(lab):
+    deploy_consumer(lab, mistaken(SOLVED_CONSUMER, FAILURE,
+                                  'failures.append({"itemIdentifier": record["receiptHandle"]})'))
+    status, message = verdict(lab, "7.4")
+    assert status is grading.Outcome.INCORRECT, message
+    assert "named the failed message by record['receiptHandle']" in message and "messageId" in message, message
+    assert "check-" not in message, f"the check's own receipt handle leaks into the verdict: {message}"
+
+
+def test_a_wrong_response_and_a_mapping_without_report_batch_item_failures_are_both_named(lab):
+    deploy_consumer(lab, mistaken(SOLVED_CONSUMER, FAILURE, "pass"), response_types=())
+    found = grading.evaluate("7.4", lab)
+    assert found.outcome is grading.Outcome.INCORRECT
+    assert [("the job would be lost" in f.message, "FunctionResponseTypes" in f.message) for f in found.faults] == \
+        [(True, False), (False, True)], found.message
 
 
 def test_a_mapping_without_report_batch_item_failures_is_named(lab):

@@ -12,7 +12,7 @@ from workshop.checks.support import (describe_error, invoke_raw, mappings_of, re
                                      require_handler_attempted)
 from workshop.emulator import aws_events
 from workshop.emulator.batch_response import failed_items
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+from workshop.grading import Context, Faults, Incorrect, NotAttempted, exercise, question
 from workshop.naming import TAG_KEY
 
 SOLUTION = "07_sqs_polling.ipynb"
@@ -62,21 +62,29 @@ def redrive_policy(ctx: Context) -> str:
         raise Incorrect(f"the dead-letter queue of {jobs} is {target or 'missing'}, which is not a queue of yours "
                         f"(yours start with {ctx.names.prefix}-): give the ARN of {dlq} (dlq_arn), not its URL or "
                         "another participant's queue")
+    faults = Faults()
     if target_name != dlq:
-        raise Incorrect(f"{jobs} sends failing jobs to {target_name}; the lab's dead-letter queue is {dlq} (dlq_arn)")
-    _queue(ctx, DLQ)
+        faults.add(f"{jobs} sends failing jobs to {target_name}; the lab's dead-letter queue is {dlq} (dlq_arn)",
+                   hint="deadLetterTargetArn is dlq_arn, the ARN of jobs-dlq from the lab's first cell")
+    else:
+        _queue(ctx, DLQ)
+    receives = None
     try:
         receives = int(policy.get("maxReceiveCount"))
     except (TypeError, ValueError):
-        raise Incorrect(f"the RedrivePolicy of {jobs} has no maxReceiveCount a number ({raw[:200]}), so SQS "
-                        "refuses it: add \"maxReceiveCount\": 3") from None
-    if receives < FEWEST_RECEIVES:
-        raise Incorrect(f"maxReceiveCount is {receives}: a single failed attempt (a timeout, a throttled call) would "
-                        f"send a job that works on a retry to {dlq}; allow a few receives, such as 3")
-    if receives > MOST_RECEIVES:
-        raise Incorrect(f"maxReceiveCount is {receives}: a poison job would be received and fail {receives} times "
-                        f"before it reaches {dlq}, taking consumer time on every visit; a few receives, such as 3, "
-                        "are enough for passing failures")
+        faults.add(f"the RedrivePolicy of {jobs} has no maxReceiveCount a number ({raw[:200]}), so SQS "
+                   "refuses it: add \"maxReceiveCount\": 3",
+                   hint="json.dumps({'deadLetterTargetArn': dlq_arn, 'maxReceiveCount': 3})")
+    if receives is not None and receives < FEWEST_RECEIVES:
+        faults.add(f"maxReceiveCount is {receives}: a single failed attempt (a timeout, a throttled call) would "
+                   f"send a job that works on a retry to {dlq}; allow a few receives, such as 3",
+                   hint="a passing failure heals on a retry: 'maxReceiveCount': 3 gives it two more tries")
+    if receives is not None and receives > MOST_RECEIVES:
+        faults.add(f"maxReceiveCount is {receives}: a poison job would be received and fail {receives} times "
+                   f"before it reaches {dlq}, taking consumer time on every visit; a few receives, such as 3, "
+                   "are enough for passing failures",
+                   hint="'maxReceiveCount': 3 — enough for a passing failure, few visits for a poison job")
+    faults.raise_any()
     return f"{jobs} moves a job to {dlq} after {receives} receives without a delete"
 
 
@@ -207,37 +215,46 @@ def _judge_worker(ctx: Context, work_once: Any, module: dict[str, Any], url: str
                         "json.loads(message['Body'])")
     order = [(event, message_id) for event, message_id in recorder.events if event != "receive"]
     deleted = [message_id for event, message_id in order if event == "delete"]
-    for message_id in deleted:
-        if ("process", message_id) not in order or order.index(("delete", message_id)) < order.index(
-                ("process", message_id)):
-            raise Incorrect(f"{name} deletes a message before its job has run: if the worker stopped halfway the "
-                            "job would be lost; delete a message only after process(job) returned")
-    if poison in deleted:
-        raise Incorrect(f"{name} deleted the message of a job that failed: that job is lost instead of coming back "
-                        "for another try (and, in the end, going to the dead-letter queue); delete only after "
-                        "process(job) returned without an error")
+    faults = Faults()
+    if any(("process", m) not in order or order.index(("delete", m)) < order.index(("process", m)) for m in deleted):
+        faults.add(f"{name} deletes a message before its job has run: if the worker stopped halfway the job would "
+                   "be lost; delete a message only after process(job) returned",
+                   hint="inside the loop: try: process(...) except Exception: failed += 1; continue — and only "
+                        "after that, delete_message")
+    elif poison in deleted:
+        faults.add(f"{name} deleted the message of a job that failed: that job is lost instead of coming back for "
+                   "another try (and, in the end, going to the dead-letter queue); delete only after process(job) "
+                   "returned without an error",
+                   hint="in the except block, count the failure and `continue`, so the delete below is skipped")
     undeleted = sorted(messages[m] for m in messages if m != poison and m not in deleted)
     if undeleted:
-        raise Incorrect(f"{name} did not delete the messages of the jobs it finished ({', '.join(undeleted)}): they "
-                        "come back after the visibility timeout and are done again; delete_message each one, with "
-                        "its ReceiptHandle, once its job succeeded")
+        faults.add(f"{name} did not delete the messages of the jobs it finished ({', '.join(undeleted)}): they come "
+                   "back after the visibility timeout and are done again; delete_message each one, with its "
+                   "ReceiptHandle, once its job succeeded",
+                   hint="sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message['ReceiptHandle']) after a "
+                        "job succeeded")
     receive = recorder.receives[0]
     waiting = int(receive.get("WaitTimeSeconds", queue.get("ReceiveMessageWaitTimeSeconds", 0)))
     if waiting < 1:
-        raise Incorrect(f"{name} short-polls: without WaitTimeSeconds an empty queue answers at once, so an idle "
-                        "worker calls (and pays for) SQS again and again; pass WaitTimeSeconds between 1 and 20")
+        faults.add(f"{name} short-polls: without WaitTimeSeconds an empty queue answers at once, so an idle worker "
+                   "calls (and pays for) SQS again and again; pass WaitTimeSeconds between 1 and 20",
+                   hint="receive_message(..., WaitTimeSeconds=2) waits up to 2 s for a message to arrive")
     batch = int(receive.get("MaxNumberOfMessages", 1))
     per_job = module.get("SECONDS_PER_JOB", 1)
     needed = batch * per_job
     hidden = int(receive.get("VisibilityTimeout", queue.get("VisibilityTimeout", 30)))
     if hidden < needed:
-        raise Incorrect(f"{name} receives up to {batch} messages hidden for {hidden} s, but working them one after "
-                        f"the other takes up to {needed:g} s ({batch} × {per_job:g} s): the last ones become "
-                        "visible again while still waiting their turn, and another worker does them twice; pass a "
-                        f"VisibilityTimeout of at least {needed:g} s")
-    if (done, failed) != (2, 1):
-        raise Incorrect(f"{name} did the work right but reported (done, failed) = {(done, failed)} for 2 good jobs "
-                        "and 1 failing one; return the two counts")
+        faults.add(f"{name} receives up to {batch} messages hidden for {hidden} s, but working them one after the "
+                   f"other takes up to {needed:g} s ({batch} × {per_job:g} s): the last ones become visible again "
+                   "while still waiting their turn, and another worker does them twice; pass a VisibilityTimeout of "
+                   f"at least {needed:g} s",
+                   hint="receive_message(..., VisibilityTimeout=2 * BATCH * SECONDS_PER_JOB): the whole batch, "
+                        "with room to spare")
+    if not faults.found and (done, failed) != (2, 1):
+        faults.add(f"{name} did the work right but reported (done, failed) = {(done, failed)} for 2 good jobs and 1 "
+                   "failing one; return the two counts",
+                   hint="done += 1 after each delete, failed += 1 in the except block, then return done, failed")
+    faults.raise_any()
     return (f"{name} long-polls, keeps its batch hidden long enough ({hidden} s), deletes each job once done "
             "and leaves the failed one to come back")
 
@@ -266,51 +283,71 @@ def _fires_at(alarm: dict[str, Any], value: float) -> bool:
 ))
 def backlog_alarm(ctx: Context) -> str:
     cloudwatch = ctx.client("cloudwatch")
-    name, jobs = ctx.names.alarm(ALARM), ctx.names.queue(QUEUE)
+    name, jobs, topic_name = ctx.names.alarm(ALARM), ctx.names.queue(QUEUE), ctx.names.topic(TOPIC)
     found = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
     if not found:
         raise NotAttempted(f"there is no alarm {name} yet")
     alarm = found[0]
+    faults = Faults()  # every setting is judged on its own, the ones that make the alarm useless first
     metric = (alarm.get("Namespace"), alarm.get("MetricName"))
     if metric != ("AWS/SQS", "ApproximateNumberOfMessagesVisible"):
-        raise Incorrect(f"{name} watches {'/'.join(str(part) for part in metric)}; the backlog — messages waiting "
-                        "for a consumer — is AWS/SQS ApproximateNumberOfMessagesVisible")
+        faults.add(f"{name} watches {'/'.join(str(part) for part in metric)}; the backlog — messages waiting for a "
+                   "consumer — is AWS/SQS ApproximateNumberOfMessagesVisible",
+                   hint="Namespace='AWS/SQS', MetricName='ApproximateNumberOfMessagesVisible'")
     dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
     if dimensions != {"QueueName": jobs}:
-        raise Incorrect(f"{name} watches the queue {dimensions or 'of no dimension'}; SQS metrics have one "
-                        f"dimension, QueueName, and it must be the name of your jobs queue: {jobs}")
+        faults.add(f"{name} watches the queue {dimensions or 'of no dimension'}; SQS metrics have one dimension, "
+                   f"QueueName, and it must be the name of your jobs queue: {jobs}",
+                   hint="Dimensions=[{'Name': 'QueueName', 'Value': names.queue('jobs')}] — the queue's name, "
+                        "not its URL or ARN")
     statistic = alarm.get("Statistic") or alarm.get("ExtendedStatistic")
     if statistic not in BACKLOG_STATISTICS:
-        raise Incorrect(f"{name} uses the {statistic} statistic; the backlog is a level sampled once a minute, not a "
-                        "count of events: judge its Maximum (or Average) — a Sum adds up samples, a Minimum or "
-                        "SampleCount misses the peak")
+        faults.add(f"{name} uses the {statistic} statistic; the backlog is a level sampled once a minute, not a "
+                   "count of events: judge its Maximum (or Average) — a Sum adds up samples, a Minimum or "
+                   "SampleCount misses the peak",
+                   hint="Statistic='Maximum': the highest backlog seen in the period")
     if alarm.get("Period") != 60:
-        raise Incorrect(f"{name} has a period of {alarm.get('Period')} s; SQS publishes once a minute, so a shorter "
-                        "period has no data and a longer one hears of a backlog late: use Period=60")
+        faults.add(f"{name} has a period of {alarm.get('Period')} s; SQS publishes once a minute, so a shorter "
+                   "period has no data and a longer one hears of a backlog late: use Period=60",
+                   hint="Period=60, one datapoint per minute as SQS publishes them")
     if not (_fires_at(alarm, BACKLOG_LIMIT + 1) and not _fires_at(alarm, BACKLOG_LIMIT)):
-        raise Incorrect(f"{name} fires when the backlog is {alarm.get('ComparisonOperator')} "
-                        f"{alarm.get('Threshold'):g}; it should fire for more than {BACKLOG_LIMIT} jobs waiting "
-                        "and not for 20: GreaterThanThreshold with Threshold=BACKLOG_LIMIT")
+        faults.add(f"{name} fires when the backlog is {alarm.get('ComparisonOperator')} "
+                   f"{alarm.get('Threshold', 0):g}; it should fire for more than {BACKLOG_LIMIT} jobs waiting and "
+                   f"not for {BACKLOG_LIMIT}: GreaterThanThreshold with Threshold=BACKLOG_LIMIT",
+                   hint="ComparisonOperator='GreaterThanThreshold', Threshold=BACKLOG_LIMIT")
     if int(alarm.get("EvaluationPeriods", 1)) > 5:
-        raise Incorrect(f"{name} waits {alarm['EvaluationPeriods']} periods before it fires: the team would hear "
-                        "of a backlog that long after it formed; 1 to 3 periods")
+        faults.add(f"{name} waits {alarm['EvaluationPeriods']} periods before it fires: the team would hear of a "
+                   "backlog that long after it formed; 1 to 3 periods",
+                   hint="EvaluationPeriods=1: one minute above the limit is enough to tell the team")
     topic = f"arn:aws:sns:{ctx.aws.region}:"
-    wanted = [arn for arn in alarm.get("AlarmActions", []) if arn.startswith(topic)
-              and arn.rsplit(":", 1)[-1] == ctx.names.topic(TOPIC)]
+
+    def ours(arns: list[str]) -> list[str]:
+        return [arn for arn in arns if arn.startswith(topic) and arn.rsplit(":", 1)[-1] == topic_name]
+
+    wanted = ours(alarm.get("AlarmActions", []))
     if not alarm.get("AlarmActions"):
-        raise Incorrect(f"{name} has no AlarmActions: it would change state and nobody would hear; "
-                        "AlarmActions=[topic_arn]")
-    if not wanted:
-        raise Incorrect(f"{name} notifies {', '.join(alarm['AlarmActions'])}; the notifier listens on "
-                        f"{ctx.names.topic(TOPIC)} (topic_arn)")
+        faults.add(f"{name} has no AlarmActions: it would change state and nobody would hear; "
+                   "AlarmActions=[topic_arn]",
+                   hint="AlarmActions=[topic_arn]: the notifier listens on the jobs-alarm topic")
+    elif not wanted:
+        faults.add(f"{name} notifies {', '.join(alarm['AlarmActions'])}; the notifier listens on {topic_name} "
+                   "(topic_arn)",
+                   hint="AlarmActions=[topic_arn], the topic the lab's 'given' cell made")
+    if not ours(alarm.get("OKActions", [])):
+        faults.add(f"{name} has no OKActions on {topic_name}: the team hears that jobs pile up, never that it is "
+                   "over",
+                   hint="OKActions=[topic_arn], beside AlarmActions: the notifier posts the all-clear too")
     if not alarm.get("ActionsEnabled", True):
-        raise Incorrect(f"{name} has its actions disabled (ActionsEnabled=False): it would notify nobody")
+        faults.add(f"{name} has its actions disabled (ActionsEnabled=False): it would notify nobody",
+                   hint="cloudwatch.enable_alarm_actions(AlarmNames=[alarm_name])")
     tags = {t["Key"]: t["Value"] for t in cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]}
     if tags.get(TAG_KEY) != ctx.names.prefix:
-        raise Incorrect(f"{name} is not tagged {TAG_KEY}={ctx.names.prefix}, so teardown would never find it")
-    also = " and when it is over" if any(arn in wanted for arn in alarm.get("OKActions", [])) else ""
+        faults.add(f"{name} is not tagged {TAG_KEY}={ctx.names.prefix}, so teardown would never find it",
+                   hint="Tags=[{'Key': k, 'Value': v} for k, v in names.tag.items()] on put_metric_alarm "
+                        "(running it again updates the alarm)")
+    faults.raise_any()
     return (f"{name} fires on {statistic} {jobs} backlog above {BACKLOG_LIMIT} per minute and notifies "
-            f"{ctx.names.topic(TOPIC)}{also}")
+            f"{topic_name}, and again when it is over")
 
 
 # ---- 7.4 ----------------------------------------------------------------------------------
@@ -331,6 +368,31 @@ def _sqs_event(ctx: Context, queue_arn: str, jobs: dict[str, Any]) -> tuple[dict
     return {"Records": records}, ids
 
 
+def _identifier_source(event: dict[str, Any], named: list[Any]) -> str | None:
+    """Which field of the records the handler's itemIdentifiers were taken from, when not messageId:
+    the mistake in the learner's own words, never the check's made-up values."""
+    for identifier in named:
+        for record in event["Records"]:
+            for field, value in record.items():
+                if field != "messageId" and isinstance(value, str) and value and value == identifier:
+                    return f"record['{field}']"
+            body = json.loads(record["body"])
+            if identifier == body.get("job_id"):
+                return "the job's job_id"
+            if isinstance(identifier, str) and identifier in record["body"]:
+                return "record['body']"
+    return None
+
+
+def _shape(result: Any, event: dict[str, Any]) -> str:
+    """What the handler returned, with the check's own message ids and receipt handles named, not shown."""
+    shown = json.dumps(result)
+    for record in event["Records"]:
+        for field in ("messageId", "receiptHandle", "md5OfBody"):
+            shown = shown.replace(record[field], f"<{field}>")
+    return shown[:300]
+
+
 @exercise("7.4", "A Lambda consumer that reports partial failures", solution=SOLUTION, hints=(
     "The handler returns one object for the whole batch: {'batchItemFailures': [...]}, one entry per record "
     "whose job failed.",
@@ -346,37 +408,94 @@ def partial_batch(ctx: Context) -> str:
     event, ids = _sqs_event(ctx, attributes["QueueArn"], {"check-job-a": 3, "check-job-b": "lots",
                                                           "check-job-c": 1, "check-job-d": 7})
     poison = next(message_id for message_id, job in ids.items() if job == "check-job-b")
+    faults = Faults()
     result, error = invoke_raw(ctx, CONSUMER, event)
     if error is not None:
-        raise Incorrect(f"{describe_error(ctx, CONSUMER, error)}. An exception fails the whole batch: Lambda would "
-                        "deliver all 4 messages again, the 3 good jobs too; catch the failure and report that one "
-                        "message in batchItemFailures")
-    failed = failed_items(json.dumps(result).encode(), ids)
-    shown = json.dumps(result)[:300]
-    if failed is None:
-        named = [f.get("itemIdentifier") for f in (result or {}).get("batchItemFailures") or []
-                 if isinstance(f, dict)] if isinstance(result, dict) else []
-        if any(isinstance(n, str) and ("check-job-b" in n or "lots" in n) for n in named):
-            raise Incorrect(f"{name} returned {shown}: it names the failed job by its body or job id; Lambda knows "
-                            "messages by messageId, so use record['messageId'] (otherwise the whole batch counts "
-                            "as failed)")
-        raise Incorrect(f"{name} returned {shown}, which Lambda cannot read as a partial batch response, so the whole "
-                        "batch counts as failed; return {'batchItemFailures': [{'itemIdentifier': "
-                        "<messageId>}, ...]}")
-    if not failed:
-        raise Incorrect(f"{name} returned {shown} for a batch with a failing job: Lambda would delete that message "
-                        "and the job would be lost; list it in batchItemFailures by its messageId")
-    if failed != {poison}:
-        extra = sorted(ids[m] for m in failed - {poison})
-        raise Incorrect(f"{name} also reports {', '.join(extra)} as failed, whose jobs succeeded: they would be done "
-                        "again; report only the records whose job raised")
+        faults.add(f"{describe_error(ctx, CONSUMER, error)}. An exception fails the whole batch: Lambda would "
+                   "deliver all 4 messages again, the 3 good jobs too; catch the failure and report that one message "
+                   "in batchItemFailures",
+                   hint="in the except block, append {'itemIdentifier': record['messageId']} to failures instead of "
+                        "raising; return {'batchItemFailures': failures} after the loop")
+    else:
+        failed = failed_items(json.dumps(result).encode(), ids)
+        shown = _shape(result, event)
+        if failed is None:
+            named = [f.get("itemIdentifier") for f in (result or {}).get("batchItemFailures") or []
+                     if isinstance(f, dict)] if isinstance(result, dict) else []
+            source = _identifier_source(event, named)
+            if source:
+                faults.add(f"{name} named the failed message by {source}; Lambda knows the messages of a batch by "
+                           "their messageId, so it cannot match that, and the whole batch counts as failed: the 3 "
+                           "good jobs would be done again",
+                           hint="{'itemIdentifier': record['messageId']} — the messageId, not the receiptHandle, the "
+                                "body or the job's own id")
+            else:
+                faults.add(f"{name} returned {shown}, which Lambda cannot read as a partial batch response, so the "
+                           "whole batch counts as failed; return {'batchItemFailures': [{'itemIdentifier': "
+                           "<messageId>}, ...]}",
+                           hint="return {'batchItemFailures': failures}, each failure {'itemIdentifier': "
+                                "record['messageId']}")
+        elif not failed:
+            faults.add(f"{name} returned {shown} for a batch with a failing job: Lambda would delete that message and "
+                       "the job would be lost; list it in batchItemFailures by its messageId",
+                       hint="in the except block: failures.append({'itemIdentifier': record['messageId']})")
+        elif failed != {poison}:
+            extra = sorted(ids[m] for m in failed - {poison})
+            faults.add(f"{name} also reports {', '.join(extra)} as failed, whose jobs succeeded: they would be done "
+                       "again; report only the records whose job raised",
+                       hint="append to failures only in the except block, for the record whose render() raised")
     mappings = mappings_of(ctx, attributes["QueueArn"], CONSUMER)
     if not mappings:
+        faults.raise_any()
         raise NotAttempted(f"no mapping feeds {name} from {ctx.names.queue(QUEUE)}: run the cell that deploys it")
     mapping = ctx.client("lambda").get_event_source_mapping(UUID=mappings[0]["UUID"])
     if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
-        raise Incorrect(f"the mapping from {ctx.names.queue(QUEUE)} to {name} has no FunctionResponseTypes="
-                        "['ReportBatchItemFailures']: without it Lambda ignores batchItemFailures and deletes the "
-                        "whole batch when the function returns")
+        faults.add(f"the mapping from {ctx.names.queue(QUEUE)} to {name} has no FunctionResponseTypes="
+                   "['ReportBatchItemFailures']: without it Lambda ignores batchItemFailures and deletes the whole "
+                   "batch when the function returns",
+                   hint="lam.update_event_source_mapping(UUID=mapping_uuid, FunctionResponseTypes="
+                        "['ReportBatchItemFailures'])")
+    faults.raise_any()
     return f"{name} reports exactly the failed message by its messageId; the others are deleted"
 
+
+# ---- check your understanding ---------------------------------------------------------------
+
+WALKTHROUGH = "notebooks/07_sqs_polling.ipynb"
+
+question("7.q1", "The visibility timeout and a batch", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "the visibility timeout is counted from the receive, for every message of it: the ones still waiting their "
+         "turn after 30 s are visible again, whether or not the worker got to them.",
+    "b": "right: ten jobs of 5 s one after the other take 50 s, so after 30 s the last four are visible again and "
+         "another consumer can take them while this one still holds them — those jobs are done twice.",
+    "c": "SQS never extends a timeout by itself: the consumer must call ChangeMessageVisibility, or receive with a "
+         "timeout long enough for the whole batch.",
+}, hints=("When does the visibility timeout start, and for which messages of the receive?",
+          "Ten jobs of 5 s, worked one after the other: how long until the last one starts?"))
+
+question("7.q2", "maxReceiveCount", asked_in=WALKTHROUGH, answer="c", why={
+    "a": "SQS never deletes a message because it failed: only a consumer's DeleteMessage (or the end of the "
+         "retention period) removes it.",
+    "b": "SQS knows nothing of the consumer's errors, only that a received message was not deleted: the count is of "
+         "receives, and the message then moves, it is not kept back.",
+    "c": "right: each receive without a delete counts, and once the count exceeds maxReceiveCount SQS moves the "
+         "message to the dead-letter queue named in the redrive policy, where it waits to be looked at.",
+}, hints=("What does SQS see of a failure: an exception, or a message received and not deleted?",
+          "The redrive policy names two things: a count and a target queue."))
+
+question("7.q3", "An exception in a Lambda consumer", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "only a partial batch response (batchItemFailures, with ReportBatchItemFailures on the mapping) narrows the "
+         "retry to the failed messages; an exception says nothing about which one failed.",
+    "b": "right: an exception fails the whole invocation, so every message of the batch becomes visible again after "
+         "the visibility timeout, and the nine good jobs are done again.",
+    "c": "Lambda deletes a batch's messages only when the function succeeds; after an error they stay on the queue "
+         "and come back after the visibility timeout.",
+}, hints=("Which messages can Lambda know are done when the function raised?",
+          "Compare with a handler that returns {'batchItemFailures': [...]}: what does Lambda learn from each?"))
+
+question("7.q4", "Delete after success", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "right: a message deleted first is gone for good if the worker crashes or the job fails; left alone, it "
+         "comes back after the visibility timeout and, after maxReceiveCount receives, reaches the dead-letter queue.",
+    "b": "a delete is as fast before as after; the order matters for what is lost when the worker stops halfway.",
+    "c": "SQS accepts a DeleteMessage with a valid receipt handle at any time; it cannot know whether the job ran.",
+}, hints=("What happens to a deleted message when the worker dies in the middle of its job?",))
