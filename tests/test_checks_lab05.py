@@ -193,3 +193,24 @@ def test_a_mapping_that_ignores_batch_item_failures_is_caught(ctx):
     create_mapping(ctx)
     status, message = verdict(ctx, "5.4")
     assert status is grading.Outcome.INCORRECT and "ReportBatchItemFailures" in message, message
+
+
+def test_every_fault_of_the_tables_is_named_at_once_keys_first(ctx):
+    """A hash key alone, a NEW_IMAGE stream, provisioned and untagged: four faults in one verdict."""
+    create_tables(ctx, records_keys=(("PlayerName", "HASH"),), view="NEW_IMAGE", billing="PROVISIONED", tagged=False)
+    found = grading.evaluate("5.1", ctx)
+    assert found.outcome is grading.Outcome.INCORRECT
+    messages = [fault.message for fault in found.faults]
+    assert "second game would overwrite the first" in messages[0], messages
+    assert any("NEW_AND_OLD_IMAGES" in m for m in messages) and any("PAY_PER_REQUEST" in m for m in messages), messages
+    assert any("teardown would never find it" in m for m in messages), messages
+    assert all(fault.hint for fault in found.faults), "each fault carries the hint that fixes it"
+
+
+def test_a_plain_add_and_a_mapping_without_batch_item_failures_are_both_named(ctx):
+    create_tables(ctx)
+    deploy_aggregator(ctx, SAFE, plain_add(SOLVED_SAFE))
+    create_mapping(ctx)
+    found = grading.evaluate("5.4", ctx)
+    assert found.outcome is grading.Outcome.INCORRECT and len(found.faults) == 2, found.message
+    assert "delivered again" in found.faults[0].message and "ReportBatchItemFailures" in found.faults[1].message

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from workshop.checks.support import (describe_error, describe_table, invoke_raw, mappings_of, require_function,
-                                     require_handler_attempted, require_table_tagged_on_demand, stream_event)
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+                                     require_handler_attempted, stream_event, table_setting_faults)
+from workshop.grading import Context, Fault, Faults, Incorrect, NotAttempted, exercise, question
 
 SOLUTION = "05_game_scores.ipynb"
 RECORDS, TOTALS = "GameScoreRecords", "GameScoresByUser"
@@ -20,18 +20,20 @@ def _keys(table: dict[str, Any]) -> dict[str, str]:
     return {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
 
 
-def _require_keys(table: dict[str, Any], hash_key: str, range_key: str | None) -> None:
+def _key_faults(table: dict[str, Any], hash_key: str, range_key: str | None) -> list[Fault]:
+    """What is wrong with a table's keys; a key cannot change, so each fault says to create the table again."""
     name, keys = table["TableName"], _keys(table)
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    again = (f"dynamodb.delete_table(TableName='{name}'), wait with the 'table_not_exists' waiter, then run the "
+             "cell again: a table's keys never change")
     if range_key and keys == {"HASH": hash_key}:
-        raise Incorrect(f"{name} is keyed by {hash_key} alone: a player's second game would overwrite the first. "
-                        f"Add {range_key} as range key (keys cannot change: delete the table and create it again)")
+        return [Fault(f"{name} is keyed by {hash_key} alone: a player's second game would overwrite the first. Add "
+                      f"{range_key} as range key (keys cannot change: delete the table and create it again)", again)]
     if keys != {"HASH": hash_key, **({"RANGE": range_key} if range_key else {})}:
         wanted = f"{hash_key} (hash)" + (f" and {range_key} (range)" if range_key else " alone")
-        raise Incorrect(f"{name} is keyed by {keys}; key it by {wanted} (delete the table and create it again)")
-    for attribute in filter(None, (hash_key, range_key)):
-        if types.get(attribute) != "S":
-            raise Incorrect(f"{name}'s key {attribute} is of type {types.get(attribute)!r}; it holds text, 'S'")
+        return [Fault(f"{name} is keyed by {keys}; key it by {wanted} (delete the table and create it again)", again)]
+    return [Fault(f"{name}'s key {attribute} is of type {types.get(attribute)!r}; it holds text, 'S'", again)
+            for attribute in filter(None, (hash_key, range_key)) if types.get(attribute) != "S"]
 
 
 @exercise("5.1", "The tables", solution=SOLUTION, hints=(
@@ -50,17 +52,22 @@ def tables(ctx: Context) -> str:
     for purpose, table in ((RECORDS, records), (TOTALS, totals)):
         if table is None:
             raise Incorrect(f"there is no table {ctx.names.table(purpose)} yet")
-    _require_keys(records, "PlayerName", "RecordID")
-    _require_keys(totals, "PlayerName", None)
+    faults = Faults()  # both tables' keys first (they mean a new table), then what can change in place
+    faults.found += _key_faults(records, "PlayerName", "RecordID") + _key_faults(totals, "PlayerName", None)
     stream = records.get("StreamSpecification") or {}
     if not stream.get("StreamEnabled"):
-        raise Incorrect(f"{records['TableName']} has no stream, so nothing can react to new games: add "
-                        "StreamSpecification (update_table can switch it on)")
-    if stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
-        raise Incorrect(f"{records['TableName']}'s stream carries {stream.get('StreamViewType')}; the aggregator needs "
-                        "the new image and step 6 the old one too: NEW_AND_OLD_IMAGES")
+        faults.add(f"{records['TableName']} has no stream, so nothing can react to new games: add "
+                   "StreamSpecification (update_table can switch it on)",
+                   hint=f"dynamodb.update_table(TableName=records_name, StreamSpecification={{'StreamEnabled': True, "
+                        "'StreamViewType': 'NEW_AND_OLD_IMAGES'}})")
+    elif stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+        faults.add(f"{records['TableName']}'s stream carries {stream.get('StreamViewType')}; the aggregator needs "
+                   "the new image and step 6 the old one too: NEW_AND_OLD_IMAGES",
+                   hint="a stream's view type cannot change: switch it off with update_table(StreamSpecification="
+                        "{'StreamEnabled': False}), then on again with 'NEW_AND_OLD_IMAGES'")
     for table in (records, totals):
-        require_table_tagged_on_demand(ctx, table)
+        faults.found += table_setting_faults(ctx, table)
+    faults.raise_any()
     return (f"{records['TableName']} (PlayerName + RecordID, streaming new and old images) and "
             f"{totals['TableName']} (PlayerName), on demand, tagged")
 
@@ -159,14 +166,19 @@ def mapping(ctx: Context) -> str:
                         "every game counts twice; delete all but one (delete_event_source_mapping)")
     (mapping,) = found
     detail = ctx.client("lambda").get_event_source_mapping(UUID=mapping["UUID"])
+    faults = Faults()
     if detail.get("StartingPosition") != "TRIM_HORIZON":
-        raise Incorrect(f"the mapping starts at {detail.get('StartingPosition')}: games written before it began "
-                        "polling are never counted; use StartingPosition='TRIM_HORIZON' (delete it and create it "
-                        "again: the starting position cannot change)")
+        faults.add(f"the mapping starts at {detail.get('StartingPosition')}: games written before it began polling "
+                   "are never counted; use StartingPosition='TRIM_HORIZON' (delete it and create it again: the "
+                   "starting position cannot change)",
+                   hint="lam.delete_event_source_mapping(UUID=...), then create it with StartingPosition='TRIM_HORIZON'")
     if detail.get("State") in ("Disabled", "Disabling"):
-        raise Incorrect("the mapping is disabled: update_event_source_mapping(UUID=..., Enabled=True)")
+        faults.add("the mapping is disabled: update_event_source_mapping(UUID=..., Enabled=True)",
+                   hint="lam.update_event_source_mapping(UUID=mapping['UUID'], Enabled=True)")
     if int(detail.get("BatchSize") or 0) > 100:
-        raise Incorrect(f"the mapping's batches hold up to {detail['BatchSize']} records; use at most 100")
+        faults.add(f"the mapping's batches hold up to {detail['BatchSize']} records; use at most 100",
+                   hint="lam.update_event_source_mapping(UUID=mapping['UUID'], BatchSize=100)")
+    faults.raise_any()
     return f"{ctx.names.table(RECORDS)}'s stream feeds {name} from TRIM_HORIZON, in batches of {detail['BatchSize']}"
 
 
@@ -182,16 +194,68 @@ def retry_safe(ctx: Context) -> str:
     require_handler_attempted(ctx, SAFE_FILE)
     name = ctx.names.function(AGGREGATOR)
     got, answers = _totals_after(ctx, [GAMES, GAMES[:2], GAMES], "5.4")
-    _compare(ctx, got, "when the same batch was delivered again (a retry)")
+    faults = Faults()
+    try:
+        _compare(ctx, got, "when the same batch was delivered again (a retry)")
+    except Incorrect as wrong:
+        faults.found += [Fault(f.message, f.hint or "the update_item that adds the game must also add its RecordID "
+                                                    "to CountedRecords, with ConditionExpression='NOT contains("
+                                                    "CountedRecords, :id)'") for f in wrong.faults]
     if not all(isinstance(a, dict) and a.get("batchItemFailures") == [] for a in answers):
-        raise Incorrect(f"{name} answered {answers[0]!r} for a batch it processed entirely; answer "
-                        "{'batchItemFailures': []}, so the mapping knows no record failed")
+        faults.add(f"{name} answered {answers[0]!r} for a batch it processed entirely; answer "
+                   "{'batchItemFailures': []}, so the mapping knows no record failed",
+                   hint="end the handler with return {'batchItemFailures': failures}")
     records = describe_table(ctx, RECORDS)
     found = mappings_of(ctx, records["LatestStreamArn"], AGGREGATOR) if records and records.get("LatestStreamArn") else []
     if not found:
-        raise Incorrect(f"no mapping feeds {name} (exercise 5.3)")
-    types = ctx.client("lambda").get_event_source_mapping(UUID=found[0]["UUID"]).get("FunctionResponseTypes") or []
-    if "ReportBatchItemFailures" not in types:
-        raise Incorrect("the mapping ignores the handler's batchItemFailures: set FunctionResponseTypes="
-                        "['ReportBatchItemFailures'] with update_event_source_mapping")
+        faults.add(f"no mapping feeds {name} (exercise 5.3)", hint="exercise 5.3 creates the mapping")
+    elif "ReportBatchItemFailures" not in (ctx.client("lambda").get_event_source_mapping(
+            UUID=found[0]["UUID"]).get("FunctionResponseTypes") or []):
+        faults.add("the mapping ignores the handler's batchItemFailures: set FunctionResponseTypes="
+                   "['ReportBatchItemFailures'] with update_event_source_mapping",
+                   hint="lam.update_event_source_mapping(UUID=mapping['UUID'], FunctionResponseTypes="
+                        "['ReportBatchItemFailures'])")
+    faults.raise_any()
     return f"{name} counts each game once when batches are retried, and reports failed records"
+
+
+# ---- check your understanding ---------------------------------------------------------------
+
+WALKTHROUGH = "notebooks/05_dynamodb_streams.ipynb"
+
+question("5.q1", "Which stream view type", asked_in=WALKTHROUGH, answer="c", why={
+    "a": "KEYS_ONLY records carry the key attributes alone: the handler would not even see the new score.",
+    "b": "NEW_IMAGE has the score after the change but not the one before, so the record cannot say by how much it "
+         "changed (the handler would have to have kept the old score itself).",
+    "c": "right: NEW_AND_OLD_IMAGES carries the item before and after the change, so the difference is in the "
+         "record itself.",
+}, hints=("What must a record carry to compute 'new score minus old score'?",
+          "Look at the table of view types: which ones show OldImage for a MODIFY, and which NewImage?"))
+
+question("5.q2", "What a filtered scan reads", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "a FilterExpression is applied after the items are read: it trims what comes back, not what is read and "
+         "billed.",
+    "b": "right: a scan reads every item of the table (page by page), and the filter drops most of them afterwards; "
+         "ScannedCount says how many were read, Count how many came back.",
+    "c": "a scan has no key condition, so it cannot stay in one partition: that is what a query does.",
+}, hints=("Compare ScannedCount with Count in the notebook's table: which one did the filter change?",))
+
+question("5.q3", "What Lambda retries after an error", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "retrying from the failing record on needs a partial batch response: ReportBatchItemFailures on the mapping "
+         "and batchItemFailures in the answer. An exception says nothing about which record failed.",
+    "b": "right: by default a stream mapping retries the whole batch until it succeeds or its records expire, so the "
+         "59 records already applied are handed over again.",
+    "c": "a stream is read in order per shard: by default Lambda keeps retrying the failed batch (until it succeeds "
+         "or its records expire) and does not go past it.",
+}, hints=("What does an exception tell Lambda about which records of the batch were done?",
+          "Look at the Retries section: 600 games played, how many counted?"))
+
+question("5.q4", "Exact under retries", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "swallowing every error means a record that really failed is never retried, so its game is never counted; "
+         "and a retry can still come when the invocation itself fails (a timeout after the writes).",
+    "b": "right: one conditional update that adds the score and records the RecordID is all or nothing, so a retried "
+         "record finds its id there and is skipped.",
+    "c": "a batch of one record, retried, applies that record twice all the same: smaller batches make fewer "
+         "duplicates, not none.",
+}, hints=("Which of the three makes a second application of the same record harmless?",
+          "Think of a retry after the update succeeded: what must the update find to know it was done?"))
