@@ -157,3 +157,12 @@ def test_fifo_send_mistakes_are_named(lab, wrong, expected):
     status, message = verdict(lab, "6.3")
     assert status is grading.Outcome.INCORRECT and expected in message, message
     assert queued(lab) == [], "the check removes its own jobs, even when they are wrong"
+
+
+def test_one_group_for_everyone_and_a_random_deduplication_id_are_both_named(lab):
+    deploy(lab, mistaken(SEND, "MessageGroupId=\"jobs\", MessageDeduplicationId=str(__import__('uuid').uuid4())"))
+    found = grading.evaluate("6.3", lab)
+    assert found.outcome is grading.Outcome.INCORRECT and len(found.faults) == 2, found.message
+    assert "one group per player" in found.faults[0].message and "arrived 2 times" in found.faults[1].message
+    assert found.faults[1].hint and "-placement" in found.faults[1].hint
+    assert queued(lab) == []

@@ -11,7 +11,7 @@ from typing import Any
 from workshop.checks.support import (describe_error, describe_table, invoke_raw, mappings_of, require_function,
                                      require_handler_attempted, stream_event)
 from workshop.emulator import filter_patterns
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+from workshop.grading import Context, Faults, Incorrect, NotAttempted, exercise, question
 
 SOLUTION = "06_stream_to_fifo.ipynb"
 TABLE, TRIGGER, QUEUE = "PlayerPlacements", "placement-trigger", "placement-jobs"
@@ -174,14 +174,57 @@ def fifo_send(ctx: Context) -> str:
         raise Incorrect(f"{name} sent no job for the change from 9 to 10 games (exercise 6.1 first)")
     if not taken:
         raise Incorrect(f"{name} reported a job, but none arrived in {ctx.names.queue(QUEUE, fifo=True)}")
+    faults = Faults()  # the group, the deduplication id and the body are three settings of one send
     groups = {m["Attributes"].get("MessageGroupId") for m in taken}
     if groups != {player}:
-        raise Incorrect(f"the job went to message group {sorted(groups)}; use one group per player "
-                        "(MessageGroupId=player), so one player's jobs stay in order without holding up the others")
+        faults.add(f"the job went to message group {sorted(groups)}; use one group per player (MessageGroupId=player), "
+                   "so one player's jobs stay in order without holding up the others",
+                   hint="MessageGroupId=player")
     if len(taken) > 1:
-        raise Incorrect(f"the same placement, sent twice (a retried batch), arrived {len(taken)} times: the "
-                        "deduplication id must be the same for the same player's placement, not random or a time")
+        faults.add(f"the same placement, sent twice (a retried batch), arrived {len(taken)} times: the deduplication "
+                   "id must be the same for the same player's placement, not random or a time",
+                   hint="MessageDeduplicationId=f'{player}-placement': the same text every time this placement is "
+                        "sent")
     body = json.loads(taken[0]["Body"])
     if body.get("player") != player or len(body.get("placement_games", [])) != 10:
-        raise Incorrect(f"the job's body is {taken[0]['Body'][:200]}; send the body send_job builds")
+        faults.add(f"the job's body is {taken[0]['Body'][:200]}; send the body send_job builds",
+                   hint="MessageBody=body, the JSON send_job builds")
+    faults.raise_any()
     return f"{name} sends one job per placement to the FIFO queue, grouped by player, deduplicated"
+
+
+# ---- check your understanding ---------------------------------------------------------------
+
+WALKTHROUGH = "notebooks/06_stream_to_fifo.ipynb"
+
+question("6.q1", "A state or a transition", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "'ten or more' stays true after the tenth order: the 11th order, the 12th, and any other change of a "
+         "customer with ten orders would pass it too.",
+    "b": "right: the test holds for every change of a customer who has ten orders or more, so a voucher job starts "
+         "again and again; only 'nine before, ten after' is the one change.",
+    "c": "the tenth order does pass 'ten or more' — the problem is that every later change passes it as well.",
+}, hints=("Is 'ten or more' true once, or from the tenth order on?",))
+
+question("6.q2", "A record no filter matches", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "Lambda does not hand filtered-out records to the function at all, flagged or not: that is what saves the "
+         "invocations.",
+    "b": "right: for a stream, a record that matches none of the mapping's filters is discarded and the function is "
+         "not invoked for it; it costs no invocation, and it does not come back later.",
+    "c": "the mapping moves past it like past any other record: a filter never holds the stream back.",
+}, hints=("Look at the counts: 36 changes, how many records handed to the handler with the filter?",))
+
+question("6.q3", "One group, two consumers", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "a group's messages are held while any of them is in flight: the next message of ana's group waits until "
+         "A deletes hers (or they become visible again), so order holds.",
+    "b": "right: while A holds ana's messages in flight, no other receive gets that group; B gets messages of other "
+         "groups, which go on in parallel.",
+    "c": "only ana's group is held; other players' groups are handed out as usual, one group per consumer at a time.",
+}, hints=("A FIFO queue orders messages per group: what must it avoid to keep ana's order with two consumers?",))
+
+question("6.q4", "A retry after the deduplication interval", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "SQS remembers a deduplication id for five minutes only; ten minutes later the id is new again.",
+    "b": "right: the deduplication interval is five minutes, so a send with the same id ten minutes later is "
+         "accepted and queued: the rank worker must check for itself whether a player was already ranked.",
+    "c": "SQS never refuses a duplicate send: within the interval it accepts it and does not deliver it, after the "
+         "interval it delivers it.",
+}, hints=("How long does a FIFO queue remember a deduplication id?",))
