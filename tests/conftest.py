@@ -35,18 +35,21 @@ def local_environment(port: int, state_dir: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def emulator_process(state_dir: Path, port: int | None = None, persist: bool = False,
-                     stop: str = "terminate", serve_args: tuple[str, ...] = ()) -> Iterator[dict[str, str]]:
+                     stop: str = "terminate", serve_args: tuple[str, ...] = (),
+                     settings: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """A running emulator in its own process; yields the environment that points at it.
 
     Test emulators save no state unless asked (``persist``): each starts empty, and the
     session's would spend its time pickling every earlier test's resources. ``stop`` is how
-    it ends: "terminate" (SIGTERM, a clean stop) or "kill" (SIGKILL, a crash)."""
+    it ends: "terminate" (SIGTERM, a clean stop) or "kill" (SIGKILL, a crash). ``settings``:
+    more ``WORKSHOP_*`` variables for the server alone (teaching switches, time scale)."""
     port = port or free_port()
     env = {**local_environment(port, state_dir), "WORKSHOP_PERSIST": "on" if persist else "off"}
+    server_env = {**env, **(settings or {})}
     url = f"http://127.0.0.1:{port}"
     log = open(state_dir / "emulator.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet",
-                                *serve_args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                *serve_args], cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
             if launcher.probe(url, timeout=0.2):

@@ -42,11 +42,13 @@ def test_switched_puts_back_the_switches_in_force_before(switches):
     switches.configure(duplicate_rate=0.5, failure_rate=0.25, seed=3)
     with switches.switched(duplicate_rate=1.0) as inside:
         assert inside["duplicate_rate"] == 1.0 and inside["failure_rate"] == 0.25
-    assert switches.current() == {"duplicate_rate": 0.5, "failure_rate": 0.25, "delay_ms": 0, "seed": 3}
+    assert switches.current() == {"duplicate_rate": 0.5, "failure_rate": 0.25, "delay_ms": 0, "seed": 3,
+                                  "failing": ["async", "stream", "sqs"]}
     with pytest.raises(RuntimeError):
         with switches.switched(failure_rate=1.0, delay_ms=5):
             raise RuntimeError("the block fails")
-    assert switches.current() == {"duplicate_rate": 0.5, "failure_rate": 0.25, "delay_ms": 0, "seed": 3}
+    assert switches.current() == {"duplicate_rate": 0.5, "failure_rate": 0.25, "delay_ms": 0, "seed": 3,
+                                  "failing": ["async", "stream", "sqs"]}
     switches.reset()
     with switches.switched(duplicate_rate=0.3):
         pass
@@ -74,6 +76,26 @@ def test_failures_are_injected_only_into_invocations_lambda_retries(backend, nam
     assert record["requestContext"]["approximateInvokeCount"] == 2
     ran = [e for e in recorded_events(backend, function) if e.get("n") == 2]
     assert len(ran) == 2, "the handler ran on each try: the failure comes after it"
+
+
+def test_failures_can_be_kept_to_some_of_the_retried_invocations(backend, names, switches):
+    """``failing="async,stream"``: an SQS batch is not failed (its retry would wait out the
+    queue's visibility timeout), an asynchronous invoke still is."""
+    deploy_source(backend, names, "recorder", RECORDER)
+    function = names.function("recorder")
+    url, arn = queue(backend, names, "spared", VisibilityTimeout="30")
+    assert switches.configure(failure_rate=1.0, failing="async,stream")["failing"] == ["async", "stream"]
+    with pytest.raises(Exception, match="failing names some of"):
+        switches.configure(failing="sqs,lambda")
+    backend.client("sqs").send_message(QueueUrl=url, MessageBody="once")
+    backend.client("lambda").create_event_source_mapping(FunctionName=function, EventSourceArn=arn, BatchSize=10)
+    wait_for(lambda: backend.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+             ["ApproximateNumberOfMessagesNotVisible"] == "0" and recorded_events(backend, function),
+             "the message processed and deleted", timeout=20)
+    stats = chaos._admin("stats")["invocations"][function]
+    assert stats == {"ok": 1, "error": 0}
+    backend.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b'{"n": 3}')
+    wait_for(lambda: chaos._admin("stats")["invocations"][function]["error"] == 3, "three failed tries", timeout=20)
 
 
 def test_every_sqs_message_a_mapping_hands_over_arrives_exactly_twice_at_rate_one(backend, names, switches):

@@ -2,7 +2,8 @@
 
     from workshop import chaos
     chaos.configure(duplicate_rate=0.3)      # S3/SNS/SQS deliveries arrive twice, 30% of the time
-    chaos.configure(failure_rate=0.2)        # 20% of invocations fail after the handler ran
+    chaos.configure(failure_rate=0.2)        # 20% of retried invocations fail after the handler ran
+    chaos.configure(failing="async,stream")  # ... but not SQS batches (they return after a visibility timeout)
     chaos.reset()
 
 Only the embedded emulator has them: on real AWS these things happen by themselves,
@@ -21,7 +22,7 @@ from typing import Any
 from workshop import backend as backends
 from workshop.errors import WorkshopError
 
-OFF = {"duplicate_rate": 0.0, "failure_rate": 0.0, "delay_ms": 0, "seed": None}
+OFF = {"duplicate_rate": 0.0, "failure_rate": 0.0, "delay_ms": 0, "seed": None, "failing": ["async", "stream", "sqs"]}
 
 
 def _admin(route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def _admin(route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def configure(**switches: Any) -> dict[str, Any]:
-    """Set some switches (duplicate_rate, failure_rate, delay_ms, seed); returns all of them."""
+    """Set some switches (duplicate_rate, failure_rate, delay_ms, seed, failing); returns all of them."""
     return _admin("chaos", switches)
 
 

@@ -130,7 +130,8 @@ class _Poller:
         self.records += len(records)
         self.batches += 1
         spec = self._service.resolve(self.region, mapping["FunctionArn"])
-        return self._service.invoke(spec, json.dumps({"Records": records}).encode(), retried_by_lambda=True)
+        return self._service.invoke(spec, json.dumps({"Records": records}).encode(),
+                                    retried_by="sqs" if self.source == "sqs" else "stream")
 
     def clients(self) -> Any:
         return self._service.backend(self.region)

@@ -41,7 +41,7 @@ class EmulatorService:
         self.invoker = AsyncInvoker(AsyncHooks(
             resolve=lambda region, name: self.resolve(region, name),
             invoke=lambda spec, payload, request_id: self.invoke(spec, payload, request_id=request_id,
-                                                                 retried_by_lambda=True),
+                                                                 retried_by="async"),
             invoke_config=moto_internals.event_invoke_config,
             dead_letter_target=moto_internals.dead_letter_target,
             send=self.send_to_target,
@@ -65,12 +65,12 @@ class EmulatorService:
         return moto_internals.function_spec(region, name, qualifier)
 
     def invoke(self, spec: FunctionSpec, payload: bytes, client_context: Any = None,
-               request_id: str | None = None, retried_by_lambda: bool = False) -> Invocation:
-        """Run the function once. ``retried_by_lambda``: the invocation is one Lambda itself
-        retries on failure (asynchronous, event-source mappings); only those get the failure
-        switch's injected failures (see :class:`Chaos`)."""
+               request_id: str | None = None, retried_by: str | None = None) -> Invocation:
+        """Run the function once. ``retried_by``: what retries it when it fails (async, stream
+        or sqs), None for a synchronous invoke; only retried ones get the failure switch's
+        injected failures (see :class:`Chaos`)."""
         injected = None
-        if retried_by_lambda and self.chaos.fail():
+        if retried_by and self.chaos.fail(retried_by):
             injected = (f"Injected failure: the handler ran, but this invocation is reported as failed "
                         f"(teaching switch failure_rate={self.chaos.failure_rate})")
         result = self.runtime.invoke(spec, payload, client_context=client_context, request_id=request_id,

@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+FAILING_SOURCES = ("async", "stream", "sqs")  # the invocations Lambda retries by itself
+
 # AWS waits minutes between asynchronous retries; a workshop cannot. Every AWS delay
 # (retry back-off, event age, batching windows) is multiplied by this factor.
 DEFAULT_TIME_SCALE = 0.002
@@ -58,6 +60,13 @@ class Chaos:
                     AWS; its caller sees the error and decides, so an injected failure there
                     would prove nothing about retries and only break the caller (a lab's
                     check, an HTTP client).
+    failing:        which of those retried invocations may get a failure: ``async``, ``stream``
+                    (DynamoDB mappings), ``sqs`` (SQS mappings); all three unless narrowed. A
+                    failed SQS batch comes back only after the queue's visibility timeout (a
+                    minute or more, in real time: AWS's, not compressed), and on a FIFO queue
+                    it holds its message groups until then, so a run that must stay short
+                    narrows the switch to ``async,stream``. To the handler a failed SQS batch
+                    retried is the same message delivered again, which ``duplicate_rate`` makes.
     delay_ms:       added before each event delivery.
 
     What AWS allows, stated by AWS:
@@ -72,6 +81,7 @@ class Chaos:
     failure_rate: float = 0.0
     delay_ms: int = 0
     seed: int | None = None
+    failing: tuple[str, ...] = FAILING_SOURCES
     _random: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -83,12 +93,13 @@ class Chaos:
             "failure_rate": _float("WORKSHOP_CHAOS_FAILURE_RATE", 0.0),
             "delay_ms": _float("WORKSHOP_CHAOS_DELAY_MS", 0),
             "seed": os.environ.get("WORKSHOP_CHAOS_SEED") or None,
+            "failing": os.environ.get("WORKSHOP_CHAOS_FAILING") or ",".join(FAILING_SOURCES),
         })
         return chaos
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply new switch values, validated; unknown names are an error, not ignored."""
-        unknown = set(values) - {"duplicate_rate", "failure_rate", "delay_ms", "seed"}
+        unknown = set(values) - {"duplicate_rate", "failure_rate", "delay_ms", "seed", "failing"}
         if unknown:
             raise ValueError(f"unknown chaos switches: {', '.join(sorted(unknown))}")
         for rate in ("duplicate_rate", "failure_rate"):
@@ -96,19 +107,26 @@ class Chaos:
                 raise ValueError(f"{rate} must be between 0 and 1, not {values[rate]}")
         if "delay_ms" in values and float(values["delay_ms"]) < 0:
             raise ValueError("delay_ms cannot be negative")
+        failing = values.get("failing")
+        if failing is not None:
+            failing = tuple(failing.split(",") if isinstance(failing, str) else failing)
+            if not failing or set(failing) - set(FAILING_SOURCES):
+                raise ValueError(f"failing names some of {', '.join(FAILING_SOURCES)}, not {values['failing']!r}")
         with self._lock:
             for name in ("duplicate_rate", "failure_rate"):
                 if name in values:
                     setattr(self, name, float(values[name]))
             if "delay_ms" in values:
                 self.delay_ms = int(float(values["delay_ms"]))
+            if failing is not None:
+                self.failing = tuple(source for source in FAILING_SOURCES if source in failing)
             if "seed" in values:
                 self.seed = None if values["seed"] in (None, "") else int(values["seed"])
                 self._random.seed(self.seed)
 
     def as_dict(self) -> dict[str, Any]:
         return {"duplicate_rate": self.duplicate_rate, "failure_rate": self.failure_rate,
-                "delay_ms": self.delay_ms, "seed": self.seed}
+                "delay_ms": self.delay_ms, "seed": self.seed, "failing": list(self.failing)}
 
     def _roll(self, rate: float) -> bool:
         if rate <= 0:
@@ -119,5 +137,6 @@ class Chaos:
     def duplicate(self) -> bool:
         return self._roll(self.duplicate_rate)
 
-    def fail(self) -> bool:
-        return self._roll(self.failure_rate)
+    def fail(self, source: str) -> bool:
+        """Whether this invocation, one Lambda retries (``source``: async, stream or sqs), fails."""
+        return source in self.failing and self._roll(self.failure_rate)
