@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
-DOCUMENTS = [ROOT / "README.md", ROOT / "INSTRUCTOR.md"]
+DOCUMENTS = [ROOT / "README.md", ROOT / "INSTRUCTOR.md", ROOT / "TROUBLESHOOTING.md"]
 
 AWS_DOC_HOSTS = {"docs.aws.amazon.com", "aws.amazon.com"}
 AWS_LIBRARY_DOC_HOSTS = {"boto3.amazonaws.com", "docs.powertools.aws.dev"}
