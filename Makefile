@@ -1,10 +1,13 @@
 # Two commands for a newcomer: `make lab` and `make test`. Both build .venv from
-# requirements.txt first, and rebuild it whenever requirements.txt changes.
+# requirements.txt first (what a learner needs); `make test` and `make bench` add
+# requirements-dev.txt (the kit's test and benchmark tools). Each is installed again
+# whenever its file changes.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements-installed
+DEV_STAMP := $(VENV)/.requirements-dev-installed
 
 .PHONY: lab labs outputs test bench start stop status clean help
 
@@ -25,10 +28,16 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+# The same for the test and benchmark tools, on top of the learner's packages (a newer
+# learner's stamp means requirements.txt changed: this file is installed again with it).
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
 lab: $(STAMP)
 	$(PY) -m workshop lab $(LAB_ARGS)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 labs: $(STAMP)
@@ -37,7 +46,7 @@ labs: $(STAMP)
 outputs: $(STAMP)
 	$(PY) -m workshop.notebook_outputs $(OUTPUTS_ARGS) $(NOTEBOOKS)
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) bench/emulator_bench.py $(BENCH_ARGS)
 
 start: $(STAMP)

@@ -25,14 +25,18 @@ def test_ci_runs_the_readme_test_command():
 
 def test_make_test_runs_pytest_and_make_lab_the_kit():
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^test: \$\(STAMP\)\n\t\$\(PY\) -m pytest", makefile, re.MULTILINE)
+    assert re.search(r"^test: \$\(DEV_STAMP\)\n\t\$\(PY\) -m pytest", makefile, re.MULTILINE)
+    assert re.search(r"^bench: \$\(DEV_STAMP\)\n", makefile, re.MULTILINE)
     assert re.search(r"^lab: \$\(STAMP\)\n\t\$\(PY\) -m workshop lab", makefile, re.MULTILINE)
+    # The learner's packages alone for `make lab`; the test tools on top, again when either file changes.
     assert "$(STAMP): requirements.txt" in makefile
+    assert "$(DEV_STAMP): $(STAMP) requirements-dev.txt" in makefile
+    assert "-r requirements-dev.txt" in makefile
 
 
 def test_manual_commands_name_files_that_exist():
     for command in ("pip install -r requirements.txt", "python setup_env.py", "jupyter lab",
                     "python teardown_env.py", "python -m workshop status"):
         assert command in README, command
-    for path in ("requirements.txt", "setup_env.py", "teardown_env.py"):
+    for path in ("requirements.txt", "requirements-dev.txt", "setup_env.py", "teardown_env.py"):
         assert (ROOT / path).exists()
