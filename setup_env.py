@@ -20,7 +20,7 @@ import argparse
 
 import time
 
-from workshop import cli, environment, progress, steps
+from workshop import cli, environment, jupyterlab_settings, progress, steps
 
 
 def main() -> int:
@@ -34,6 +34,7 @@ def main() -> int:
     parser.add_argument("--no-progress", action="store_true",
                         help="a class without progress recording: no progress table, WORKSHOP_PROGRESS=off")
     args = parser.parse_args()
+    jupyterlab_settings.install()  # before `jupyter lab`, which make lab and the README start next
     prefixes = cli.participant_prefixes(args)
     class_ = cli.class_name(args)
     steps.solutions_before(args.upto)  # an impossible --upto fails before anything is created

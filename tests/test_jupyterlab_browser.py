@@ -4,8 +4,9 @@
 participant and starts JupyterLab on a copy of the capstone solution; headless Chromium (the
 system's, driven by Playwright) opens it, runs every cell from the Run menu and checks the page:
 no error output, the mermaid diagram rendered as SVG, the plot shown as an image, the lab's
-score. Screenshots are kept in the test's tmp folder, and copied to $LAB_SCREENSHOT_DIR when set
-(a stable place, for CI artifacts).
+score, and no "get notified about official Jupyter news?" prompt over the notebook (the kit's
+settings turn it off: workshop/jupyterlab_settings.py). Screenshots are kept in the test's tmp
+folder, and copied to $LAB_SCREENSHOT_DIR when set (a stable place, for CI artifacts).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from workshop.emulator.launcher import free_port
 CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOK = "solutions/09_capstone.ipynb"  # a mermaid diagram, a plot, checks and a score, about a minute
 RUN_ALL_TIMEOUT_S = 400
+NEWS_PROMPT = "Would you like to get notified about official Jupyter news?"
 
 pytestmark = [
     pytest.mark.slow,
@@ -125,6 +127,8 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
             assert 'aria-roledescription="flowchart' in svg and "Syntax error" not in svg, svg[:2000]
             assert "cap-incoming" in svg, "the diagram's own nodes are drawn"
             page.screenshot(path=tmp_path / "lab-opened.png")
+            # JupyterLab asks once the page is restored, before the notebook shows; nothing asked.
+            assert page.get_by_text(NEWS_PROMPT).count() == 0, "JupyterLab's news prompt covers the notebook"
 
             code_cells = notebook.locator(".jp-CodeCell").count()
             assert code_cells > 5 and notebook.locator(".jp-OutputArea-output").count() == 0, "nothing ran yet"
@@ -152,6 +156,7 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
             outputs = "\n".join(notebook.locator(".jp-OutputArea-output").all_inner_texts())
             assert "Traceback" not in outputs, outputs
             assert "Lab 9 score: 2 of 2 correct" in outputs, outputs
+            assert page.get_by_text(NEWS_PROMPT).count() == 0, "JupyterLab's news prompt appeared during the run"
 
             plot = notebook.locator(".jp-OutputArea-output img[src^='data:image/png']").first
             plot.scroll_into_view_if_needed()
