@@ -151,6 +151,7 @@ def poison_job(ns: dict[str, Any]) -> str:
     done = _eventually(lambda: set(good) <= (jobs := _done_jobs(ns["consumer_log"]("done", ns["since"]))) and jobs,
                        "every good job done")
     assert poison not in done
+    assert len(ns["done"]) == len(good), f"the lab says {len(ns['done'])} jobs done, for {len(good)} good jobs"
     _assert_empty(ns["sqs"], ns["jobs_url"])
     return f"{len(good)} good jobs done, only the poison job dead-lettered"
 
@@ -162,6 +163,7 @@ def redriven_poison_job(ns: dict[str, Any]) -> str:
     settle()
     done = _done_jobs(ns["consumer_log"]('"done"', ns["since"] - 600_000))
     assert set(good) | {poison} <= done, f"not done: {set(good) | {poison} - done}"
+    assert len(ns["done"]) == len(good), f"the notebook says {len(ns['done'])} jobs done, for {len(good)} good jobs"
     for url in (ns["dlq_url"], ns["jobs_url"]):
         _assert_empty(ns["sqs"], url)
     return f"{len(good)} good jobs and the redriven poison job done, queues empty"

@@ -57,7 +57,9 @@ class Chaos:
 
 
 DUPLICATES = Chaos("duplicates", {"WORKSHOP_CHAOS_DUPLICATE_RATE": "1.0", "WORKSHOP_CHAOS_SEED": "11"})
-FAILURES = Chaos("failures", {"WORKSHOP_CHAOS_FAILURE_RATE": "0.3", "WORKSHOP_CHAOS_SEED": "7"})
+# Each run starts the switches' random sequence again from the seed: with 3 its first number is
+# 0.24, so the first retried invocation of every run fails, however few a lesson makes.
+FAILURES = Chaos("failures", {"WORKSHOP_CHAOS_FAILURE_RATE": "0.3", "WORKSHOP_CHAOS_SEED": "3"})
 # The capstone's worker reads a FIFO queue whose visibility timeout is a minute: each failed batch
 # would hold its customers' jobs that long, in real time, and the run would take minutes. To the
 # worker, a retried batch is the same messages delivered again: the duplicates run covers it.
@@ -136,6 +138,7 @@ def run_under(lesson: Lesson, chaos: Chaos, env: dict[str, str], workdir: Path,
     env = {**env, "WORKSHOP_PREFIX": prefix}
     aws = backends.from_environment(env)
     environment.provision(aws, aws.names(prefix))
+    _admin(aws, "chaos", {"seed": chaos.switches()["seed"]})  # the same sequence for every run
     notebook = prepared(lesson, notebook)
     client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
     error = None
@@ -151,8 +154,10 @@ def run_under(lesson: Lesson, chaos: Chaos, env: dict[str, str], workdir: Path,
     return Outcome(notebook, error, switches, injected)
 
 
-def _admin(aws: backends.Backend, route: str) -> dict:
-    with urllib.request.urlopen(f"{aws.endpoint_url}/_workshop/{route}", timeout=10) as response:
+def _admin(aws: backends.Backend, route: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(f"{aws.endpoint_url}/_workshop/{route}", method="GET" if body is None else "POST",
+                                     data=None if body is None else json.dumps(body).encode())
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
