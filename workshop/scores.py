@@ -9,7 +9,12 @@ players of an earlier run, and each run can compare its totals exactly.
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from workshop.waiting import WaitTimeout
 
 NAMES = ("ana", "bo", "chen", "dara", "emeka", "farah", "goran", "hana", "ines", "jun", "kofi", "lena",
          "mateo", "nia", "oskar", "priya", "quinn", "rosa", "sami", "tariq", "uma", "vera", "wen", "yusuf")
@@ -45,3 +50,24 @@ def generate(count: int, players: int = 20, seed: int | None = None) -> list[dic
             "Level": rng.randint(1, 12),
         })
     return records
+
+
+def counting(read_totals: Callable[[Any], Any], expected: Any, timeout: float = 120.0,
+             interval: float = 0.2) -> Iterator[int]:
+    """One item per game counted so far, while the totals catch up with ``expected`` (a DataFrame
+    of TotalScore, GamesPlayed and BestScore by player): what a progress bar iterates over while
+    the stream is worked through. Ends once ``read_totals(players)`` equals ``expected``."""
+    wanted = int(expected["GamesPlayed"].sum())
+    shown, deadline = 0, time.monotonic() + timeout
+    while True:
+        totals = read_totals(expected.index)
+        done = totals.equals(expected)
+        counted = wanted if done else min(int(totals["GamesPlayed"].sum()), wanted)
+        yield from range(shown, counted)
+        shown = max(shown, counted)
+        if done:
+            return
+        if time.monotonic() > deadline:
+            raise WaitTimeout(f"Timed out after {timeout:g} s waiting for the totals to match the records "
+                              f"(last seen: {counted} of {wanted} games counted, the totals not yet equal).")
+        time.sleep(interval)

@@ -227,7 +227,7 @@ question("5.q1", "Which stream view type", asked_in=WALKTHROUGH, answer="c", why
     "a": "KEYS_ONLY records carry the key attributes alone: the handler would not even see the new score.",
     "b": "NEW_IMAGE has the score after the change but not the one before, so the record cannot say by how much it "
          "changed (the handler would have to have kept the old score itself).",
-    "c": "right: NEW_AND_OLD_IMAGES carries the item before and after the change, so the difference is in the "
+    "c": "NEW_AND_OLD_IMAGES carries the item before and after the change, so the difference is in the "
          "record itself.",
 }, hints=("What must a record carry to compute 'new score minus old score'?",
           "Look at the table of view types: which ones show OldImage for a MODIFY, and which NewImage?"))
@@ -235,7 +235,7 @@ question("5.q1", "Which stream view type", asked_in=WALKTHROUGH, answer="c", why
 question("5.q2", "What a filtered scan reads", asked_in=WALKTHROUGH, answer="b", why={
     "a": "a FilterExpression is applied after the items are read: it trims what comes back, not what is read and "
          "billed.",
-    "b": "right: a scan reads every item of the table (page by page), and the filter drops most of them afterwards; "
+    "b": "a scan reads every item of the table (page by page), and the filter drops most of them afterwards; "
          "ScannedCount says how many were read, Count how many came back.",
     "c": "a scan has no key condition, so it cannot stay in one partition: that is what a query does.",
 }, hints=("Compare ScannedCount with Count in the notebook's table: which one did the filter change?",))
@@ -243,7 +243,7 @@ question("5.q2", "What a filtered scan reads", asked_in=WALKTHROUGH, answer="b",
 question("5.q3", "What Lambda retries after an error", asked_in=f"solutions/{SOLUTION}", answer="b", why={
     "a": "retrying from the failing record on needs a partial batch response: ReportBatchItemFailures on the mapping "
          "and batchItemFailures in the answer. An exception says nothing about which record failed.",
-    "b": "right: by default a stream mapping retries the whole batch until it succeeds or its records expire, so the "
+    "b": "by default a stream mapping retries the whole batch until it succeeds or its records expire, so the "
          "59 records already applied are handed over again.",
     "c": "a stream is read in order per shard: by default Lambda keeps retrying the failed batch (until it succeeds "
          "or its records expire) and does not go past it.",
@@ -253,7 +253,7 @@ question("5.q3", "What Lambda retries after an error", asked_in=f"solutions/{SOL
 question("5.q4", "Exact under retries", asked_in=f"solutions/{SOLUTION}", answer="b", why={
     "a": "swallowing every error means a record that really failed is never retried, so its game is never counted; "
          "and a retry can still come when the invocation itself fails (a timeout after the writes).",
-    "b": "right: one conditional update that adds the score and records the RecordID is all or nothing, so a retried "
+    "b": "one conditional update that adds the score and records the RecordID is all or nothing, so a retried "
          "record finds its id there and is skipped.",
     "c": "a batch of one record, retried, applies that record twice all the same: smaller batches make fewer "
          "duplicates, not none.",

@@ -466,7 +466,7 @@ WALKTHROUGH = "notebooks/07_sqs_polling.ipynb"
 question("7.q1", "The visibility timeout and a batch", asked_in=WALKTHROUGH, answer="b", why={
     "a": "the visibility timeout is counted from the receive, for every message of it: the ones still waiting their "
          "turn after 30 s are visible again, whether or not the worker got to them.",
-    "b": "right: ten jobs of 5 s one after the other take 50 s, so after 30 s the last four are visible again and "
+    "b": "ten jobs of 5 s one after the other take 50 s, so after 30 s the last four are visible again and "
          "another consumer can take them while this one still holds them — those jobs are done twice.",
     "c": "SQS never extends a timeout by itself: the consumer must call ChangeMessageVisibility, or receive with a "
          "timeout long enough for the whole batch.",
@@ -478,7 +478,7 @@ question("7.q2", "maxReceiveCount", asked_in=WALKTHROUGH, answer="c", why={
          "retention period) removes it.",
     "b": "SQS knows nothing of the consumer's errors, only that a received message was not deleted: the count is of "
          "receives, and the message then moves, it is not kept back.",
-    "c": "right: each receive without a delete counts, and once the count exceeds maxReceiveCount SQS moves the "
+    "c": "each receive without a delete counts, and once the count exceeds maxReceiveCount SQS moves the "
          "message to the dead-letter queue named in the redrive policy, where it waits to be looked at.",
 }, hints=("What does SQS see of a failure: an exception, or a message received and not deleted?",
           "The redrive policy names two things: a count and a target queue."))
@@ -486,7 +486,7 @@ question("7.q2", "maxReceiveCount", asked_in=WALKTHROUGH, answer="c", why={
 question("7.q3", "An exception in a Lambda consumer", asked_in=f"solutions/{SOLUTION}", answer="b", why={
     "a": "only a partial batch response (batchItemFailures, with ReportBatchItemFailures on the mapping) narrows the "
          "retry to the failed messages; an exception says nothing about which one failed.",
-    "b": "right: an exception fails the whole invocation, so every message of the batch becomes visible again after "
+    "b": "an exception fails the whole invocation, so every message of the batch becomes visible again after "
          "the visibility timeout, and the nine good jobs are done again.",
     "c": "Lambda deletes a batch's messages only when the function succeeds; after an error they stay on the queue "
          "and come back after the visibility timeout.",
@@ -494,7 +494,7 @@ question("7.q3", "An exception in a Lambda consumer", asked_in=f"solutions/{SOLU
           "Compare with a handler that returns {'batchItemFailures': [...]}: what does Lambda learn from each?"))
 
 question("7.q4", "Delete after success", asked_in=f"solutions/{SOLUTION}", answer="a", why={
-    "a": "right: a message deleted first is gone for good if the worker crashes or the job fails; left alone, it "
+    "a": "a message deleted first is gone for good if the worker crashes or the job fails; left alone, it "
          "comes back after the visibility timeout and, after maxReceiveCount receives, reaches the dead-letter queue.",
     "b": "a delete is as fast before as after; the order matters for what is lost when the worker stops halfway.",
     "c": "SQS accepts a DeleteMessage with a valid receipt handle at any time; it cannot know whether the job ran.",
