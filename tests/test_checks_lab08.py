@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
+import nbformat
 import pytest
 
+from workshop import backend as backends
 from workshop import environment, grading, inventory
 
 TAG = "workshop:env"
@@ -252,3 +256,81 @@ def test_letting_headerless_uploads_in_without_the_default_is_named(lab):
 def test_a_policy_before_the_key_says_to_do_8_1(lab):
     deny(lab, OTHER_ENCRYPTION)
     assert_incorrect(lab, "8.3", "do exercise 8.1 first")
+
+
+# ---- every fault at once -----------------------------------------------------------------
+
+def test_an_untagged_disabled_key_hears_of_both(lab):
+    key = make_key(lab, lab.names.key_alias("sensitive"), tagged=False)
+    lab.client("kms").disable_key(KeyId=key["KeyId"])
+    found = grading.evaluate("8.1", lab)
+    assert found.outcome is grading.Outcome.INCORRECT and len(found.faults) == 2, found.message
+    assert "is disabled" in found.faults[0].message and "has no workshop:env tag" in found.faults[1].message
+    assert "enable_key" in found.faults[0].hint and "tag_resource" in found.faults[1].hint
+
+
+def test_another_key_without_a_bucket_key_hears_of_both(lab):
+    solve_key(lab)
+    encrypt_by_default(lab, make_key(lab)["Arn"], bucket_key=False)
+    found = grading.evaluate("8.2", lab)
+    assert found.outcome is grading.Outcome.INCORRECT and len(found.faults) == 2, found.message
+    assert "another key than the one behind" in found.faults[0].message and "no S3 Bucket Key" in found.faults[1].message
+
+
+# ---- the lab's own cells, as a learner runs them ------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lab_cell(start: str) -> str:
+    cells = nbformat.read(ROOT / "labs" / "08_kms_bucket.ipynb", as_version=4).cells
+    return next(c.source for c in cells if c.cell_type == "code" and c.source.startswith(start))
+
+
+@pytest.fixture
+def learner(lab, in_process_backend, monkeypatch, capsys):
+    """The lab's first cell run in this process as the lab's participant; returns its namespace."""
+    monkeypatch.setenv("WORKSHOP_PREFIX", lab.names.prefix)
+    backends.current.cache_clear()
+    namespace: dict = {}
+    exec(lab_cell("import json"), namespace)
+    capsys.readouterr()
+    return namespace
+
+
+def test_try_it_works_when_the_learner_kept_only_key_arn(learner, capsys):
+    """The TODO of 8.1 asks for key_arn alone: the 'Try it' cell must not need anything else."""
+    exec('''key_arn = kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT", Policy=key_policy,
+                         Tags=[{"TagKey": k, "TagValue": v} for k, v in names.tag.items()])["KeyMetadata"]["Arn"]
+kms.create_alias(AliasName=key_alias, TargetKeyId=key_arn)
+s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+    "BucketKeyEnabled": True}]})''', learner)
+    exec(lab_cell("sensitive_policy = None").replace("\npass\n", "\nsensitive_policy = " + repr({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{learner['bucket']}/*",
+            "Condition": OTHER_ENCRYPTION}]}) + "\n"), learner)
+    assert "key" not in learner
+    exec(lab_cell('if ready("8.1", "8.2", "8.3"):'), learner)
+    shown = capsys.readouterr().out
+    assert "SSEKMSKeyId is your key: True" in shown and "is refused: True" in shown, shown
+
+
+@pytest.mark.parametrize("statement, expected", [
+    ({"Effect": "Allow", "Condition": OTHER_ENCRYPTION}, "This policy can refuse no upload: its statement is an Allow"),
+    ({"Effect": "Deny", "Resource": "BUCKET", "Condition": OTHER_ENCRYPTION}, "PutObject acts on objects"),
+    ({"Effect": "Deny", "Condition": {"StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms:dsse"}}},
+     "still gets in: the Deny's condition does not match it"),
+], ids=["allow", "bucket arn", "condition"])
+def test_a_wrong_policy_is_named_at_once_not_after_a_silent_wait(learner, capsys, statement, expected):
+    bucket_name = learner["bucket"]
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket_name}/*", **statement}]}
+    if policy["Statement"][0]["Resource"] == "BUCKET":
+        policy["Statement"][0]["Resource"] = f"arn:aws:s3:::{bucket_name}"
+    started = time.monotonic()
+    exec(lab_cell("sensitive_policy = None").replace("\npass\n", f"\nsensitive_policy = {policy!r}\n"), learner)
+    shown = capsys.readouterr().out
+    assert expected in shown, shown
+    assert time.monotonic() - started < 10, "a wrong policy is reported within seconds on the emulator"

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from workshop.checks.support import error_code
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+from workshop.grading import Context, Faults, Incorrect, NotAttempted, exercise, question
 from workshop.naming import TAG_KEY
 
 SOLUTION = "08_kms_bucket.ipynb"
@@ -147,30 +147,37 @@ def customer_managed_key(ctx: Context) -> str:
                             f"it: create_alias(AliasName='{alias}', TargetKeyId=...). Without the alias the cell "
                             "cannot find it again on a re-run, and teardown (which finds keys by alias) never removes it")
         raise NotAttempted(f"there is no KMS alias {alias} yet")
-    tag = _key_tags(ctx, key["KeyId"]).get(TAG_KEY)
-    if tag is None:
-        raise Incorrect(f"the key behind {alias} has no {TAG_KEY} tag: teardown would never delete it, and the "
-                        f"execution role may use only keys tagged {TAG_KEY}={ctx.names.prefix}; "
-                        "kms.tag_resource(KeyId=..., Tags=[{'TagKey': ..., 'TagValue': ...}])")
-    if tag != ctx.names.prefix:
-        raise Incorrect(f"the key behind {alias} is tagged {TAG_KEY}={tag}, but your prefix is {ctx.names.prefix}")
+    faults = Faults()  # the key's spec, state and tag are independent: name each that is wrong
     # AWS always reports both; a missing one is the default (moto omits KeyUsage when create_key got none)
     spec = key.get("KeySpec") or key.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
     usage = key.get("KeyUsage") or "ENCRYPT_DECRYPT"
     if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
-        raise Incorrect(f"the key behind {alias} is {spec} for {usage}; S3 encrypts only with symmetric encryption "
-                        "keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT). A key's spec never changes: "
-                        "create a new key and point the alias at it with kms.update_alias")
+        faults.add(f"the key behind {alias} is {spec} for {usage}; S3 encrypts only with symmetric encryption keys "
+                   "(KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT). A key's spec never changes: create a new "
+                   "key and point the alias at it with kms.update_alias",
+                   hint="kms.create_key(KeySpec='SYMMETRIC_DEFAULT', KeyUsage='ENCRYPT_DECRYPT', ...), then "
+                        "kms.update_alias(AliasName=key_alias, TargetKeyId=<the new key's KeyId>)")
     state = key["KeyState"]
     if state == "Disabled":
-        raise Incorrect(f"the key behind {alias} is disabled: nothing can be encrypted or decrypted with it; "
-                        "kms.enable_key(KeyId=...) turns it back on")
-    if state == "PendingDeletion":
-        raise Incorrect(f"the key behind {alias} is pending deletion (on {key.get('DeletionDate', 'its date')} it and "
-                        "every object it protects are gone for good): kms.cancel_key_deletion(KeyId=...), then "
-                        "kms.enable_key(KeyId=...), as a cancelled key comes back disabled")
-    if state != "Enabled":
-        raise Incorrect(f"the key behind {alias} is {state}; it must be Enabled")
+        faults.add(f"the key behind {alias} is disabled: nothing can be encrypted or decrypted with it; "
+                   "kms.enable_key(KeyId=...) turns it back on", hint="kms.enable_key(KeyId=key_arn)")
+    elif state == "PendingDeletion":
+        faults.add(f"the key behind {alias} is pending deletion (on {key.get('DeletionDate', 'its date')} it and "
+                   "every object it protects are gone for good): kms.cancel_key_deletion(KeyId=...), then "
+                   "kms.enable_key(KeyId=...), as a cancelled key comes back disabled",
+                   hint="kms.cancel_key_deletion(KeyId=key_arn), then kms.enable_key(KeyId=key_arn)")
+    elif state != "Enabled":
+        faults.add(f"the key behind {alias} is {state}; it must be Enabled", hint="kms.enable_key(KeyId=key_arn)")
+    tag = _key_tags(ctx, key["KeyId"]).get(TAG_KEY)
+    tag_hint = "kms.tag_resource(KeyId=key_arn, Tags=[{'TagKey': 'workshop:env', 'TagValue': names.prefix}])"
+    if tag is None:
+        faults.add(f"the key behind {alias} has no {TAG_KEY} tag: teardown would never delete it, and the execution "
+                   f"role may use only keys tagged {TAG_KEY}={ctx.names.prefix}; "
+                   "kms.tag_resource(KeyId=..., Tags=[{'TagKey': ..., 'TagValue': ...}])", hint=tag_hint)
+    elif tag != ctx.names.prefix:
+        faults.add(f"the key behind {alias} is tagged {TAG_KEY}={tag}, but your prefix is {ctx.names.prefix}",
+                   hint=tag_hint)
+    faults.raise_any()
     kms = ctx.client("kms")
     try:
         sealed = kms.encrypt(KeyId=alias, Plaintext=b"8.1 check")["CiphertextBlob"]
@@ -227,23 +234,28 @@ def default_encryption(ctx: Context) -> str:
         raise Incorrect(f"{bucket}'s default SSEAlgorithm is {algorithm!r}; use 'aws:kms'")
     learner = _require_usable_key(ctx, "8.2")
     alias = ctx.names.key_alias(KEY)
+    faults = Faults()  # which key, and whether there is a Bucket Key: two settings of the same rule
+    key_hint = ("'ApplyServerSideEncryptionByDefault': {'SSEAlgorithm': 'aws:kms', 'KMSMasterKeyID': key_arn} — your "
+                "key's ARN from 8.1")
+    resolved = _resolves_to(ctx, key_ref) if key_ref else None
     if not key_ref:
-        raise Incorrect(f"{bucket} uses SSE-KMS without a KMSMasterKeyID, that is the AWS managed key aws/s3: its "
-                        f"policy is not yours to change and it cannot be disabled; set KMSMasterKeyID to your key "
-                        f"({alias}, better its ARN)")
-    resolved = _resolves_to(ctx, key_ref)
-    if resolved is None:
-        raise Incorrect(f"{bucket}'s KMSMasterKeyID {key_ref!r} is not a key KMS knows: use your key's ARN")
-    if _is_aws_managed(ctx, resolved):
-        raise Incorrect(f"{bucket} uses the AWS managed key aws/s3 ({key_ref}): its policy is not yours to change and "
-                        f"it cannot be disabled; set KMSMasterKeyID to your key ({alias}, better its ARN)")
-    if resolved["KeyId"] != learner["KeyId"]:
-        raise Incorrect(f"{bucket}'s KMSMasterKeyID {key_ref} is another key than the one behind {alias}: use the "
-                        "ARN of your key from 8.1")
+        faults.add(f"{bucket} uses SSE-KMS without a KMSMasterKeyID, that is the AWS managed key aws/s3: its policy is "
+                   f"not yours to change and it cannot be disabled; set KMSMasterKeyID to your key ({alias}, better "
+                   "its ARN)", hint=key_hint)
+    elif resolved is None:
+        faults.add(f"{bucket}'s KMSMasterKeyID {key_ref!r} is not a key KMS knows: use your key's ARN", hint=key_hint)
+    elif _is_aws_managed(ctx, resolved):
+        faults.add(f"{bucket} uses the AWS managed key aws/s3 ({key_ref}): its policy is not yours to change and it "
+                   f"cannot be disabled; set KMSMasterKeyID to your key ({alias}, better its ARN)", hint=key_hint)
+    elif resolved["KeyId"] != learner["KeyId"]:
+        faults.add(f"{bucket}'s KMSMasterKeyID {key_ref} is another key than the one behind {alias}: use the ARN of "
+                   "your key from 8.1", hint=key_hint)
     if not bucket_key:
-        raise Incorrect(f"{bucket} has no S3 Bucket Key (BucketKeyEnabled is not True): S3 then asks KMS for a new "
-                        "data key for every object, which costs a KMS request each and can hit KMS's request quota; "
-                        "set BucketKeyEnabled=True in the rule")
+        faults.add(f"{bucket} has no S3 Bucket Key (BucketKeyEnabled is not True): S3 then asks KMS for a new data key "
+                   "for every object, which costs a KMS request each and can hit KMS's request quota; set "
+                   "BucketKeyEnabled=True in the rule",
+                   hint="'BucketKeyEnabled': True in the rule, beside ApplyServerSideEncryptionByDefault")
+    faults.raise_any()
     return f"{bucket} encrypts new objects with SSE-KMS under {alias}, with an S3 Bucket Key" + _default_upload(
         ctx, bucket, learner)
 
@@ -291,8 +303,9 @@ def _covers_objects(statement: dict[str, Any], bucket: str) -> bool:
     return any(r in ("*", f"arn:aws:s3:::{bucket}/*", "arn:aws:s3:::*") for r in _as_list(statement.get("Resource")))
 
 
-def _why_nothing_is_refused(policy: dict[str, Any], bucket: str) -> str:
-    """What in the policy's text explains an AES256 upload getting through."""
+def policy_mistake(policy: dict[str, Any], bucket: str) -> str | None:
+    """What in a bucket policy's text keeps it from ever refusing an upload, or None when the text
+    could refuse one: the lab's policy cell says it at once instead of waiting for S3 to apply it."""
     statements = [s for s in _statements(policy) if _about_put_object(s)]
     denies = [s for s in statements if s.get("Effect") == "Deny"]
     if not denies and any(s.get("Effect") == "Allow" for s in statements):
@@ -304,8 +317,14 @@ def _why_nothing_is_refused(policy: dict[str, Any], bucket: str) -> str:
                 f"Resource must be arn:aws:s3:::{bucket}/* (the bucket ARN alone covers only bucket operations)")
     if not denies:
         return "it has no Deny statement for s3:PutObject"
-    return ("its Deny's condition does not match an upload that asks for AES256: deny s3:PutObject when "
-            "s3:x-amz-server-side-encryption is present and not aws:kms")
+    return None
+
+
+def _why_nothing_is_refused(policy: dict[str, Any], bucket: str) -> str:
+    """What in the policy's text explains an AES256 upload getting through."""
+    return policy_mistake(policy, bucket) or (
+        "its Deny's condition does not match an upload that asks for AES256: deny s3:PutObject when "
+        "s3:x-amz-server-side-encryption is present and not aws:kms")
 
 
 def _try_upload(ctx: Context, bucket: str, key: str, **encryption: str) -> str:
@@ -380,3 +399,44 @@ def refusing_policy(ctx: Context) -> str:
     else:
         without = "refuses an upload without the header too (every client must ask for aws:kms)"
     return f"{bucket} takes uploads encrypted with your key, refuses AES256, and {without}"
+
+
+# ---- check your understanding ---------------------------------------------------------------
+
+WALKTHROUGH = "notebooks/08_kms_bucket.ipynb"
+
+question("8.q1", "Reading an SSE-KMS object", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "S3 decrypts on the reader's behalf, with the reader's permissions: it asks KMS to decrypt the object's data "
+         "key, and KMS checks kms:Decrypt for the caller.",
+    "b": "reading an SSE-KMS object takes s3:GetObject on the object and kms:Decrypt on its key; without the "
+         "second, GetObject is refused (AccessDenied).",
+    "c": "S3 never hands out the stored ciphertext of a server-side encrypted object: it decrypts, or it refuses.",
+}, hints=("Who decrypts the object's data key, and whose permission does KMS check?",))
+
+question("8.q2", "A negated condition and a missing header", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "the policy is judged before the default applies, on the request as sent: the request has no header, so the "
+         "Deny's condition holds and the upload never reaches the default.",
+    "b": "the condition key s3:x-amz-server-side-encryption is absent, and a negated operator such as "
+         "StringNotEquals holds for an absent key, so the Deny refuses the upload; Null: false keeps it in.",
+    "c": "S3 encrypts every new object at least with SSE-S3; and here the upload is refused before anything is "
+         "stored.",
+}, hints=("Look at the notebook's table: the column 'StringNotEquals alone', the row 'no header'.",))
+
+question("8.q3", "What an S3 Bucket Key changes", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "S3 gets a bucket-level key from KMS now and then and derives the objects' data keys from it, so far "
+         "fewer requests go to KMS, which lowers the cost of SSE-KMS; objects are still encrypted under your key.",
+    "b": "that is dual-layer encryption (aws:kms:dsse), another setting; a Bucket Key changes how often S3 asks KMS, "
+         "not how many layers an object has.",
+    "c": "the Bucket Key is derived from your KMS key: without the key (disabled or deleted) the objects cannot be "
+         "read, Bucket Key or not.",
+}, hints=("What did S3 do for every object before Bucket Keys: how many KMS requests per upload?",))
+
+question("8.q4", "A key pending deletion", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "a key pending deletion cannot be used in any cryptographic operation: objects under it are unreadable "
+         "from the moment the deletion is scheduled.",
+    "b": "during the waiting period (7 to 30 days) the key cannot be used, and cancel_key_deletion brings it "
+         "back (disabled, so enable it again); once the period is over the key is gone, and every object encrypted "
+         "under it is unreadable for good.",
+    "c": "KMS never deletes a customer-managed key at once: ScheduleKeyDeletion always waits 7 to 30 days, the "
+         "window for a change of mind.",
+}, hints=("ScheduleKeyDeletion takes PendingWindowInDays: what can still happen during those days?",))
