@@ -233,3 +233,58 @@ def _alarmed_files(ns: dict[str, Any], keys: set[str], rejected: set[str]) -> se
     _eventually(lambda: rejected <= read(), "an alarm for every rejected file")
     settle()
     return read()
+
+
+# ---- labs 2 and 3: the ingest pipeline's two kinds of twice ----------------------------------
+
+def _contents(files: list[Any]) -> dict[str, list[str]]:
+    """Content hash -> the keys uploaded with it, in upload order."""
+    by_content: dict[str, list[str]] = {}
+    for item in files:
+        by_content.setdefault(hashlib.sha256(item.body).hexdigest(), []).append(item.key)
+    return by_content
+
+
+def idempotency_records(ns: dict[str, Any]) -> str:
+    """Of each content one upload is recorded ``new``, exactly once; its own events again are
+    redeliveries, never duplicates; every other upload of that content is a duplicate."""
+    files, digester_lines = _need(ns, "files", "digester_lines")
+    settle()
+    statuses: dict[str, Counter] = {}
+    for line in digester_lines():
+        statuses.setdefault(line["received"], Counter())[line["status"]] += 1
+    for keys in _contents(files).values():
+        first = [key for key in keys if statuses.get(key, Counter())["new"]]
+        assert len(first) == 1 and statuses[first[0]]["new"] == 1, f"{keys}: new {[dict(statuses.get(k, {})) for k in keys]}"
+        assert statuses[first[0]]["duplicate"] == 0, f"{first[0]}: its own redelivery called a duplicate"
+        for key in keys:
+            if key != first[0]:
+                assert set(statuses.get(key, {})) == {"duplicate"}, f"{key}, another upload: {dict(statuses.get(key, {}))}"
+    return f"{len(files)} uploads of {len(_contents(files))} contents: each content new once, no false duplicate"
+
+
+def error_bucket_alarm(ns: dict[str, Any]) -> str:
+    """Of each content exactly one file processed, the other uploads rejected as duplicates,
+    malformed files rejected; nothing left behind; an alarm for every rejected file, none other."""
+    batch, where, drain_inbox, alarmed = _need(ns, "batch", "where", "drain_inbox", "alarmed")
+    settle()
+    places = {item.key: _eventually(lambda key=item.key: (found := where(key))[0] in ("processed", "error") and found,
+                                    f"{item.key} processed or rejected") for item in batch}
+    for item in batch:
+        if item.expected == orders.MALFORMED:
+            place, reason = places[item.key]
+            assert place == "error" and not reason.startswith("duplicate"), (item.key, place, reason)
+    for keys in _contents([item for item in batch if item.expected != orders.MALFORMED]).values():
+        ended = Counter(places[key][0] for key in keys)
+        assert ended["processed"] == 1, f"content of {keys}: processed {ended['processed']} times, not once"
+    rejected = {key for key, (place, _) in places.items() if place == "error"}
+    seen = set(alarmed)
+
+    def all_alarms() -> set[str]:
+        seen.update(m["key"] for m in drain_inbox() if m.get("key") in places)
+        return seen
+
+    _eventually(lambda: rejected <= all_alarms(), "an alarm for every rejected file")
+    settle()
+    assert all_alarms() == rejected, f"alarms about files not rejected: {sorted(all_alarms() - rejected)}"
+    return f"{len(batch)} files: {len(batch) - len(rejected)} processed once, {len(rejected)} rejected with an alarm each"

@@ -75,6 +75,8 @@ class Lesson:
 
 
 LESSONS = (
+    Lesson("solutions/02_idempotency.ipynb", "idempotency_records", (DUPLICATES,)),
+    Lesson("solutions/03_error_bucket_alarm.ipynb", "error_bucket_alarm", (DUPLICATES, FAILURES)),
     Lesson("solutions/04_fan_out.ipynb", "fan_out", (DUPLICATES,)),
     Lesson("solutions/05_game_scores.ipynb", "game_scores", (DUPLICATES, FAILURES),
            # the plain ADD aggregator's first season: exact only while nothing is delivered twice
