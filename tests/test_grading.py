@@ -162,7 +162,9 @@ def test_verdicts_and_report_render_as_one_line_and_a_table(ctx, monkeypatch):
     report = grading.report("0")
     assert isinstance(report, grading.Report) and report.correct == 1
     lines = repr(report).splitlines()
-    assert lines[0] == "Lab 0 score: 1 of 3 correct" and len(lines) == 4
+    asked = len(grading.exercises("0") + grading.questions("0", asked_in="solutions/00_first_steps.ipynb"))
+    assert asked == 6, "lab 0's three exercises and the three questions it asks"
+    assert lines[0] == f"Lab 0 score: 1 of {asked} correct" and len(lines) == asked + 1
     assert lines[1].startswith("✅ 0.1 A bucket of your own: correct — ")
     assert "<table" in report._repr_html_() and "not attempted" in report._repr_html_()
     assert grading.report("42").startswith("⚠️ There is no lab '42'")

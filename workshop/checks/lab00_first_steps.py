@@ -8,7 +8,7 @@ import io
 from botocore.exceptions import ClientError
 
 from workshop.checks.support import error_code, invoke, require_function, require_handler_attempted
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+from workshop.grading import Context, Incorrect, NotAttempted, exercise, question
 from workshop.naming import TAG_KEY
 
 SOLUTION = "00_first_steps.ipynb"
@@ -126,3 +126,48 @@ def counting_handler(ctx: Context) -> str:
         raise Incorrect(f"{name} returned total {result['total']!r} for amounts 10.00 + 2.50 + 7.25; "
                         f"expected {CHECK_EXPECTED['total']}")
     return f"{name} counted 3 orders totalling {CHECK_EXPECTED['total']} in a test file"
+
+
+# ---- check your understanding: notebook 00 asks 0.q1-0.q2, the lab 0.q3-0.q5 ----------------
+
+WALKTHROUGH = "notebooks/00_getting_started.ipynb"
+
+question("0.q1", "What makes a resource yours", asked_in=WALKTHROUGH, answer="c", why={
+    "a": "the name alone is not enough: teardown deletes only what carries your prefix and your workshop:env tag, "
+         "so an untagged bucket is left alone",
+    "b": "teardown never adopts a resource: it changes nothing that it did not find tagged, so the bucket stays",
+    "c": "teardown deletes only what has both your prefix and your tag, so an untagged bucket outlives the workshop "
+         "(and keeps costing on a real account) until you tag it or delete it yourself",
+}, hints=("Teardown looks for two marks on a resource. How many does this bucket carry?",))
+
+question("0.q2", "What polling costs", asked_in=WALKTHROUGH, answer="a", why={
+    "a": "a day holds 288 five-minute runs; each empty one is still a billed LIST request and a wake-up, and a file "
+         "that lands just after a run waits for the next one",
+    "b": "S3 typically delivers an event notification within seconds, sometimes a minute or longer, with no "
+         "promised bound: events save the polling, not every second",
+    "c": "S3 charges every LIST request, whether it finds anything or not, and the job runs (and costs) each time",
+}, hints=("How many 5-minute runs fit in a day, and how many of them find the one file?",))
+
+question("0.q3", "Setting an object's type", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "tags are labels kept beside the object (for access rules, lifecycle and cost reports); the Content-Type "
+         "S3 serves is the object's metadata, which a tag does not change",
+    "b": "an object's metadata cannot be changed after it is written: a new write, a copy onto itself with "
+         "MetadataDirective='REPLACE' included, is the way to set it",
+    "c": "S3 does not guess from the key: it keeps the Content-Type the upload sent, so set it when you write",
+}, hints=("Can an object's metadata be edited in place, or only written with the object?",))
+
+question("0.q4", "When new code runs", asked_in=f"solutions/{SOLUTION}", answer="c", why={
+    "a": "the function runs the zip it was given when it was deployed; Lambda never sees your notebook's folder",
+    "b": "a fresh execution environment loads the same deployed package; only a new deployment changes the code",
+    "c": "Lambda runs the package it was last given; saving the file changes nothing until a deploy sends the new "
+         "one (UpdateFunctionCode, which the deploy cell calls)",
+}, hints=("Where does Lambda get the code it runs: from your folder, or from what you sent it?",))
+
+question("0.q5", "A client outside the handler", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "the module runs once per execution environment, in its init phase; later invocations in that "
+         "environment call handler only",
+    "b": "code outside the handler runs when the execution environment starts, and Lambda reuses the environment "
+         "for later invocations, which skip making the client again",
+    "c": "a standard function's execution environment serves one invocation at a time; concurrent invocations run "
+         "in other environments, each with its own copy of the module and its client",
+}, hints=("How often does the code at the top of the file run: per invocation, or per execution environment?",))
