@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 
 from workshop.checks.support import (describe_error, error_code, invoke_raw, require_function,
                                      require_handler_attempted, s3_put_event)
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+from workshop.grading import Context, Incorrect, NotAttempted, exercise, question
 
 SOLUTION = "01_s3_trigger.ipynb"
 DIGESTER = "digester"
@@ -108,3 +108,41 @@ def key_decoding(ctx: Context) -> str:
     if received[0].get("size") != len(body):
         raise Incorrect(f"{name} says the size is {received[0].get('size')!r}; the object has {len(body)} bytes")
     return f"{name} decodes {encoded!r} back to {CHECK_KEY!r}"
+
+
+# ---- check your understanding: notebook 01 asks 1.q1-1.q2, the lab 1.q3-1.q4 ----------------
+
+WALKTHROUGH = "notebooks/01_s3_trigger.ipynb"
+
+question("1.q1", "The key in an S3 event", asked_in=WALKTHROUGH, answer="a", why={
+    "a": "the key is form-URL-encoded: a space becomes '+', a '+' becomes '%2B' and 'é' its UTF-8 bytes '%C3%A9'; "
+         "unquote_plus gives the real key back",
+    "b": "S3 puts the key in the event form-URL-encoded, so spaces, '+' and non-ASCII letters arrive changed; "
+         "used as it is, it names an object that does not exist",
+    "c": "that is path-style encoding (a space as '%20', '+' left as it is); S3 uses form encoding, where a space "
+         "is '+' and a real '+' must become '%2B', which is why unquote_plus, not unquote, decodes it",
+}, hints=("In form encoding, what does a space become, and what must a real '+' become then?",))
+
+question("1.q2", "Permission before notification", asked_in=WALKTHROUGH, answer="c", why={
+    "a": "S3 checks the function's resource policy when you save the configuration, and refuses a Lambda target "
+         "that does not let S3 invoke it: nothing is saved",
+    "b": "S3 never edits a function's resource policy; AddPermission, called by someone allowed to manage the "
+         "function, does",
+    "c": "before saving the configuration, S3 verifies that the function's resource policy lets S3 invoke it; "
+         "without the AddPermission statement the call is refused",
+}, hints=("When does S3 look at the function's permissions: at each upload, or when you save the notification?",))
+
+question("1.q3", "A key used as it arrives", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "boto3 sends the key you give it, character for character: 'orders/2026+11/%C3%A9tude%2B1.csv' is another "
+         "key, and no object has it",
+    "b": "S3 is asked for 'orders/2026+11/%C3%A9tude%2B1.csv', which does not exist: HeadObject answers 404, the "
+         "invocation fails, and Lambda's retries of the same event (two by default) fail the same way",
+    "c": "a key is a plain string: '+', '%2B' and a space are different characters, and S3 matches keys exactly",
+}, hints=("Which key does S3 look up: the one uploaded, or the characters the handler sends?",))
+
+question("1.q4", "Which uploads run the digester", asked_in=f"solutions/{SOLUTION}", answer="c", why={
+    "a": "s3:ObjectCreated:* covers every way an object is created: Put, Post, Copy and CompleteMultipartUpload",
+    "b": "a prefix filter matches the start of the key only: 'archive/orders/old.csv' starts with 'archive/'",
+    "c": "s3:ObjectCreated:* covers Put, Post, Copy and CompleteMultipartUpload, and the filters keep it to keys "
+         "that start with 'orders/' and end with '.csv'",
+}, hints=("What does the '*' in s3:ObjectCreated:* stand for, and where in a key does a prefix sit?",))
