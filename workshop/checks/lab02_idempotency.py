@@ -7,7 +7,7 @@ import uuid
 
 from workshop.checks.support import (describe_error, describe_table, invoke_raw, new_sequencer, require_function,
                                      require_handler_attempted, s3_put_event, table_setting_faults)
-from workshop.grading import Context, Faults, Incorrect, NotAttempted, exercise
+from workshop.grading import Context, Faults, Incorrect, NotAttempted, exercise, question
 
 SOLUTION = "02_idempotency.ipynb"
 TABLE = "documents-received"
@@ -165,3 +165,48 @@ def _remove(ctx: Context, keys: list[str], digest: str) -> None:
     for key in keys:
         s3.delete_object(Bucket=ctx.names.bucket("processed"), Key=f"summaries/{key}.json")
     ctx.client("dynamodb").delete_item(TableName=ctx.names.table(TABLE), Key={KEY_ATTRIBUTE: {"S": digest}})
+
+
+# ---- check your understanding: notebook 02 asks 2.q1-2.q2, the lab 2.q3-2.q5 ----------------
+
+WALKTHROUGH = "notebooks/02_idempotency.ipynb"
+
+question("2.q1", "What a redelivery carries", asked_in=WALKTHROUGH, answer="c", why={
+    "a": "a redelivery repeats the event, sequencer included; a new sequencer means a new upload of the key",
+    "b": "S3's event records have no such field: a redelivery looks exactly like the first delivery, which is why "
+         "the handler compares it with what it recorded",
+    "c": "the second delivery is the same event, so it carries the same key and sequencer, which the record "
+         "stored; a re-sent file is another upload, with a sequencer of its own",
+}, hints=("Is a redelivery a new event, or the same event sent again? What does the same event repeat?",))
+
+question("2.q2", "Powertools and a re-sent file", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "Powertools hashes the event (or the part of it you choose), not the file's bytes; another name and "
+         "another sequencer make another event",
+    "b": "a re-sent file is another event, so @idempotent runs the handler; only a key on the content, such as "
+         "the pipeline's ContentHash, catches it",
+    "c": "that error is for the same event arriving while its first run is still in progress, not for another event",
+}, hints=("What does Powertools hash by default: the file, or the event?",))
+
+question("2.q3", "Redelivery or duplicate", asked_in=f"solutions/{SOLUTION}", answer="c", why={
+    "a": "a redelivery repeats the sequencer as well as the key; a new sequencer under the same key is a new upload",
+    "b": "the table is keyed by ContentHash alone: the hash is there, so the conditional write is refused whatever "
+         "the sequencer",
+    "c": "the same bytes came back in another upload (same name, new sequencer): the business duplicate, to reject",
+}, hints=("Compare both fields with the record: which one differs, and what does a new one mean?",))
+
+question("2.q4", "Why a conditional write", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "between a read and a write, another delivery can read 'nothing' too, and both write and both report "
+         "'new'; a condition expression makes the check and the write one atomic request",
+    "b": "the extra request is the smaller problem: in the time between the read and the write another delivery "
+         "can do the same, and both count the file as new",
+    "c": "without a condition, put_item silently replaces an item with the same key; "
+         "attribute_not_exists(ContentHash) is what makes it refuse",
+}, hints=("Two deliveries of one upload run at the same moment. What can happen between a get_item and a put_item?",))
+
+question("2.q5", "What ALL_OLD returns", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "with ALL_OLD, a write refused by its condition returns the item that refused it, typed, in the error's "
+         "response['Item'], consuming no read capacity: who holds the content, in the same request",
+    "b": "a refused conditional write changes nothing; the item returned is the one that was already there",
+    "c": "that is the default (NONE); with ALL_OLD the holder comes back with the error, and a separate get_item "
+         "would cost another request and might see a later state",
+}, hints=("Was the refused write applied? Then whose item can come back?",))
