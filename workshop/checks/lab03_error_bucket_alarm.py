@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from workshop.checks.support import (describe_error, error_code, invoke_raw, new_sequencer, require_function,
                                      require_handler_attempted, s3_put_event)
-from workshop.grading import Context, Incorrect, exercise
+from workshop.grading import Context, Incorrect, exercise, question
 
 SOLUTION = "03_error_bucket_alarm.ipynb"
 DIGESTER_FILE, PROCESSOR_FILE = "handlers/digester.py", "handlers/processor.py"
@@ -273,3 +273,40 @@ def summary(ctx: Context) -> str:
                         "before: acknowledge it (catch s3.exceptions.NoSuchKey around get_object and continue)")
     return (f"{name} writes a correct summary to {processed}, clears {in_progress}, and acknowledges the same "
             "event delivered again")
+
+
+# ---- check your understanding: notebook 03 asks 3.q1-3.q2, the lab 3.q3-3.q4 ----------------
+
+WALKTHROUGH = "notebooks/03_error_bucket_alarm.ipynb"
+
+question("3.q1", "Copy, then delete", asked_in=WALKTHROUGH, answer="a", why={
+    "a": "the worst case is the file in both buckets, which the retry of the same event cleans up: copying again "
+         "and deleting is harmless",
+    "b": "the bytes live in the function's memory, which dies with it; the retry reads the source bucket, where "
+         "the file no longer is",
+    "c": "CopyObject and DeleteObject are two separate requests: nothing undoes the first when the second never "
+         "comes",
+}, hints=("After each order's crash, where is the file, and where will the retry look for it?",))
+
+question("3.q2", "What the alarm queue receives", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "that is what raw message delivery would hand over; without it SNS wraps the message in its envelope",
+    "b": "SNS delivers its JSON envelope, with the message you published as a string in 'Message': parse the "
+         "body, then parse 'Message' again",
+    "c": "'Message' is exactly the string you published: SNS does not parse it, so you call json.loads twice",
+}, hints=("Look at the envelope fields the notebook printed. What type is 'Message'?",))
+
+question("3.q3", "A redelivery of an unfinished move", asked_in=f"solutions/{SOLUTION}", answer="c", why={
+    "a": "the record names this very upload (same key and sequencer) with Status 'started': it is its own "
+         "unfinished work; only another upload of the same content is a duplicate",
+    "b": "only Status 'done' says the work finished; 'started' means the first delivery died between copy and "
+         "delete (or is still running)",
+    "c": "the record says this upload's move began and never finished, so the retry completes it: copy again "
+         "(harmless), delete from incoming, mark it done",
+}, hints=("Whose record is it, and what does its Status say about the move?",))
+
+question("3.q4", "Two alarms for one file", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "alarms arrive at least once, so whoever reads them counts the files they name, not the messages",
+    "b": "two deliveries of one bad file may run side by side and both publish, and SNS and SQS themselves "
+         "deliver at least once: no handler can promise exactly one message",
+    "c": "raw message delivery only drops SNS's envelope; delivery stays at least once",
+}, hints=("Can anything between the digester and the queue promise exactly one message?",))
