@@ -9,7 +9,7 @@ from typing import Any
 from workshop.checks.support import (describe_error, invoke_raw, require_function, require_handler_attempted,
                                      s3_put_event)
 from workshop.emulator import aws_events, filter_patterns
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+from workshop.grading import Context, Incorrect, NotAttempted, exercise, question
 
 SOLUTION = "04_fan_out.ipynb"
 NOTIFIER, NOTIFIER_FILE = "notify-customers", "handlers/notify_customers.py"
@@ -107,3 +107,38 @@ def eu_filter(ctx: Context) -> str:
     if filter_patterns.matches(policy, unwanted):
         raise Incorrect(f"{queue}'s filter policy {policy} also lets US summaries through")
     return f"{queue} receives summaries under {EU_PREFIX} only"
+
+
+# ---- check your understanding: notebook 04 asks 4.q1-4.q2, the lab 4.q3-4.q4 ----------------
+
+WALKTHROUGH = "notebooks/04_fan_out.ipynb"
+
+question("4.q1", "Unwrapping the SNS event", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "behind SNS each record is an SNS record: the S3 event sits inside it, as a string in Sns.Message",
+    "b": "SNS hands Lambda an event of its own; the message published (the S3 event) is a JSON string in "
+         "Sns.Message, and its keys are still URL-encoded",
+    "c": "Sns.Message is a string, not a dict: indexing it with 'Records' raises a TypeError; parse it first",
+}, hints=("Print type(record['Sns']['Message']). What do you do with a JSON string?",))
+
+question("4.q2", "Filtering on the S3 event", asked_in=WALKTHROUGH, answer="c", why={
+    "a": "the default filter policy scope is the message attributes, and the S3 event is in the message body",
+    "b": "raw delivery only drops the envelope for that subscriber; it does not change what a filter policy "
+         "looks at",
+    "c": "with FilterPolicyScope='MessageBody' the policy is matched against the message body, where the S3 "
+         "event and its key are",
+}, hints=("Where is the S3 event: in the message attributes or in the body? Which does a policy look at by default?",))
+
+question("4.q3", "One failing subscriber", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "each subscription gets its own copy of every message; one subscriber failing holds up no other",
+    "b": "SNS delivers to each subscription on its own, and Lambda retries the failed asynchronous invocations "
+         "of that function only",
+    "c": "a retry goes to the subscriber that failed, not to the whole topic",
+}, hints=("Does a subscriber's failure travel back to the topic, or stay with that subscriber?",))
+
+question("4.q4", "A message the filter leaves out", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "a filter policy belongs to one subscription: the message goes to every subscription whose policy "
+         "matches, or that has none",
+    "b": "the publisher never hears of filters: the publish succeeds and each subscription decides for itself",
+    "c": "a filtered-out message is never sent to that queue; a visibility timeout applies only to messages a "
+         "queue received",
+}, hints=("Whose is a filter policy: the topic's, or one subscription's?",))
