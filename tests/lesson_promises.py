@@ -288,3 +288,28 @@ def error_bucket_alarm(ns: dict[str, Any]) -> str:
     settle()
     assert all_alarms() == rejected, f"alarms about files not rejected: {sorted(all_alarms() - rejected)}"
     return f"{len(batch)} files: {len(batch) - len(rejected)} processed once, {len(rejected)} rejected with an alarm each"
+
+
+def idempotency_modes(ns: dict[str, Any]) -> str:
+    """Walkthrough 2: asking who holds the record processes each content once and names every
+    other delivery right, a redelivery or a duplicate, even when retries add deliveries; and
+    Powertools runs its handler once per distinct event."""
+    files, handler_lines, resent = _need(ns, "files", "handler_lines", "resent")
+    settle()
+    by_key: dict[str, Counter] = {}
+    for line in handler_lines("received-demo", 0):
+        if line.get("mode") == "holder":
+            by_key.setdefault(line["key"], Counter())[line["outcome"]] += 1
+    for keys in _contents(files).values():
+        keys = [f"dedupe/holder/{key}" for key in keys]
+        first = [key for key in keys if by_key.get(key, Counter())["processed"]]
+        assert len(first) == 1 and by_key[first[0]]["processed"] == 1, \
+            f"{keys}: processed {[dict(by_key.get(k, {})) for k in keys]}, not once"
+        assert set(by_key[first[0]]) <= {"processed", "redelivery"}, f"{first[0]}: {dict(by_key[first[0]])}"
+        for key in keys:
+            if key != first[0]:
+                assert set(by_key.get(key, {})) == {"duplicate"}, f"{key}, another upload: {dict(by_key.get(key, {}))}"
+    powertools = [line for line in handler_lines("powertools-demo", 0) if line.get("outcome") == "processed"]
+    assert len(powertools) == len(resent), f"Powertools ran its handler {len(powertools)} times for {len(resent)} events"
+    return (f"{len(files)} uploads of {len(_contents(files))} contents: each processed once, every other delivery "
+            f"named right; Powertools ran once per event ({len(resent)})")

@@ -77,6 +77,10 @@ class Lesson:
 
 LESSONS = (
     Lesson("solutions/02_idempotency.ipynb", "idempotency_records", (DUPLICATES,)),
+    # it doubles every delivery itself; the failures add Lambda's retries of the same events
+    Lesson("notebooks/02_idempotency.ipynb", "idempotency_modes", (FAILURES,),
+           # the naive handler processes every delivery: that is what the notebook shows
+           ),
     Lesson("solutions/03_error_bucket_alarm.ipynb", "error_bucket_alarm", (DUPLICATES, FAILURES)),
     Lesson("solutions/04_fan_out.ipynb", "fan_out", (DUPLICATES,)),
     Lesson("solutions/05_game_scores.ipynb", "game_scores", (DUPLICATES, FAILURES),
