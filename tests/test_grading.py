@@ -129,6 +129,18 @@ def test_a_broken_check_is_reported_as_the_checks_fault(ctx, monkeypatch):
     assert "KeyError" in verdict.message and "not a verdict on your answer" in verdict.message
 
 
+def test_a_given_resource_deleted_points_at_reset_not_at_the_answer(ctx, monkeypatch):
+    def looks_at_a_bucket(check_ctx):
+        check_ctx.client("s3").get_bucket_notification_configuration(Bucket=check_ctx.names.bucket("no-such"))
+        return "fine"
+    monkeypatch.setitem(grading._EXERCISES, "98.1",
+                        grading.Exercise("98.1", "given", looks_at_a_bucket, ("h",), "x.ipynb"))
+    verdict = grading.evaluate("98.1", ctx)
+    assert verdict.outcome is grading.Outcome.ERROR
+    assert "NoSuchBucket" in verdict.message and "steps.reset(98)" in verdict.message
+    assert "not a verdict on your answer" in verdict.message
+
+
 def test_an_unreachable_backend_is_said_plainly(ctx, tmp_path):
     gone = backends.from_environment({"WORKSHOP_BACKEND": "embedded", "WORKSHOP_PORT": str(free_port()),
                                       "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})

@@ -278,12 +278,31 @@ def evaluate(exercise_id: str, context: Context | None = None) -> Verdict:
                                            "'python -m workshop start' and run the check again")
     except botocore.exceptions.NoCredentialsError:
         outcome, message = Outcome.ERROR, "no AWS credentials were found for the real account; see the README"
+    except botocore.exceptions.ClientError as error:
+        outcome, message = Outcome.ERROR, _could_not_look(found, error)
     except Exception as error:  # a bug in the check, not the learner's answer: say so plainly
         outcome, message = Outcome.ERROR, (f"the check itself failed with {type(error).__name__}: {error}. "
-                                           "This is not a verdict on your answer; tell your instructor")
+                                           f"This is not a verdict on your answer; {_SEE_TROUBLESHOOTING}")
     # hint() answers what this verdict found, before the exercise's general hints
     _pending_hints[found.id] = [fault.hint for fault in faults if fault.hint]
     return Verdict(found.id, found.title, outcome, message, time.perf_counter() - started, faults)
+
+
+_SEE_TROUBLESHOOTING = "see \"check failed\" in TROUBLESHOOTING.md, and tell your instructor if you have one"
+# What AWS answers when something is not there: a resource the lab takes as given was deleted.
+_MISSING = {"NoSuchBucket", "NoSuchKey", "ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueDoesNotExist", "NotFound", "NoSuchEntity", "NotFoundException"}
+
+
+def _could_not_look(found: Exercise, error: botocore.exceptions.ClientError) -> str:
+    """A check that AWS refused to answer: a missing resource is fixed by resetting the step."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in _MISSING:
+        return (f"the check could not find something this lab takes as given ({error}). If it was deleted, "
+                f"steps.reset({found.lab}) in a cell (or python -m workshop reset --step {found.lab}) sets the "
+                "step up again. This is not a verdict on your answer")
+    return f"the check itself failed with {code or type(error).__name__}: {error}. This is not a verdict on your " \
+           f"answer; {_SEE_TROUBLESHOOTING}"
 
 
 def check(exercise_id: str) -> None:
