@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -13,7 +15,10 @@ from workshop import capstone, chaos, grading, orders
 from workshop.checks import lab09_capstone
 from workshop.waiting import wait_for
 
-RETURNS = capstone.Channel(**capstone.RETURNS)
+ROOT = Path(__file__).resolve().parents[1]
+# The lab's answer lives here and in solutions/09, never in the kit or the walkthrough a learner reads.
+RETURNS = capstone.Channel("returns", id_field="return_id", group_field="customer",
+                           required=("return_id", "order_id", "customer", "reason"))
 
 
 @pytest.fixture
@@ -104,15 +109,46 @@ def test_untouched_then_solved_and_the_check_leaves_nothing_behind(lab):
     (capstone.Channel("return", id_field="return_id", group_field="customer",
                       required=("return_id", "order_id", "customer", "reason")), "a channel 'return' but no 'returns'"),
     (capstone.Channel("returns", id_field="return_id", group_field="customer_id",
-                      required=("return_id", "order_id", "customer_id", "reason")), "rejected a good returns file"),
+                      required=("return_id", "order_id", "customer_id", "reason")),
+     "orders jobs per 'customer_id'"),
     (capstone.Channel("returns", id_field="order_id", group_field="customer",
-                      required=("return_id", "order_id", "customer", "reason")), "is not in"),
+                      required=("return_id", "order_id", "customer", "reason")),
+     "two returns of the same order would be one record"),
+    (capstone.Channel("returns", id_field="return_id", group_field="customer",
+                      required=("return_id", "order_id", "customer", "reason"), numeric=("reason",)),
+     "wants reason to be a number"),
 ])
 def test_channel_mistakes_are_named(lab, monkeypatch, channel, expected):
     monkeypatch.setattr(lab09_capstone, "ARRIVAL_SECONDS", 4.0)
     capstone.deploy(lab.aws, lab.names, [capstone.ORDERS, channel])
     status, message = verdict(lab, "9.1")
     assert status is grading.Outcome.INCORRECT and expected in message, message
+
+
+def test_the_learners_own_entry_is_judged_field_by_field_each_fault_with_its_hint(lab, monkeypatch):
+    """An entry that names returns by their order, orders nothing and forgets two columns: three faults, and no
+    returns file uploaded to find out."""
+    monkeypatch.setattr(lab09_capstone, "ARRIVAL_SECONDS", 4.0)
+    capstone.deploy(lab.aws, lab.names, [capstone.ORDERS, capstone.Channel(
+        "returns", id_field="order_id", group_field="order_id", required=("order_id", "customer"))])
+    found = grading.evaluate("9.1", lab)
+    assert found.outcome is grading.Outcome.INCORRECT, found.message
+    messages = [fault.message for fault in found.faults]
+    assert len(messages) == 3, messages
+    assert "identifies a record by 'order_id'" in messages[0] and "orders jobs per 'order_id'" in messages[1] \
+        and "does not require return_id, reason" in messages[2], messages
+    assert [f.hint.split("=")[0] for f in found.faults] == ["id_field", "group_field", "required"]
+    assert objects(lab, capstone.INCOMING) == [] and objects(lab, capstone.ARCHIVE) == []
+
+
+def test_the_walkthrough_and_the_kit_do_not_give_the_exercise_away():
+    """9.1 asks for the returns channel: notebook 09 shows the mechanism with another channel, and the kit
+    holds no ready-made returns entry to copy."""
+    assert not hasattr(capstone, "RETURNS")
+    walkthrough = nbformat.read(ROOT / "notebooks" / "09_capstone.ipynb", as_version=4)
+    code = "\n".join(c.source for c in walkthrough.cells if c.cell_type == "code")
+    assert "RETURNS" not in code and '"returns"' not in code and "return_id" not in code
+    assert 'capstone.Channel("stock"' in code, "the walkthrough adds a channel of its own"
 
 
 def test_a_channel_entry_is_validated_when_written():

@@ -1,8 +1,8 @@
 """The capstone: the whole pipeline, built from configuration, one entry per channel.
 
-In the seed project a new channel meant copying a Lambda, renaming its resources and editing
-the build scripts. Here a channel is a :class:`Channel` entry: :func:`deploy` builds, for every
-entry, the same chain from the same handler code (``capstone_handlers/``)::
+A new channel is not a copy of a Lambda with its resources renamed: it is a :class:`Channel`
+entry, and :func:`deploy` builds, for every entry, the same chain from the same handler code
+(``capstone_handlers/``)::
 
     cap-incoming/<channel>/ --S3--> intake --> cap-records (stream) --filter--> enqueuer
         --> <channel>-jobs.fifo --mapping--> worker --> cap-output/<channel>/<id>.json
@@ -174,8 +174,6 @@ def _stream_arn(aws: Backend, names: Names) -> str:
 
 # ---- data ---------------------------------------------------------------------------------
 
-RETURNS = {"name": "returns", "id_field": "return_id", "group_field": "customer",
-           "required": ("return_id", "order_id", "customer", "reason")}  # the lab's new entry, as keywords
 RETURN_REASONS = ("damaged", "wrong size", "changed my mind", "late")
 
 
@@ -188,6 +186,22 @@ def returns_files(count: int, *, seed: int = 5, run: str = "") -> list[orders.Or
                  "customer": rng.choice(orders.CUSTOMERS), "reason": rng.choice(RETURN_REASONS)}
                 for n in range(rng.randint(1, 3))]
         files.append(orders.OrderFile(f"returns/{run}batch-{number:03d}.csv", _csv(rows), "text/csv", orders.GOOD))
+    return files
+
+
+WAREHOUSES = ("north", "south", "east")
+
+
+def stock_files(count: int, *, seed: int = 5, run: str = "") -> list[orders.OrderFile]:
+    """CSV files for a ``stock`` channel (the walkthrough's second channel), all good: one stock
+    count per row, ``count_id``, ``warehouse``, ``sku`` and ``counted`` (a number)."""
+    rng = random.Random(seed)
+    files = []
+    for number in range(1, count + 1):
+        rows = [{"count_id": f"s{run}{number:03d}{n}", "warehouse": rng.choice(WAREHOUSES),
+                 "sku": rng.choice(sorted(orders.PRODUCTS)), "counted": str(rng.randint(0, 250))}
+                for n in range(rng.randint(1, 3))]
+        files.append(orders.OrderFile(f"stock/{run}batch-{number:03d}.csv", _csv(rows), "text/csv", orders.GOOD))
     return files
 
 

@@ -11,11 +11,65 @@ from typing import Any
 import pandas as pd
 
 from workshop import capstone
-from workshop.grading import Context, Incorrect, NotAttempted, exercise
+from workshop.grading import Context, Faults, Incorrect, NotAttempted, exercise, question
 
 SOLUTION = "09_capstone.ipynb"
 CHANNEL = "returns"
 ARRIVAL_SECONDS = 20.0
+# What the lab asks of the returns channel: its files' columns, the field that names a return, the one in whose
+# order returns are handled. Of the columns, only order_id is a number in every returns file.
+COLUMNS = ("return_id", "order_id", "customer", "reason")
+ID_FIELD, GROUP_FIELD = "return_id", "customer"
+MAY_BE_NUMERIC = {"order_id"}
+
+
+def _configuration(ctx: Context) -> dict[str, str]:
+    """The returns channel as deployed: its intake's and its enqueuer's environment variables."""
+    lam, variables = ctx.client("lambda"), {}
+    for part in ("intake", "enqueuer"):
+        name = ctx.names.function(f"cap-{CHANNEL}-{part}")
+        try:
+            variables.update(lam.get_function_configuration(FunctionName=name).get("Environment", {})
+                             .get("Variables", {}))
+        except lam.exceptions.ResourceNotFoundException:
+            pass
+    return variables
+
+
+def _configuration_faults(ctx: Context) -> Faults:
+    """The learner's own entry, judged field by field: what each wrong value would do to returns."""
+    deployed = _configuration(ctx)
+    faults = Faults()
+    entry = ("capstone.Channel('returns', id_field=..., group_field=..., required=(...)): one value per "
+             "field, from the file's columns")
+    id_field = deployed.get("ID_FIELD", "")
+    if id_field != ID_FIELD:
+        faults.add(f"the returns channel identifies a record by {id_field!r}; a return is named by return_id "
+                   + ("(two returns of the same order would be one record, the second overwriting the first)"
+                      if id_field == "order_id" else "(the one column no two returns share)"),
+                   hint="id_field='return_id': the column that is different for every return")
+    group = deployed.get("GROUP_FIELD", "")
+    if group != GROUP_FIELD:
+        faults.add(f"the returns channel orders jobs per {group!r}; a customer's returns are handled in order, so the "
+                   "FIFO message group is the customer"
+                   + (" (one group per return orders nothing)" if group == ID_FIELD else ""),
+                   hint="group_field='customer': the FIFO message group, one per customer")
+    required = [f for f in deployed.get("REQUIRED", "").split(",") if f]
+    missing, unknown = [c for c in COLUMNS if c not in required], [f for f in required if f not in COLUMNS]
+    if missing:
+        faults.add(f"the returns channel does not require {', '.join(missing)}: a returns file without "
+                   f"{'it' if len(missing) == 1 else 'them'} would be taken in, and its records passed on incomplete",
+                   hint=f"required={COLUMNS}: every column a return must have")
+    if unknown:
+        faults.add(f"the returns channel requires {', '.join(unknown)}, which no returns file has: every returns file "
+                   "would be rejected",
+                   hint=f"required={COLUMNS}: the returns file's own columns")
+    numeric = [f for f in deployed.get("NUMERIC", "").split(",") if f and f not in MAY_BE_NUMERIC]
+    if numeric:
+        faults.add(f"the returns channel wants {', '.join(numeric)} to be a number, which it is not in a returns file: "
+                   "every file would be rejected",
+                   hint="leave numeric out (it defaults to none): a return has no field to compute with")
+    return faults
 
 
 def _returns_deployed(ctx: Context) -> None:
@@ -84,6 +138,7 @@ def _last_failure(ctx: Context, purpose: str) -> str:
 ))
 def new_channel(ctx: Context) -> str:
     _returns_deployed(ctx)
+    _configuration_faults(ctx).raise_any()  # the learner's own entry first: it explains a file that goes astray
     run = uuid.uuid4().hex[:8]
     key, body = f"{CHANNEL}/check-{run}.csv", f"return_id,order_id,customer,reason\ncheck-{run},1234,ana,late\n".encode()
     record_key, output_key = f"{CHANNEL}#check-{run}", f"{CHANNEL}/check-{run}.json"
@@ -190,3 +245,43 @@ def conservation(ctx: Context) -> str:
                 raise Incorrect(f"lost() names {extra[0]}, but {_accounted_because(row)}")
             raise Incorrect(f"for a ledger where {what}, lost() misses {missing}")
     return f"lost() tells every lost file from every accounted one in {len(CASES)} ledgers"
+
+
+# ---- check your understanding ---------------------------------------------------------------
+
+WALKTHROUGH = "notebooks/09_capstone.ipynb"
+
+question("9.q1", "A third channel", asked_in=WALKTHROUGH, answer="b", why={
+    "a": "a copy of the handlers is exactly what configuration avoids: two copies drift apart, and a fix made in one "
+         "is missing in the other.",
+    "b": "one more Channel entry; deploy builds its functions, queues, mappings and route from the same three "
+         "handler files, and what differs travels in environment variables, a prefix and a filter.",
+    "c": "the intake reads its channel's name, id field and required fields from its environment: it needs no "
+         "change to take in a new kind of file.",
+}, hints=("What did adding the stock channel change in workshop/capstone_handlers/?",))
+
+question("9.q2", "Every channel's route in one call", asked_in=WALKTHROUGH, answer="a", why={
+    "a": "PutBucketNotificationConfiguration replaces the bucket's whole notification configuration: a call with "
+         "the new channel's route alone would remove the routes of every other channel.",
+    "b": "S3 sets no such limit on notification configuration calls; the reason is what one call does to the "
+         "configuration already there.",
+    "c": "one call or several makes no difference to how fast events arrive; writing one route alone would remove "
+         "the others.",
+}, hints=("Does PutBucketNotificationConfiguration add a route to what is there, or set the whole configuration?",))
+
+question("9.q3", "A record in the dead-letter queue", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+    "a": "the record is not lost: it waits in the channel's dead-letter queue with its content, to be looked at and "
+         "redriven once the fault is fixed.",
+    "b": "every record is delivered or parked where someone can find it: 2 delivered + 1 dead-lettered = 3 records, "
+         "so the file is accounted for.",
+    "c": "the record is accounted for as long as it waits in the dead-letter queue: the work to do is a fix and a "
+         "redrive before its retention period runs out, not a search for what was lost.",
+}, hints=("Look at the rules of lost(): which places count as accounted for?",))
+
+question("9.q4", "Why group returns by customer", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "the message group is the unit of order in a FIFO queue: one group per customer keeps each customer's "
+         "returns in order, while different customers' returns are worked on in parallel.",
+    "b": "return_id is unique: one group per return would keep no two returns in order, the opposite of what a "
+         "customer's returns need.",
+    "c": "a FIFO queue takes any group id the producer chooses; the choice decides what is ordered together.",
+}, hints=("What does a FIFO queue keep in order: the whole queue, or each message group?",))
