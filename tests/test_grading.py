@@ -149,7 +149,7 @@ def test_an_unreachable_backend_is_said_plainly(ctx, tmp_path):
 
 
 def test_unknown_exercise_is_one_line_not_a_traceback(capsys):
-    with pytest.raises(WorkshopError, match=r"no exercise '9.9'; the exercises are 9.1, 9.2\."):
+    with pytest.raises(WorkshopError, match=r"no exercise '9.9'; the exercises are 9.1, 9.2, 9.q1, 9.q2, 9.q3, 9.q4\."):
         grading.evaluate("9.9")  # an unknown exercise of a known lab: that lab's exercises
     with pytest.raises(WorkshopError, match="no exercise '42.1'; the exercises are 0.1, 0.2, 0.3"):
         grading.evaluate("42.1")  # of an unknown lab: every exercise
