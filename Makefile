@@ -20,12 +20,14 @@ help:
 	@echo "make stop   stop the background emulator"
 	@echo "make clean  remove .venv and local state"
 
-# The stamp is older than requirements.txt when the pins changed: reinstall.
+# The stamp is older than requirements.txt when the pins changed: reinstall. --no-compile: Python
+# compiles the modules a learner imports when first imported, not all of them up front (a third
+# of the venv's size).
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Try: make PYTHON=python3.12 ...")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
 	@touch $@
 
 # The same for the test and benchmark tools, on top of the learner's packages (a newer

@@ -35,7 +35,7 @@ def test_make_test_runs_pytest_and_make_lab_the_kit():
 
 
 def test_manual_commands_name_files_that_exist():
-    for command in ("pip install -r requirements.txt", "python setup_env.py", "jupyter lab",
+    for command in ("pip install --no-compile -r requirements.txt", "python setup_env.py", "jupyter lab",
                     "python teardown_env.py", "python -m workshop status",
                     "pip install -r requirements-dev.txt"):
         assert command in README, command
