@@ -6,6 +6,7 @@ every lab's core fits a lunch break; INSTRUCTOR.md and the README plan with the 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -18,6 +19,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 CLOSING = ("## Key points", "## Check your understanding", "## Read next", "## Clean up")
 QUESTION_CHECK = re.compile(r"""^\s*check\(\s*["'](?P<id>\d+\.q\d+)["']\s*\)""", re.MULTILINE)
+CHOICE = re.compile(r"^- (?P<letter>[a-z])\) ", re.MULTILINE)  # "- b) the new code, once Lambda ..."
 
 
 def cells(path: Path) -> list[nbformat.NotebookNode]:
@@ -64,6 +66,37 @@ def test_ends_with_key_points_questions_reading_and_cleanup(path):
     assert set(asked) == registered, f"{path.name}: every question asked is registered for it, and only those"
     assert "https://docs.aws.amazon.com/" in sources[positions[2]], f"{path.name}'s 'Read next' links AWS's pages"
 
+
+
+@pytest.mark.parametrize("question", grading.questions(), ids=lambda q: q.id)
+def test_a_questions_choices_answer_cell_and_registration_agree(question):
+    """The markdown above a question's check lists exactly the choices its why explains, and the
+    cell sets the registered answer in the solution, None where the learner answers."""
+    sources = cells(ROOT / question.asked_in)
+    where = [n for n, c in enumerate(sources) if c.cell_type == "code"
+             and any(m["id"] == question.id for m in QUESTION_CHECK.finditer(c.source))]
+    assert len(where) == 1, f"{question.asked_in} checks {question.id} in one cell"
+    prompt, cell = sources[where[0] - 1], sources[where[0]]
+    assert prompt.cell_type == "markdown" and prompt.source.startswith(f"**{question.id}**"), \
+        f"{question.id} is asked in the markdown cell right above its check"
+    assert tuple(CHOICE.findall(prompt.source)) == question.choices, f"{question.id}: the choices asked are the " \
+                                                                     f"ones its why explains, in order"
+    variable = f"q{question.id.split('.q', 1)[1]}"
+    given = re.findall(rf"^{variable} = (\S+)", cell.source, re.MULTILINE)
+    expected = f'"{question.answer}"' if question.asked_in.startswith("solutions/") else "None"
+    assert given == [expected], f"{question.asked_in}: {question.id}'s cell sets {variable} = {expected}"
+
+
+def test_no_letter_is_the_safe_guess():
+    """Guessing one letter pays no better than chance: over all questions each choice is right about a
+    third of the time, and within a step no letter is right for more than half of its questions."""
+    questions = grading.questions()
+    counts = Counter(q.answer for q in questions)
+    for letter in "abc":
+        assert abs(counts[letter] - len(questions) / 3) <= 2, f"right answers per letter: {dict(sorted(counts.items()))}"
+    for lab in sorted({q.lab for q in questions}, key=int):
+        answers = [q.answer for q in questions if q.lab == lab]
+        assert max(Counter(answers).values()) <= len(answers) / 2, f"step {lab}'s right answers: {answers}"
 
 def test_solutions_open_as_their_labs_do():
     for lab in LABS:

@@ -118,6 +118,8 @@ class Exercise:
     solution: str  # the solution notebook that holds the worked answer
     asked_in: str = ""  # a question's notebook ("solutions/..." or "notebooks/..."); empty for a lab exercise
     hints_exhausted: str = ""  # what a question's last hint gives away: its answer and why
+    answer: str = ""  # a question's right choice ("b"); empty for a lab exercise
+    choices: tuple[str, ...] = ()  # a question's choices, the letters its why explains
 
     @property
     def lab(self) -> str:
@@ -209,7 +211,8 @@ def question(question_id: str, title: str, *, asked_in: str, answer: str, why: d
     if question_id in _QUESTIONS and _QUESTIONS[question_id].title != title:
         raise ValueError(f"question {question_id} is registered twice")
     _QUESTIONS[question_id] = Exercise(question_id, title, judge, hints, solution, asked_in=asked_in,
-                                       hints_exhausted=f"{answer!r}: {why[answer]}")
+                                       hints_exhausted=f"{answer!r}: {why[answer]}", answer=answer,
+                                       choices=tuple(sorted(why)))
 
 
 def exercises(lab: str | None = None) -> list[Exercise]:

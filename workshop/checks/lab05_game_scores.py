@@ -240,11 +240,11 @@ question("5.q2", "What a filtered scan reads", asked_in=WALKTHROUGH, answer="b",
     "c": "a scan has no key condition, so it cannot stay in one partition: that is what a query does.",
 }, hints=("Compare ScannedCount with Count in the notebook's table: which one did the filter change?",))
 
-question("5.q3", "What Lambda retries after an error", asked_in=f"solutions/{SOLUTION}", answer="b", why={
-    "a": "retrying from the failing record on needs a partial batch response: ReportBatchItemFailures on the mapping "
-         "and batchItemFailures in the answer. An exception says nothing about which record failed.",
-    "b": "by default a stream mapping retries the whole batch until it succeeds or its records expire, so the "
+question("5.q3", "What Lambda retries after an error", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "by default a stream mapping retries the whole batch until it succeeds or its records expire, so the "
          "59 records already applied are handed over again.",
+    "b": "retrying from the failing record on needs a partial batch response: ReportBatchItemFailures on the mapping "
+         "and batchItemFailures in the answer. An exception says nothing about which record failed.",
     "c": "a stream is read in order per shard: by default Lambda keeps retrying the failed batch (until it succeeds "
          "or its records expire) and does not go past it.",
 }, hints=("What does an exception tell Lambda about which records of the batch were done?",

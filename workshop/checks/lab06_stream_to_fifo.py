@@ -197,19 +197,19 @@ def fifo_send(ctx: Context) -> str:
 
 WALKTHROUGH = "notebooks/06_stream_to_fifo.ipynb"
 
-question("6.q1", "A state or a transition", asked_in=WALKTHROUGH, answer="b", why={
+question("6.q1", "A state or a transition", asked_in=WALKTHROUGH, answer="c", why={
     "a": "'ten or more' stays true after the tenth order: the 11th order, the 12th, and any other change of a "
          "customer with ten orders would pass it too.",
-    "b": "the test holds for every change of a customer who has ten orders or more, so a voucher job starts "
+    "b": "the tenth order does pass 'ten or more' — the problem is that every later change passes it as well.",
+    "c": "the test holds for every change of a customer who has ten orders or more, so a voucher job starts "
          "again and again; only 'nine before, ten after' is the one change.",
-    "c": "the tenth order does pass 'ten or more' — the problem is that every later change passes it as well.",
 }, hints=("Is 'ten or more' true once, or from the tenth order on?",))
 
-question("6.q2", "A record no filter matches", asked_in=WALKTHROUGH, answer="b", why={
-    "a": "Lambda does not hand filtered-out records to the function at all, flagged or not: that is what saves the "
-         "invocations.",
-    "b": "for a stream, a record that matches none of the mapping's filters is discarded and the function is "
+question("6.q2", "A record no filter matches", asked_in=WALKTHROUGH, answer="a", why={
+    "a": "for a stream, a record that matches none of the mapping's filters is discarded and the function is "
          "not invoked for it; it costs no invocation, and it does not come back later.",
+    "b": "Lambda does not hand filtered-out records to the function at all, flagged or not: that is what saves the "
+         "invocations.",
     "c": "the mapping moves past it like past any other record: a filter never holds the stream back.",
 }, hints=("Look at the counts: 36 changes, how many records handed to the handler with the filter?",))
 
@@ -221,10 +221,10 @@ question("6.q3", "One group, two consumers", asked_in=f"solutions/{SOLUTION}", a
     "c": "only ana's group is held; other players' groups are handed out as usual, one group per consumer at a time.",
 }, hints=("A FIFO queue orders messages per group: what must it avoid to keep ana's order with two consumers?",))
 
-question("6.q4", "A retry after the deduplication interval", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+question("6.q4", "A retry after the deduplication interval", asked_in=f"solutions/{SOLUTION}", answer="c", why={
     "a": "SQS remembers a deduplication id for five minutes only; ten minutes later the id is new again.",
-    "b": "the deduplication interval is five minutes, so a send with the same id ten minutes later is "
-         "accepted and queued: the rank worker must check for itself whether a player was already ranked.",
-    "c": "SQS never refuses a duplicate send: within the interval it accepts it and does not deliver it, after the "
+    "b": "SQS never refuses a duplicate send: within the interval it accepts it and does not deliver it, after the "
          "interval it delivers it.",
+    "c": "the deduplication interval is five minutes, so a send with the same id ten minutes later is "
+         "accepted and queued: the rank worker must check for itself whether a player was already ranked.",
 }, hints=("How long does a FIFO queue remember a deduplication id?",))

@@ -483,11 +483,11 @@ question("7.q2", "maxReceiveCount", asked_in=WALKTHROUGH, answer="c", why={
 }, hints=("What does SQS see of a failure: an exception, or a message received and not deleted?",
           "The redrive policy names two things: a count and a target queue."))
 
-question("7.q3", "An exception in a Lambda consumer", asked_in=f"solutions/{SOLUTION}", answer="b", why={
-    "a": "only a partial batch response (batchItemFailures, with ReportBatchItemFailures on the mapping) narrows the "
-         "retry to the failed messages; an exception says nothing about which one failed.",
-    "b": "an exception fails the whole invocation, so every message of the batch becomes visible again after "
+question("7.q3", "An exception in a Lambda consumer", asked_in=f"solutions/{SOLUTION}", answer="a", why={
+    "a": "an exception fails the whole invocation, so every message of the batch becomes visible again after "
          "the visibility timeout, and the nine good jobs are done again.",
+    "b": "only a partial batch response (batchItemFailures, with ReportBatchItemFailures on the mapping) narrows the "
+         "retry to the failed messages; an exception says nothing about which one failed.",
     "c": "Lambda deletes a batch's messages only when the function succeeds; after an error they stay on the queue "
          "and come back after the visibility timeout.",
 }, hints=("Which messages can Lambda know are done when the function raised?",

@@ -413,13 +413,13 @@ question("8.q1", "Reading an SSE-KMS object", asked_in=WALKTHROUGH, answer="b", 
     "c": "S3 never hands out the stored ciphertext of a server-side encrypted object: it decrypts, or it refuses.",
 }, hints=("Who decrypts the object's data key, and whose permission does KMS check?",))
 
-question("8.q2", "A negated condition and a missing header", asked_in=WALKTHROUGH, answer="b", why={
+question("8.q2", "A negated condition and a missing header", asked_in=WALKTHROUGH, answer="c", why={
     "a": "the policy is judged before the default applies, on the request as sent: the request has no header, so the "
          "Deny's condition holds and the upload never reaches the default.",
-    "b": "the condition key s3:x-amz-server-side-encryption is absent, and a negated operator such as "
-         "StringNotEquals holds for an absent key, so the Deny refuses the upload; Null: false keeps it in.",
-    "c": "S3 encrypts every new object at least with SSE-S3; and here the upload is refused before anything is "
+    "b": "S3 encrypts every new object at least with SSE-S3; and here the upload is refused before anything is "
          "stored.",
+    "c": "the condition key s3:x-amz-server-side-encryption is absent, and a negated operator such as "
+         "StringNotEquals holds for an absent key, so the Deny refuses the upload; Null: false keeps it in.",
 }, hints=("Look at the notebook's table: the column 'StringNotEquals alone', the row 'no header'.",))
 
 question("8.q3", "What an S3 Bucket Key changes", asked_in=f"solutions/{SOLUTION}", answer="a", why={

@@ -269,13 +269,13 @@ question("9.q2", "Every channel's route in one call", asked_in=WALKTHROUGH, answ
          "the others.",
 }, hints=("Does PutBucketNotificationConfiguration add a route to what is there, or set the whole configuration?",))
 
-question("9.q3", "A record in the dead-letter queue", asked_in=f"solutions/{SOLUTION}", answer="b", why={
+question("9.q3", "A record in the dead-letter queue", asked_in=f"solutions/{SOLUTION}", answer="c", why={
     "a": "the record is not lost: it waits in the channel's dead-letter queue with its content, to be looked at and "
          "redriven once the fault is fixed.",
-    "b": "every record is delivered or parked where someone can find it: 2 delivered + 1 dead-lettered = 3 records, "
-         "so the file is accounted for.",
-    "c": "the record is accounted for as long as it waits in the dead-letter queue: the work to do is a fix and a "
+    "b": "the record is accounted for as long as it waits in the dead-letter queue: the work to do is a fix and a "
          "redrive before its retention period runs out, not a search for what was lost.",
+    "c": "every record is delivered or parked where someone can find it: 2 delivered + 1 dead-lettered = 3 records, "
+         "so the file is accounted for.",
 }, hints=("Look at the rules of lost(): which places count as accounted for?",))
 
 question("9.q4", "Why group returns by customer", asked_in=f"solutions/{SOLUTION}", answer="a", why={
