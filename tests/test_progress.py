@@ -176,8 +176,12 @@ def test_real_checks_are_recorded_with_attempts_and_times(ctx, in_class, capsys)
 
     grading.report("0")
     recorded = _recorded(ctx.aws, in_class)
-    assert {e for (p, e) in recorded if p == who} == {"0.1", "0.2", "0.3"}
+    lab_questions = {q.id for q in grading.questions("0", asked_in="solutions/00_first_steps.ipynb")}
+    assert lab_questions, "lab 0 asks questions, and its report records them too"
+    assert {e for (p, e) in recorded if p == who} == {"0.1", "0.2", "0.3"} | lab_questions
     assert recorded[(who, "0.2")]["source"] == "report"
+    board = progress.dashboard(in_class, ctx.aws, participants=[who])
+    assert list(board.grid.columns) == ["0.1", "0.2", "0.3", *sorted(lab_questions)], "questions after exercises"
 
 
 def test_recording_is_off_by_switch_and_outside_a_class(ctx, in_class, monkeypatch):

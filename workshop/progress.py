@@ -298,8 +298,10 @@ def _plain(value: Mapping[str, Any]) -> Any:
     return float(content) if kind == "N" else content
 
 
-def _exercise_key(exercise: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in exercise.split("."))
+def _exercise_key(exercise: str) -> tuple[int, int, int]:
+    """Exercises of a lab in order, its "check your understanding" questions (``2.q1``) after them."""
+    lab, number = exercise.split(".", 1)
+    return (int(lab), 1, int(number[1:])) if number.startswith("q") else (int(lab), 0, int(number))
 
 
 @dataclass
