@@ -137,16 +137,13 @@ def _mishandled(name: str, what: str, key: str, status: str, expected: str, stat
     told = f"{name} reported {status!r} for {what} ({key!r}); expected {expected!r}"
     if expected == "new":
         return f"{told}. A file never seen before is new: is the item written when the hash is not there?"
-    if expected == "redelivery" and status == "new":
+    if status == "new":
         return (f"{told}: {name} accepted the same content twice. A plain put overwrites; write with "
                 f"ConditionExpression='attribute_not_exists({KEY_ATTRIBUTE})'")
     if expected == "redelivery":
         return (f"{told}. S3 delivers events at least once: this is the same upload again, not a second file. "
                 "When the write is refused, read the holder (ReturnValuesOnConditionCheckFailure='ALL_OLD', then "
                 "error.response['Item']) and report 'redelivery' when its Key and Sequencer are this event's")
-    if status == "new":
-        return (f"{told}: {name} accepted the same content twice. A plain put overwrites; write with "
-                f"ConditionExpression='attribute_not_exists({KEY_ATTRIBUTE})'")
     if status == "redelivery" and "same name" in what:
         return (f"{told}. A file re-sent under the same name is a new upload with a new sequencer: compare the "
                 "holder's Sequencer too, not only its Key")

@@ -40,7 +40,7 @@ def _digest(ctx: Context, key: str, body: bytes | None, check_id: str, sequencer
         s3.put_object(Bucket=incoming, Key=key, Body=body, ContentType="text/csv")
         size = len(body)
     else:
-        size = s3.head_object(Bucket=incoming, Key=key)["ContentLength"] if _exists(ctx, incoming, key) else 0
+        size = (_exists(ctx, incoming, key) or {}).get("ContentLength", 0)
     event = s3_put_event(ctx, incoming, key, size, check_id, sequencer=sequencer)
     result, error = invoke_raw(ctx, "digester", event)
     if error is not None:
