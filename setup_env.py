@@ -20,7 +20,9 @@ import argparse
 
 import time
 
-from workshop import cli, environment, jupyterlab_settings, progress, steps
+from workshop import cli
+from workshop.account import environment
+from workshop.teaching import jupyterlab_settings, progress, steps
 
 
 def main() -> int:
@@ -49,7 +51,7 @@ def main() -> int:
         rows = [{"kind": o.kind, "name": o.name, "status": o.status} for o in outcomes]
         rows += steps.complete(backend, prefix, args.upto)
         if recording and args.upto:  # the dashboard shows them at the step they start on
-            progress.record_completed(backend, class_, prefix, range(args.upto))
+            steps.record_completed(backend, class_, prefix, range(args.upto))
         return rows
 
     results = cli.for_each_participant(prefixes, provision, args.workers)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from workshop import cli, inventory
+from workshop import cli
+from workshop.account import inventory
 
 
 def main() -> int:

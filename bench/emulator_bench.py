@@ -40,8 +40,8 @@ import report
 import scores_bench
 import suite_bench
 
-from workshop import deploy, environment
-from workshop.waiting import wait_for
+from workshop.account import deploy, environment
+from workshop.core.waiting import wait_for
 
 NOOP = "def handler(event, context):\n    return None\n"
 ALL_SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "notebooks", "maketest")
@@ -86,7 +86,7 @@ def emulator_section(invokes: int) -> dict[str, Any]:
         bare = []
         for _ in range(5):  # the floor of a cold start: a Python process importing the worker's bootstrap
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import workshop.emulator.lambda_bootstrap"], cwd=ROOT, check=True,
+            subprocess.run([sys.executable, "-c", "import workshop.emulator.functions.bootstrap"], cwd=ROOT, check=True,
                            env={**os.environ, "PYTHONPATH": str(ROOT)})
             bare.append((time.perf_counter() - started) * 1000)
         results["bare_worker_start_ms"] = median(bare)

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from workshop.backend import EMBEDDED, Backend  # noqa: E402
-from workshop.emulator import launcher  # noqa: E402
-from workshop.waiting import wait_for  # noqa: E402
+from workshop.core.backend import EMBEDDED, Backend  # noqa: E402
+from workshop.core import launcher  # noqa: E402
+from workshop.core.waiting import wait_for  # noqa: E402
 
 # What a private emulator must not inherit from the shell that runs the bench.
 _SCRUBBED = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",

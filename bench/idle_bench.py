@@ -16,7 +16,7 @@ import psutil
 
 from harness import Emulator, median, timed_calls
 
-from workshop import deploy, environment
+from workshop.account import deploy, environment
 
 NOOP = "def handler(event, context):\n    return None\n"
 

@@ -1,6 +1,6 @@
 """Files per second through the capstone's whole ingest pipeline, beside the bound of the same run.
 
-One channel (``orders``) of :mod:`workshop.capstone`, as lab 9 deploys it::
+One channel (``orders``) of :mod:`workshop.lab_helpers.capstone`, as lab 9 deploys it::
 
     upload --S3--> intake --> cap-records (stream) --filter--> enqueuer --> orders-jobs.fifo
         --mapping--> worker --> cap-output/orders/<id>.json
@@ -25,8 +25,9 @@ from typing import Any
 
 from harness import Emulator, concurrent_rate
 
-from workshop import capstone, environment, orders
-from workshop.waiting import wait_for
+from workshop.lab_helpers import capstone, orders
+from workshop.account import environment
+from workshop.core.waiting import wait_for
 
 PREFIX = "bench"
 UPLOAD_THREADS = 4

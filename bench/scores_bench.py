@@ -20,9 +20,10 @@ from typing import Any
 
 from harness import ROOT, Emulator, concurrent_rate
 
-from workshop import environment, scores
-from workshop.deploy import deploy_function
-from workshop.waiting import wait_for
+from workshop.account import environment
+from workshop.lab_helpers import scores
+from workshop.account.deploy import deploy_function
+from workshop.core.waiting import wait_for
 
 NOTEBOOK = ROOT / "solutions" / "05_game_scores.ipynb"
 HANDLER_FILE = "handlers/aggregate_scores_safe.py"

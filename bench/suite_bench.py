@@ -1,6 +1,6 @@
 """The workshop as its users time it: every notebook's Run All, a class's setup and teardown, make test.
 
-Each notebook runs as ``make outputs`` runs it (:func:`workshop.notebook_outputs.execute`):
+Each notebook runs as ``make outputs`` runs it (:func:`workshop.teaching.notebook_outputs.execute`):
 top to bottom, in its folder, on a private emulator of its own, as a freshly set-up learner.
 The time includes that emulator's start and the learner's setup: what a learner who opens
 the notebook and presses Run All waits for. Nothing is written back.
@@ -18,7 +18,7 @@ from typing import Any
 
 from harness import ROOT
 
-from workshop import notebook_outputs
+from workshop.teaching import notebook_outputs
 
 NOTEBOOK_FOLDERS = ("notebooks", "solutions")
 

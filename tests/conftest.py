@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from workshop import backend as backends
-from workshop.emulator import launcher
-from workshop.emulator.launcher import free_port
+from workshop.core import backend as backends
+from workshop.core import launcher
+from workshop.core.launcher import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def backend(emulator: dict[str, str]) -> backends.Backend:
 
 @pytest.fixture
 def in_process_backend(emulator: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Point this process's own workshop.backend.current() (and kernels it starts) at the emulator."""
+    """Point this process's own workshop.core.backend.current() (and kernels it starts) at the emulator."""
     for name, value in emulator.items():
         monkeypatch.setenv(name, value)
     backends.current.cache_clear()
@@ -112,7 +112,8 @@ def run_script(env: dict[str, str], *args: str, stdin: str | None = None) -> sub
 @pytest.fixture
 def ctx(backend: backends.Backend, prefix: str, tmp_path: Path):
     """What a lab check sees: a fresh participant's base environment and a notebook folder."""
-    from workshop import environment, grading
+    from workshop.account import environment
+    from workshop.teaching import grading
 
     names = backend.names(prefix)
     environment.provision(backend, names)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workshop import deploy, environment
-from workshop.backend import Backend
-from workshop.naming import Names
+from workshop.account import deploy, environment
+from workshop.core.backend import Backend
+from workshop.core.naming import Names
 
 
 def ready_names(backend: Backend, prefix: str) -> Names:

@@ -18,8 +18,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from workshop import backend as backends
-from workshop import capstone, orders
+from workshop.core import backend as backends
+from workshop.lab_helpers import capstone, orders
 
 
 def _admin(route: str) -> dict[str, Any]:

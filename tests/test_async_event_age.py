@@ -4,8 +4,8 @@ import threading
 import time
 from types import SimpleNamespace
 
-from workshop.emulator.async_invoke import AsyncHooks, AsyncInvoker
-from workshop.emulator.lambda_runtime import Invocation
+from workshop.emulator.functions.async_invoke import AsyncHooks, AsyncInvoker
+from workshop.emulator.functions.runtime import Invocation
 from workshop.emulator.settings import Settings
 
 

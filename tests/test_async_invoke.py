@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from tests.lambda_helpers import deploy_source, log_messages, ready_names
-from workshop.waiting import wait_for
+from workshop.core.waiting import wait_for
 
 FAILING = "def handler(event, context):\n    raise RuntimeError('always fails: ' + str(event.get('n')))\n"
 SUCCEEDING = "def handler(event, context):\n    return {'doubled': event['n'] * 2}\n"

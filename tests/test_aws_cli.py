@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.lambda_helpers import deploy_source, invoke, ready_names
-from workshop import capstone, orders
-from workshop.waiting import wait_for
+from workshop.lab_helpers import capstone, orders
+from workshop.core.waiting import wait_for
 
 VENV_BIN = Path(sys.executable).parent
 AWS = VENV_BIN / "aws"

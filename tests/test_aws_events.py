@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, S3
 
 from tests.lambda_helpers import deploy_source, ready_names
 from tests.test_event_delivery import RECORDER, notify_lambda, queue, wait_events
-from workshop.emulator import aws_events
+from workshop.aws import events as aws_events
 
 SAMPLES = Path(__file__).parent / "fixtures" / "aws_samples"
 DATA_MAPS = {"Keys", "NewImage", "OldImage", "MessageAttributes", "messageAttributes", "requestPayload",

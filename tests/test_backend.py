@@ -1,7 +1,7 @@
 import pytest
 
-from workshop import backend as backends
-from workshop.errors import WorkshopError
+from workshop.core import backend as backends
+from workshop.core.errors import WorkshopError
 
 
 def test_embedded_is_the_default():

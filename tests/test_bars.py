@@ -1,4 +1,4 @@
-"""workshop.bars: a live progress bar that leaves one summary line, never a pile of bars."""
+"""workshop.lab_helpers.bars: a live progress bar that leaves one summary line, never a pile of bars."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from workshop.bars import bar
+from workshop.lab_helpers.bars import bar
 
-LOOP = "import time\nfrom workshop.bars import bar\nfor _ in bar(range(12), 'uploading', unit='file'):\n    time.sleep(0.03)"
+LOOP = "import time\nfrom workshop.lab_helpers.bars import bar\nfor _ in bar(range(12), 'uploading', unit='file'):\n    time.sleep(0.03)"
 
 
 def test_in_a_terminal_the_bar_is_cleared_and_one_line_stays(capsys):

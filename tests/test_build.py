@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from workshop import build
+from workshop.teaching import build
 
 
 def _solution(*cells):

@@ -15,8 +15,8 @@ import pytest
 
 from tests.lambda_helpers import deploy_source, log_messages, ready_names
 from tests.test_event_delivery import queue, recorded_events
-from workshop import chaos
-from workshop.waiting import wait_for
+from workshop.lab_helpers import chaos
+from workshop.core.waiting import wait_for
 
 RECORDER = '''
 import json

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from botocore.exceptions import ClientError
 
-from workshop import grading
-from workshop.deploy import deploy_function
+from workshop.teaching import grading
+from workshop.account.deploy import deploy_function
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workshop import environment, grading, steps
-from workshop.deploy import deploy_function
+from workshop.account import environment
+from workshop.teaching import grading, steps
+from workshop.account.deploy import deploy_function
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY_THEN_DELETE = '''    try:

@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workshop import grading
-from workshop.deploy import deploy_function
+from workshop.teaching import grading
+from workshop.account.deploy import deploy_function
 
 ROOT = Path(__file__).resolve().parents[1]
 UNWRAP = 's3_records = json.loads(record["Sns"]["Message"]).get("Records", [])'

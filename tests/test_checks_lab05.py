@@ -10,9 +10,10 @@ import nbformat
 import pandas as pd
 import pytest
 
-from workshop import chaos, grading, scores
-from workshop.deploy import deploy_function
-from workshop.waiting import wait_for
+from workshop.lab_helpers import chaos, scores
+from workshop.teaching import grading
+from workshop.account.deploy import deploy_function
+from workshop.core.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 NAIVE, SAFE = "handlers/aggregate_scores.py", "handlers/aggregate_scores_safe.py"

@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workshop import grading
-from workshop.deploy import deploy_function
-from workshop.waiting import wait_for
+from workshop.teaching import grading
+from workshop.account.deploy import deploy_function
+from workshop.core.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDLER = "handlers/placement_trigger.py"

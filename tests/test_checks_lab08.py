@@ -9,8 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workshop import backend as backends
-from workshop import environment, grading, inventory
+from workshop.core import backend as backends
+from workshop.account import environment, inventory
+from workshop.teaching import grading
 
 TAG = "workshop:env"
 

@@ -11,9 +11,10 @@ import nbformat
 import pandas as pd
 import pytest
 
-from workshop import capstone, chaos, grading, orders
-from workshop.checks import lab09_capstone
-from workshop.waiting import wait_for
+from workshop.lab_helpers import capstone, chaos, orders
+from workshop.teaching import grading
+from workshop.teaching.checks import lab09_capstone
+from workshop.core.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 # The lab's answer lives here and in solutions/09, never in the kit or the walkthrough a learner reads.

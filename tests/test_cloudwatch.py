@@ -8,7 +8,7 @@ import pytest
 
 from tests.lambda_helpers import ready_names
 from tests.test_event_delivery import queue
-from workshop.waiting import wait_for
+from workshop.core.waiting import wait_for
 
 
 @pytest.fixture

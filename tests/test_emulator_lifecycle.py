@@ -7,8 +7,8 @@ import time
 import pytest
 
 from tests.conftest import free_port, local_environment, run_script
-from workshop.emulator import launcher
-from workshop.errors import WorkshopError
+from workshop.core import launcher
+from workshop.core.errors import WorkshopError
 
 
 def test_start_reuse_status_and_stop(tmp_path, monkeypatch):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from workshop import environment, inventory
-from workshop.naming import TAG_KEY, Names
+from workshop.account import environment, inventory
+from workshop.core.naming import TAG_KEY, Names
 
 
 def _kinds(found):

@@ -8,7 +8,7 @@ from urllib.parse import unquote_plus
 import pytest
 
 from tests.lambda_helpers import deploy_source, log_messages, ready_names
-from workshop.waiting import wait_for
+from workshop.core.waiting import wait_for
 
 RECORDER = '''
 import json
@@ -189,7 +189,7 @@ def test_sns_to_http_endpoint_on_loopback(backend, names):
 
 
 def test_duplicate_switch_delivers_the_same_event_twice(backend, names, in_process_backend):
-    from workshop import chaos
+    from workshop.lab_helpers import chaos
 
     deploy_source(backend, names, "recorder", RECORDER)
     function, bucket = names.function("recorder"), names.bucket("incoming")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.lambda_helpers import deploy_source, log_messages, ready_names
 from tests.test_event_delivery import queue, recorded_events, wait_events
-from workshop.waiting import wait_for
+from workshop.core.waiting import wait_for
 
 BATCH_RECORDER = '''
 import json

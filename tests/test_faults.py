@@ -2,7 +2,7 @@
 awkward files, poison jobs, broken events, killed workers, a restarted emulator, and a class torn
 down among decoys.
 
-The pipeline under test is the capstone's (workshop.capstone): the full solution pipeline,
+The pipeline under test is the capstone's (workshop.lab_helpers.capstone): the full solution pipeline,
 intake → idempotency → error bucket and alarm → records → stream → FIFO queue → worker.
 """
 
@@ -20,9 +20,10 @@ import pandas as pd
 import psutil
 import pytest
 
-from workshop import capstone, chaos, inventory, orders
-from workshop.naming import TAG_KEY, Names
-from workshop.waiting import wait_for
+from workshop.lab_helpers import capstone, chaos, orders
+from workshop.account import inventory
+from workshop.core.naming import TAG_KEY, Names
+from workshop.core.waiting import wait_for
 
 from .conftest import emulator_process, run_script
 
@@ -40,8 +41,9 @@ def pipeline(ctx, in_process_backend):
 def own_pipeline(tmp_path, monkeypatch):
     """The pipeline on an emulator of its own: a load test measures the pipeline, not the
     hundreds of queues and mappings the session's earlier tests left in the shared emulator."""
-    from workshop import backend as backends
-    from workshop import environment, grading
+    from workshop.core import backend as backends
+    from workshop.account import environment
+    from workshop.teaching import grading
 
     with emulator_process(tmp_path) as env:
         for name, value in env.items():
@@ -259,7 +261,7 @@ def handler(event, context):
 
 
 def test_a_worker_killed_mid_invocation_fails_that_invocation_only(ctx, tmp_path):
-    from workshop.deploy import deploy_function
+    from workshop.account.deploy import deploy_function
 
     lam = ctx.client("lambda")
     deploy_function(ctx.aws, ctx.names, "sleeper", {"app.py": SLEEPER}, timeout=30)
@@ -312,10 +314,11 @@ def test_a_restart_mid_run_loses_nothing_the_pipeline_had_accepted(tmp_path, mon
     """The emulator stopped while 150 files are in every stage of the pipeline (SIGTERM: a
     clean stop; SIGKILL: a crash, after the last snapshot), then started again: every file
     still ends archived or rejected, and every record of a good file is delivered once."""
-    from workshop import backend as backends
-    from workshop import environment, grading
+    from workshop.core import backend as backends
+    from workshop.account import environment
+    from workshop.teaching import grading
     from workshop.emulator import persistence
-    from workshop.emulator.launcher import free_port
+    from workshop.core.launcher import free_port
 
     files = orders.generate(150, seed=31, malformed=0.05, duplicates=0.1)
     records = sum(len(rows_of(f)) for f in files if f.expected == orders.GOOD)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from workshop.emulator.filter_patterns import (
+from workshop.aws.filter_patterns import (
     AWS_INVALID_PATTERN_MESSAGE,
     InvalidFilterPattern,
     matches,

@@ -10,11 +10,11 @@ import nbformat
 import pytest
 
 from tests.conftest import free_port
-from workshop import backend as backends
-from workshop import grading
-from workshop.checks import lab00_first_steps as lab00
-from workshop.deploy import deploy_function
-from workshop.errors import WorkshopError
+from workshop.core import backend as backends
+from workshop.teaching import grading
+from workshop.teaching.checks import lab00_first_steps as lab00
+from workshop.account.deploy import deploy_function
+from workshop.core.errors import WorkshopError
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_HANDLER = ('import csv, io\nimport boto3\ns3 = boto3.client("s3")\n'

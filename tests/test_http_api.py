@@ -1,10 +1,10 @@
-"""workshop.http_api: one invoke URL form per backend, and a POST that returns error statuses."""
+"""workshop.lab_helpers.http_api: one invoke URL form per backend, and a POST that returns error statuses."""
 
 import json
 
 from tests.lambda_helpers import deploy_source, ready_names
-from workshop import backend as backends
-from workshop.http_api import invoke_url, post_json
+from workshop.core import backend as backends
+from workshop.lab_helpers.http_api import invoke_url, post_json
 
 ANSWER = '''
 import json

@@ -5,7 +5,7 @@ participant and starts JupyterLab on a copy of the capstone solution; headless C
 system's, driven by Playwright) opens it, runs every cell from the Run menu and checks the page:
 no error output, the mermaid diagram rendered as SVG, the plot shown as an image, the lab's
 score, and no "get notified about official Jupyter news?" prompt over the notebook (the kit's
-settings turn it off: workshop/jupyterlab_settings.py). Screenshots are kept in the test's tmp
+settings turn it off: workshop/teaching/jupyterlab_settings.py). Screenshots are kept in the test's tmp
 folder, and copied to $LAB_SCREENSHOT_DIR when set (a stable place, for CI artifacts).
 """
 
@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, local_environment
-from workshop import grading
-from workshop.emulator import launcher
-from workshop.emulator.launcher import free_port
+from workshop.teaching import grading
+from workshop.core import launcher
+from workshop.core.launcher import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOK = "solutions/09_capstone.ipynb"  # a mermaid diagram, a plot, checks and a score, about a minute

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from workshop import jupyterlab_settings
-from workshop.emulator.launcher import free_port
+from workshop.teaching import jupyterlab_settings
+from workshop.core.launcher import free_port
 
 NOTIFICATION = "@jupyterlab/apputils-extension:notification"
 

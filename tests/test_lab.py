@@ -10,8 +10,8 @@ import urllib.request
 import urllib.error
 
 from tests.conftest import ROOT, free_port
-from workshop import inventory
-from workshop.waiting import wait_for
+from workshop.account import inventory
+from workshop.core.waiting import wait_for
 
 
 def _serving(port: int) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.lambda_helpers import deploy_source, invoke, log_messages, ready_names
-from workshop.waiting import wait_for
+from workshop.core.waiting import wait_for
 
 COUNTER = '''
 import os
@@ -223,7 +223,7 @@ def test_handlers_import_only_what_the_aws_runtime_provides(backend, names):
 
 
 def test_vendored_packages_travel_in_the_zip(backend, names):
-    from workshop import deploy
+    from workshop.account import deploy
 
     source = (
         "from aws_lambda_powertools import Logger\n"

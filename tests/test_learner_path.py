@@ -1,5 +1,5 @@
 """What a learner alone needs is in front of them: every notebook and lab opens with its time
-(measured by workshop.pacing), level, what comes before and what they will be able to do, and
+(measured by workshop.teaching.pacing), level, what comes before and what they will be able to do, and
 ends with key points, questions graded by check(), AWS pages to read next and what to clean up;
 every lab's core fits a lunch break; INSTRUCTOR.md and the README plan with the same minutes."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workshop import grading, pacing
+from workshop.teaching import grading, pacing
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

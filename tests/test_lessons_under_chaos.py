@@ -37,8 +37,8 @@ from nbclient.exceptions import CellExecutionError
 
 from tests.conftest import emulator_process
 from tests.test_notebooks import CHECK_CALL, text_of
-from workshop import backend as backends
-from workshop import environment
+from workshop.core import backend as backends
+from workshop.account import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

@@ -1,7 +1,7 @@
 import pytest
 
-from workshop.errors import WorkshopError
-from workshop.naming import (PREFIX_MAX_LENGTH, TAG_KEY, Names, class_prefixes, prefix_from_user_name,
+from workshop.core.errors import WorkshopError
+from workshop.core.naming import (PREFIX_MAX_LENGTH, TAG_KEY, Names, class_prefixes, prefix_from_user_name,
                              resolve_prefix, validate_prefix)
 
 

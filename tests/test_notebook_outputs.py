@@ -2,7 +2,7 @@
 
 import nbformat
 
-from workshop.notebook_outputs import compared
+from workshop.teaching.notebook_outputs import compared
 
 
 def _notebook(demo_text, plain_text, png):

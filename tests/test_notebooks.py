@@ -25,7 +25,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from workshop import chaos, environment, grading
+from workshop.lab_helpers import chaos
+from workshop.account import environment
+from workshop.teaching import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"

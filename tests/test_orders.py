@@ -5,7 +5,7 @@ import io
 import json
 from collections import Counter
 
-from workshop import orders
+from workshop.lab_helpers import orders
 
 
 def parses(item):

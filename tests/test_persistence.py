@@ -13,10 +13,10 @@ import pytest
 from tests.conftest import emulator_process
 from tests.lambda_helpers import deploy_source, ready_names
 from tests.test_event_source_mappings import _stream_table
-from workshop import backend as backends
+from workshop.core import backend as backends
 from workshop.emulator import persistence
-from workshop.emulator.launcher import free_port
-from workshop.waiting import wait_for
+from workshop.core.launcher import free_port
+from workshop.core.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from tests.lambda_helpers import log_messages, ready_names
-from workshop import chaos, deploy
-from workshop.waiting import wait_for, wait_until_settled
+from workshop.lab_helpers import chaos
+from workshop.account import deploy
+from workshop.core.waiting import wait_for, wait_until_settled
 
 HANDLERS = Path(__file__).with_name("powertools_handlers")
 POWERTOOLS = ("aws-lambda-powertools",)

@@ -16,9 +16,11 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import free_port, run_script
-from workshop import backend as backends
-from workshop import cli, grading, inventory, progress
-from workshop.errors import WorkshopError
+from workshop.core import backend as backends
+from workshop import cli
+from workshop.teaching import dashboard, grading, progress, steps
+from workshop.account import inventory
+from workshop.core.errors import WorkshopError
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2030, 5, 4, 9, 0, tzinfo=timezone.utc)
@@ -95,7 +97,7 @@ def _simulate(backend, class_: str) -> list[str]:
             solved(person, 0)
             write(person, "1.1", progress.INCORRECT, "no notification configuration on the incoming bucket")
         elif n <= 30:
-            progress.record_completed(backend, class_, person, range(3))
+            steps.record_completed(backend, class_, person, range(3))
 
     threads = [threading.Thread(target=work, args=(p,)) for p in people]
     for thread in threads:
@@ -109,7 +111,7 @@ def test_a_simulated_class_of_40_shows_the_right_dashboard(backend, prefix):
     assert progress.ensure_table(backend, prefix) == "created"
     assert progress.ensure_table(backend, prefix) == "exists"
     people = _simulate(backend, prefix)
-    board = progress.dashboard(prefix, backend, participants=people, now=START + timedelta(hours=1))
+    board = dashboard.dashboard(prefix, backend, participants=people, now=START + timedelta(hours=1))
 
     assert list(board.grid.index) == people and len(board.steps) == 40
     first_lab2 = [e for e in board.grid.columns if e.startswith("2.")]
@@ -180,7 +182,7 @@ def test_real_checks_are_recorded_with_attempts_and_times(ctx, in_class, capsys)
     assert lab_questions, "lab 0 asks questions, and its report records them too"
     assert {e for (p, e) in recorded if p == who} == {"0.1", "0.2", "0.3"} | lab_questions
     assert recorded[(who, "0.2")]["source"] == "report"
-    board = progress.dashboard(in_class, ctx.aws, participants=[who])
+    board = dashboard.dashboard(in_class, ctx.aws, participants=[who])
     assert list(board.grid.columns) == ["0.1", "0.2", "0.3", *sorted(lab_questions)], "questions after exercises"
 
 

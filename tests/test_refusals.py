@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests.lambda_helpers import deploy_source, ready_names
 from tests.test_event_delivery import queue
-from workshop.emulator import refusals
+from workshop.aws import refusals
 
 HANDLER = "def handler(event, context):\n    return {}\n"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import run_script
-from workshop import backend as backends
-from workshop import grading, inventory, progress, steps
-from workshop.errors import WorkshopError
+from workshop.core import backend as backends
+from workshop.teaching import grading, progress, steps
+from workshop.account import inventory
+from workshop.core.errors import WorkshopError
 
 
 def _outcomes(backend, prefix, tmp_path, *labs: str) -> dict[str, grading.Outcome]:

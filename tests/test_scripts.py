@@ -5,8 +5,9 @@ import os
 import pytest
 
 from tests.conftest import free_port, run_script
-from workshop import cli, environment, inventory
-from workshop.errors import WorkshopError
+from workshop import cli
+from workshop.account import environment, inventory
+from workshop.core.errors import WorkshopError
 
 BASE_COUNT = len(environment.BASE_RESOURCES)
 
@@ -122,7 +123,7 @@ def test_a_typed_no_cancels(monkeypatch):
 
 def test_upto_finishes_the_steps_before_for_a_class(emulator, backend, prefix, tmp_path):
     """--upto 2 runs the solutions of steps 0 and 1 per participant, in parallel, checked."""
-    from workshop import grading, steps
+    from workshop.teaching import grading, steps
 
     result = run_script(emulator, "setup_env.py", "--prefixes", f"{prefix}-a,{prefix}-b", "--upto", "2")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -146,7 +147,7 @@ def test_upto_beyond_the_existing_solutions_is_refused_before_anything_is_create
 def test_upto_the_capstone_completes_every_step_before_it_and_teardown_removes_it_all(emulator, backend, prefix,
                                                                                         tmp_path):
     """--upto 9 runs the solutions of steps 0 to 8 in one kernel: each of their checks is then correct."""
-    from workshop import grading
+    from workshop.teaching import grading
 
     result = run_script(emulator, "setup_env.py", "--prefix", prefix, "--upto", "9")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from workshop.waiting import WaitTimeout, wait_for, wait_until_settled
+from workshop.core.waiting import WaitTimeout, wait_for, wait_until_settled
 
 
 def test_returns_the_first_truthy_value():

@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from tests.lambda_helpers import deploy_source, invoke, ready_names
-from workshop import webhook
+from workshop.lab_helpers import webhook
 
 
 def _post(url, payload):
@@ -45,8 +45,8 @@ def test_a_lambda_handler_posts_to_the_webhook(in_process_backend, backend, pref
 
 
 def test_real_aws_needs_a_webhook_url(monkeypatch):
-    from workshop import backend as backends
-    from workshop.errors import WorkshopError
+    from workshop.core import backend as backends
+    from workshop.core.errors import WorkshopError
 
     monkeypatch.setenv("WORKSHOP_BACKEND", "aws")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")

@@ -18,10 +18,11 @@ import signal
 import subprocess
 import sys
 
-from workshop import backend as backends
+from workshop.core import backend as backends
 from workshop import cli
-from workshop.errors import WorkshopError
-from workshop.naming import resolve_prefix
+from workshop.core.errors import WorkshopError
+from workshop.core.naming import resolve_prefix
+from workshop.core.paths import PROJECT_ROOT
 
 FIRST_NOTEBOOK = "notebooks/00_getting_started.ipynb"
 
@@ -72,7 +73,7 @@ def _embedded() -> backends.Backend:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from workshop.emulator import launcher
+    from workshop.core import launcher
 
     backend = _embedded()
     fresh = getattr(args, "fresh", False)  # `lab` starts the emulator too, without the option
@@ -85,7 +86,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(_: argparse.Namespace) -> int:
-    from workshop.emulator import launcher
+    from workshop.core import launcher
 
     backend = _embedded()
     stopped = launcher.stop(backend.endpoint_url)
@@ -105,7 +106,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _answers(backend: backends.Backend) -> str:
     if backend.kind == backends.EMBEDDED:
-        from workshop.emulator import launcher
+        from workshop.core import launcher
 
         health = launcher.probe(backend.endpoint_url)
         if not health:
@@ -129,7 +130,7 @@ def _lab(args: argparse.Namespace) -> int:
     backend = backends.current()
     if backend.kind == backends.EMBEDDED:
         _start(args)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = str(PROJECT_ROOT)
     setup = subprocess.run([sys.executable, os.path.join(root, "setup_env.py")], cwd=root)
     if setup.returncode != 0:
         return setup.returncode
@@ -153,7 +154,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    from workshop import steps
+    from workshop.teaching import steps
 
     steps.solutions_before(args.step)
     prefix = resolve_prefix(args.prefix)

@@ -1,7 +1,7 @@
 """What setup_env.py and teardown_env.py share: options, confirmation, class runs, output.
 
-Both scripts stay thin: they parse, confirm, and call :mod:`workshop.environment` or
-:mod:`workshop.inventory` once per participant.
+Both scripts stay thin: they parse, confirm, and call :mod:`workshop.account.environment` or
+:mod:`workshop.account.inventory` once per participant.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 import botocore.exceptions
 
-from workshop import backend as backends
-from workshop.errors import WorkshopError
-from workshop.naming import (DEFAULT_PREFIX, PREFIX_MAX_LENGTH, class_prefixes, prefix_from_user_name,
+from workshop.core import backend as backends
+from workshop.core.errors import WorkshopError
+from workshop.core.naming import (DEFAULT_PREFIX, PREFIX_MAX_LENGTH, class_prefixes, prefix_from_user_name,
                              resolve_prefix, validate_prefix)
 
 EXIT_USAGE = 2

@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from workshop import __version__
-from workshop.emulator import api_gateway, lambda_api, moto_internals, s3_guard
+from workshop.core.launcher import IDENTITY
+from workshop.emulator import api_gateway, moto_internals, s3_guard
+from workshop.emulator.functions import invoke_api as lambda_api
 
 ADMIN_PREFIX = "/_workshop/"
-IDENTITY = "workshop-emulator"
 
 
 class EmulatorApp:

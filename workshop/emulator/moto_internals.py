@@ -33,7 +33,7 @@ What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - A refused call must change nothing, but moto validates little, and some of it after storing
   part of the request (SetQueueAttributes kept the RedrivePolicy it refused; an
   UpdateEventSourceMapping naming an unknown function kept the BatchSize given before it).
-  Each call the labs make is judged whole by :mod:`workshop.emulator.refusals` before moto
+  Each call the labs make is judged whole by :mod:`workshop.aws.refusals` before moto
   runs it, and what moto still changes before failing is put back.
 """
 
@@ -63,8 +63,8 @@ from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from moto.sns import models as sns_models
 
-from workshop.emulator import refusals
-from workshop.emulator.lambda_runtime import FunctionSpec
+from workshop.aws import refusals
+from workshop.emulator.functions.runtime import FunctionSpec
 
 PINNED_MOTO_VERSION = "5.2.5"
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
@@ -685,7 +685,7 @@ def set_s3_request_context(context: dict[str, str] | None) -> None:
 
 def _evaluate_bucket_policies_in_context() -> None:
     """moto evaluates bucket policies with no request context: every Condition denies."""
-    from workshop.emulator import bucket_policies
+    from workshop.aws import bucket_policies
 
     def get_permission(self: Any, action: str, resource: str) -> Any:
         from moto.iam.access_control import PermissionResult

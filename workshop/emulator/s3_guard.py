@@ -1,7 +1,7 @@
 """What S3 checks before moto stores or returns an object: KMS keys and bucket policies.
 
 For every S3 request the emulator derives the policy condition keys from the request
-(see :mod:`workshop.emulator.bucket_policies`) for moto's bucket-policy check, refuses an
+(see :mod:`workshop.aws.bucket_policies`) for moto's bucket-policy check, refuses an
 SSE-KMS upload or download whose key is unknown, disabled or pending deletion the way S3
 does, and gives moto's bare 403s AWS's AccessDenied error body.
 """
@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from workshop.emulator import bucket_policies, moto_internals
+from workshop.aws import bucket_policies
+from workshop.emulator import moto_internals
 
 AWS_MANAGED_S3_KEY = "alias/aws/s3"
 

@@ -10,10 +10,11 @@ import threading
 
 from werkzeug.serving import make_server
 
-from workshop.emulator import launcher, moto_internals, persistence
+from workshop.core import launcher
+from workshop.emulator import moto_internals, persistence
 from workshop.emulator.app import EmulatorApp
 from workshop.emulator.service import EmulatorService
-from workshop.errors import WorkshopError
+from workshop.core.errors import WorkshopError
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -17,12 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from workshop.backend import EMBEDDED, Backend
-from workshop.emulator import aws_events, http_delivery, moto_internals
-from workshop.emulator.async_invoke import AsyncHooks, AsyncInvoker
+from workshop.core.backend import EMBEDDED, Backend
+from workshop.aws import events as aws_events
+from workshop.emulator import http_delivery, moto_internals
+from workshop.emulator.functions.async_invoke import AsyncHooks, AsyncInvoker
 from workshop.emulator.cloudwatch import CloudWatch
-from workshop.emulator.lambda_runtime import FunctionSpec, Invocation, LambdaRuntime
-from workshop.emulator.pollers import MappingSupervisor
+from workshop.emulator.functions.runtime import FunctionSpec, Invocation, LambdaRuntime
+from workshop.emulator.functions.pollers import MappingSupervisor
 from workshop.emulator.settings import Chaos, Settings
 from workshop.emulator.webhooks import WebhookInbox
 

@@ -1,7 +1,7 @@
 """The emulator's knobs: compressed time, concurrency, and the teaching switches (chaos).
 
 Read from environment variables of ``python -m workshop serve``; the chaos switches can
-also be changed while it runs with ``POST /_workshop/chaos`` (see :mod:`workshop.chaos`).
+also be changed while it runs with ``POST /_workshop/chaos`` (see :mod:`workshop.lab_helpers.chaos`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The participant's resources in an account: set-up, inventory, tags, policies, deployment."""

@@ -1,0 +1,1 @@
+"""What every other layer stands on: errors, names, paths, waiting, and how a client reaches AWS."""

@@ -1,0 +1,1 @@
+"""Lambda on the emulator: the invoke API, the runtime and its workers, asynchronous invocation, pollers."""

@@ -1,0 +1,1 @@
+"""The teaching machinery: checks and grading, progress, steps and pacing, building and running notebooks."""

@@ -1,0 +1,139 @@
+"""Refresh the stored outputs of notebooks/ and solutions/ (``make outputs``).
+
+nbval compares what each notebook prints with what it stores, so the stored outputs must
+come from a clean run: each notebook runs top to bottom, in its own folder, against a
+private emulator started for it alone (on port 4566 when free, so the outputs show what a
+learner sees), as the participant ``learner`` on a freshly set-up environment. A notebook
+whose new outputs equal the stored ones once masked by nbval's sanitize file (ports, ids,
+timestamps) is left as it is, so refreshing does not churn files. labs/ is never executed
+here: labs carry no outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from workshop.core import backend as backends
+from workshop.account import environment
+from workshop.core import launcher
+from workshop.core.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
+STORED_PREFIX = "learner"
+EXECUTED_FOLDERS = ("notebooks", "solutions")
+CELL_TIMEOUT_SECONDS = 300
+SANITIZE_FILE = ROOT / "tests" / "nbval_sanitize.cfg"  # the masks nbval applies in make test
+
+# What a private run must never inherit from the developer's shell.
+_SCRUBBED = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+             "WORKSHOP_BACKEND", "WORKSHOP_PREFIX", "WORKSHOP_PORT", "WORKSHOP_STATE_DIR")
+
+
+@contextlib.contextmanager
+def private_emulator() -> Iterator[dict[str, str]]:
+    """An emulator of our own on a free port; yields the environment that points at it."""
+    port = backends.DEFAULT_PORT if _is_free(backends.DEFAULT_PORT) else launcher.free_port()
+    with tempfile.TemporaryDirectory(prefix="workshop-outputs-") as state:
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        env.update(WORKSHOP_BACKEND="embedded", WORKSHOP_PORT=str(port), WORKSHOP_STATE_DIR=state,
+                   WORKSHOP_PREFIX=STORED_PREFIX, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                   AWS_EC2_METADATA_DISABLED="true")
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)  # the kernel nbclient starts inherits this process's environment
+        backends.current.cache_clear()
+        url = f"http://127.0.0.1:{port}"
+        try:
+            launcher.ensure_running(url, port)
+            yield env
+        finally:
+            launcher.stop(url)
+            os.environ.clear()
+            os.environ.update(saved)
+            backends.current.cache_clear()
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def execute(path: Path) -> nbformat.NotebookNode:
+    """Run one notebook in its folder on a fresh emulator; raise on the first failing cell."""
+    notebook = nbformat.read(path, as_version=4)
+    with private_emulator():
+        aws = backends.current()
+        environment.provision(aws, aws.names(STORED_PREFIX))
+        NotebookClient(notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    return notebook
+
+
+def sanitized(text: str) -> str:
+    """``text`` with nbval's masks applied, as make test compares it."""
+    for regex, replace in re.findall(r"^regex: (.*)$\n^replace: (.*)$", SANITIZE_FILE.read_text(), re.MULTILINE):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def compared(text: str) -> str:
+    """What nbval compares of a notebook: masked, without the outputs of cells it ignores
+    (``nbval-ignore-output``, such as a demo of random failures) and without images."""
+    notebook = nbformat.reads(text, as_version=4)
+    for cell in notebook.cells:
+        if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
+            cell.outputs = []
+        for output in cell.get("outputs", []):
+            for kind in ("image/png", "image/jpeg"):
+                output.get("data", {}).pop(kind, None)
+    return sanitized(nbformat.writes(notebook))
+
+
+def refresh(paths: list[Path], force: bool = False) -> list[Path]:
+    """Re-run each notebook and write it back when what nbval compares changed (or always,
+    with ``force``: a cell whose output nbval ignores keeps a stale output otherwise, such as
+    the old wording of a print that was edited); returns those written."""
+    changed = []
+    for path in paths:
+        text = nbformat.writes(execute(path)) + "\n"
+        if force or compared(path.read_text()) != compared(text):
+            path.write_text(text)
+            changed.append(path)
+        print(f"{'updated' if path in changed else 'unchanged'}: {path.relative_to(ROOT)}", flush=True)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop.teaching.notebook_outputs", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", type=Path,
+                        help="notebooks to refresh (default: every notebook in notebooks/ and solutions/)")
+    parser.add_argument("--force", action="store_true",
+                        help="write every notebook run, even when only ignored outputs or masked values changed")
+    args = parser.parse_args(argv)
+    paths = [p.resolve() for p in args.paths] or sorted(p for folder in EXECUTED_FOLDERS
+                                                        for p in (ROOT / folder).glob("*.ipynb"))
+    try:
+        refresh(paths, force=args.force)
+    except CellExecutionError as error:
+        print(f"error: a cell failed, nothing more was written:\n{error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
