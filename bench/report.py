@@ -179,14 +179,14 @@ def render(r: dict[str, Any]) -> str:
 
 
 def bad_input_table() -> list[str]:
-    """The bad inputs of tests/test_faults.py and the outcome that test asserts for each: the
+    """The bad inputs of tests/labs/test_faults.py and the outcome that test asserts for each: the
     table is made from the test's own cases, so it cannot say what the test does not check."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.test_faults import BAD_INPUTS  # noqa: E402 - the cases live with their test
+    from tests.labs.test_faults import BAD_INPUTS  # noqa: E402 - the cases live with their test
 
     lines = ["## Bad input and where it ends", "",
              "Each file below is uploaded to the capstone's incoming bucket; `make test` asserts where it "
-             "ends and the reason it carries (`tests/test_faults.py`). Nothing is lost: a rejected file "
+             "ends and the reason it carries (`tests/labs/test_faults.py`). Nothing is lost: a rejected file "
              "is kept whole in the error bucket with its reason in the object's metadata, and raises an "
              "alarm. Also asserted there: a 50 MB file is refused before it is read (`too large: ...`), "
              "events without S3 records are answered with what was ignored, poison jobs are parked in "

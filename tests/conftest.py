@@ -1,4 +1,8 @@
-"""Shared fixtures: one real emulator process for the session, reached only over HTTP."""
+"""Shared fixtures: one real emulator process for the session, reached only over HTTP.
+
+Tests are grouped by kind, one folder each (unit, emulator, labs, notebooks, proof); every test
+carries its folder's name as a marker, so ``pytest -m unit`` or ``-m "not proof"`` runs one kind.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,18 @@ import pytest
 from workshop.core import backend as backends
 from workshop.core import launcher
 from workshop.core.launcher import free_port
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+
+KINDS = ("unit", "emulator", "labs", "notebooks", "proof")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = item.path.parent.name
+        if kind in KINDS:
+            item.add_marker(kind)
+
 
 # The tests' own processes never see a developer's real AWS settings.
 _SCRUBBED = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",

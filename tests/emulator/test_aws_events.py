@@ -15,10 +15,10 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, S3Event, SNSEvent, SQSEvent
 
 from tests.lambda_helpers import deploy_source, ready_names
-from tests.test_event_delivery import RECORDER, notify_lambda, queue, wait_events
+from tests.emulator.test_event_delivery import RECORDER, notify_lambda, queue, wait_events
 from workshop.aws import events as aws_events
 
-SAMPLES = Path(__file__).parent / "fixtures" / "aws_samples"
+SAMPLES = Path(__file__).parents[1] / "fixtures" / "aws_samples"
 DATA_MAPS = {"Keys", "NewImage", "OldImage", "MessageAttributes", "messageAttributes", "requestPayload",
              "responsePayload"}
 ISO_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -13,8 +13,8 @@ import nbformat
 import pytest
 
 from workshop.teaching import grading, pacing
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 CLOSING = ("## Key points", "## Check your understanding", "## Read next", "## Clean up")

@@ -14,8 +14,8 @@ from workshop.lab_helpers import chaos, scores
 from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
 from workshop.core.waiting import wait_for
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NAIVE, SAFE = "handlers/aggregate_scores.py", "handlers/aggregate_scores_safe.py"
 
 

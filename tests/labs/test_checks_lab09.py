@@ -15,8 +15,8 @@ from workshop.lab_helpers import capstone, chaos, orders
 from workshop.teaching import grading
 from workshop.teaching.checks import lab09_capstone
 from workshop.core.waiting import wait_for
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 # The lab's answer lives here and in solutions/09, never in the kit or the walkthrough a learner reads.
 RETURNS = capstone.Channel("returns", id_field="return_id", group_field="customer",
                            required=("return_id", "order_id", "customer", "reason"))

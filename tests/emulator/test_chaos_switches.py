@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from tests.lambda_helpers import deploy_source, log_messages, ready_names
-from tests.test_event_delivery import queue, recorded_events
+from tests.emulator.test_event_delivery import queue, recorded_events
 from workshop.lab_helpers import chaos
 from workshop.core.waiting import wait_for
 

@@ -11,8 +11,8 @@ import pytest
 from workshop.account import environment
 from workshop.teaching import grading, steps
 from workshop.account.deploy import deploy_function
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 COPY_THEN_DELETE = '''    try:
         s3.copy_object(CopySource={"Bucket": source, "Key": key}, Bucket=target, Key=key,
                        Metadata=safe, MetadataDirective="REPLACE")

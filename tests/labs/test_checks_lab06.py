@@ -11,8 +11,8 @@ import pytest
 from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
 from workshop.core.waiting import wait_for
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 HANDLER = "handlers/placement_trigger.py"
 TRANSITION = ('return len(old.get("Games", [])) == PLACEMENT_GAMES - 1 '
               'and len(new.get("Games", [])) == PLACEMENT_GAMES')

@@ -34,7 +34,7 @@ def test_installed_moto_is_the_pinned_one():
 
 
 def test_requirements_pin_the_same_moto():
-    requirements = (Path(__file__).parents[1] / "requirements.txt").read_text()
+    requirements = (Path(__file__).parents[2] / "requirements.txt").read_text()
     pinned = re.search(r"^moto(\[[^\]]*\])?==(\S+)$", requirements, re.MULTILINE)
     assert pinned and pinned.group(2) == moto_internals.PINNED_MOTO_VERSION
 

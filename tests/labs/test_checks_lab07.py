@@ -11,8 +11,8 @@ import pytest
 from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
 from workshop.core.waiting import wait_for
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 WORKER, CONSUMER = "handlers/job_worker.py", "handlers/job_consumer.py"
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.lambda_helpers import ready_names
-from tests.test_event_delivery import queue
+from tests.emulator.test_event_delivery import queue
 from workshop.core.waiting import wait_for
 
 

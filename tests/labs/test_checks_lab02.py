@@ -9,8 +9,8 @@ import pytest
 
 from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CONDITION = '''
             ConditionExpression="attribute_not_exists(ContentHash)",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",'''

@@ -25,7 +25,7 @@ from workshop.account import inventory
 from workshop.core.naming import TAG_KEY, Names
 from workshop.core.waiting import wait_for
 
-from .conftest import emulator_process, run_script
+from tests.conftest import emulator_process, run_script
 
 UPLOADERS = 8
 

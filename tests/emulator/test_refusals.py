@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.lambda_helpers import deploy_source, ready_names
-from tests.test_event_delivery import queue
+from tests.emulator.test_event_delivery import queue
 from workshop.aws import refusals
 
 HANDLER = "def handler(event, context):\n    return {}\n"
@@ -206,7 +206,7 @@ def test_refused_default_encryption_leaves_the_old_one(backend, names, default, 
 
 def test_default_encryption_with_an_unknown_key_is_stored_and_uploads_are_refused(backend, names):
     """S3 does not look the key up when the default is set (AWS accepts it); the uploads that
-    would use it are refused (tests/test_kms_and_policies.py covers those errors)."""
+    would use it are refused (tests/emulator/test_kms_and_policies.py covers those errors)."""
     s3, bucket = backend.client("s3"), names.bucket("processed")
     unknown = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [

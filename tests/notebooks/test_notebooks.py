@@ -1,13 +1,13 @@
 """Every notebook stays honest: stored outputs reproduce, labs start untouched, solutions score.
 
 - notebooks/ and solutions/ run under nbval against their stored outputs (masked by
-  tests/nbval_sanitize.cfg), each as a participant of its own, then run a second time on the
+  workshop/teaching/nbval_sanitize.cfg), each as a participant of its own, then run a second time on the
   same environment, as a learner who runs everything again would;
 - labs/ run top to bottom with no error and every check "not attempted";
 - solutions store a "correct" verdict for every exercise of their lab;
 - no committed output carries credentials, a real account id or a machine path.
 
-One notebook alone: ``make test PYTEST_ARGS="tests/test_notebooks.py -k 00_first_steps"``.
+One notebook alone: ``make test PYTEST_ARGS="tests/notebooks/test_notebooks.py -k 00_first_steps"``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from nbclient import NotebookClient
 from workshop.lab_helpers import chaos
 from workshop.account import environment
 from workshop.teaching import grading
+from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.teaching.notebook_outputs import SANITIZE_FILE
 
-ROOT = Path(__file__).resolve().parents[1]
-SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+SANITIZE = SANITIZE_FILE
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))

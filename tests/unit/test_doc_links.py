@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from workshop.core.paths import PROJECT_ROOT as ROOT
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))

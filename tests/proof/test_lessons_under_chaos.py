@@ -8,14 +8,14 @@ again with the emulator's teaching switches on for the whole run, and its promis
 
 Each run has an emulator of its own kind, started with the switches on, so a notebook's own
 ``chaos.switched(...)`` block ends with them still on. The notebook runs top to bottom in a
-kernel, then one more cell calls its promise in ``tests/lesson_promises.py`` with the
+kernel, then one more cell calls its promise in ``tests/proof/lesson_promises.py`` with the
 notebook's globals: the promise reads the notebook's own variables and the backend and says
 what differs. Cells that show the unsafe version on purpose (a naive handler, before the lesson
 fixes it) are left out of a chaos run: they are meant to go wrong.
 
 To add a notebook: one ``Lesson`` entry below (its path, the promise function, the switches it
 must survive, and the cells to leave out), and its promise function in lesson_promises.py.
-One lesson alone: ``make test PYTEST_ARGS="tests/test_lessons_under_chaos.py -k 05_game"``.
+One lesson alone: ``make test PYTEST_ARGS="tests/proof/test_lessons_under_chaos.py -k 05_game"``.
 All of them: about 7 minutes on a 2-core machine (16 runs, 12 to 45 s each).
 """
 
@@ -36,11 +36,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from tests.conftest import emulator_process
-from tests.test_notebooks import CHECK_CALL, text_of
+from tests.notebooks.test_notebooks import CHECK_CALL, text_of
 from workshop.core import backend as backends
 from workshop.account import environment
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
@@ -70,7 +70,7 @@ FAILURES_BUT_SQS = Chaos("failures", {**FAILURES.settings, "WORKSHOP_CHAOS_FAILI
 @dataclass(frozen=True)
 class Lesson:
     notebook: str                            # relative to the repository
-    promise: str                             # a function of tests/lesson_promises.py
+    promise: str                             # a function of tests/proof/lesson_promises.py
     under: tuple[Chaos, ...]                 # the switches it must survive
     unsafe_on_purpose: tuple[str, ...] = ()  # text found in cells that show what goes wrong without the lesson
 

@@ -21,8 +21,8 @@ from workshop import cli
 from workshop.teaching import dashboard, grading, progress, steps
 from workshop.account import inventory
 from workshop.core.errors import WorkshopError
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2030, 5, 4, 9, 0, tzinfo=timezone.utc)
 
 

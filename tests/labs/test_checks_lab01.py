@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 
 from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def handler_source(folder: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from workshop.core import backend as backends
 from workshop.account import environment, inventory
 from workshop.teaching import grading
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
 TAG = "workshop:env"
 
@@ -280,7 +281,6 @@ def test_another_key_without_a_bucket_key_hears_of_both(lab):
 
 # ---- the lab's own cells, as a learner runs them ------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def lab_cell(start: str) -> str:

@@ -1,6 +1,6 @@
 """What each lesson promises, asserted in the notebook's own kernel after it ran under chaos.
 
-tests/test_lessons_under_chaos.py runs a notebook with duplicate deliveries or injected
+tests/proof/test_lessons_under_chaos.py runs a notebook with duplicate deliveries or injected
 failures, then one more cell: ``lesson_promises.<promise>(globals())``. Each function below
 reads the notebook's own variables (the files it uploaded, the totals it expected, the jobs it
 took) and the backend's state, waits until the emulator has nothing left to deliver, and

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import emulator_process
 from tests.lambda_helpers import deploy_source, ready_names
-from tests.test_event_source_mappings import _stream_table
+from tests.emulator.test_event_source_mappings import _stream_table
 from workshop.core import backend as backends
 from workshop.emulator import persistence
 from workshop.core.launcher import free_port

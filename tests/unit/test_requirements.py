@@ -22,7 +22,8 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parents[1]
+from workshop.core.paths import PROJECT_ROOT as ROOT
+
 LEARNER = ROOT / "requirements.txt"
 DEV = ROOT / "requirements-dev.txt"
 

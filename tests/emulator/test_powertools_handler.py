@@ -22,7 +22,7 @@ from workshop.lab_helpers import chaos
 from workshop.account import deploy
 from workshop.core.waiting import wait_for, wait_until_settled
 
-HANDLERS = Path(__file__).with_name("powertools_handlers")
+HANDLERS = Path(__file__).parents[1] / "powertools_handlers"
 POWERTOOLS = ("aws-lambda-powertools",)
 
 

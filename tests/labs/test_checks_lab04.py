@@ -10,8 +10,8 @@ import pytest
 
 from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 UNWRAP = 's3_records = json.loads(record["Sns"]["Message"]).get("Records", [])'
 EU_POLICY = {"Records": {"s3": {"object": {"key": [{"prefix": "summaries/orders/eu/"}]}}}}
 

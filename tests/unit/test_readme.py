@@ -3,7 +3,8 @@
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from workshop.core.paths import PROJECT_ROOT as ROOT
+
 README = (ROOT / "README.md").read_text()
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.lambda_helpers import deploy_source, log_messages, ready_names
-from tests.test_event_delivery import queue, recorded_events, wait_events
+from tests.emulator.test_event_delivery import queue, recorded_events, wait_events
 from workshop.core.waiting import wait_for
 
 BATCH_RECORDER = '''

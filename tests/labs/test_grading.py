@@ -15,8 +15,8 @@ from workshop.teaching import grading
 from workshop.teaching.checks import lab00_first_steps as lab00
 from workshop.account.deploy import deploy_function
 from workshop.core.errors import WorkshopError
+from workshop.core.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 GOOD_HANDLER = ('import csv, io\nimport boto3\ns3 = boto3.client("s3")\n'
                 'def handler(event, context):\n'
                 '    body = s3.get_object(Bucket=event["bucket"], Key=event["key"])["Body"].read().decode()\n'

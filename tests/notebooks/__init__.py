@@ -1,0 +1,1 @@
+"""Every notebook run top to bottom (nbval) and JupyterLab in a real browser."""

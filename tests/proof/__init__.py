@@ -1,0 +1,1 @@
+"""The lessons' promises proven under the conditions AWS allows: duplicates, retries."""

@@ -1,0 +1,1 @@
+"""Pure functions and documents: no emulator, fast."""
