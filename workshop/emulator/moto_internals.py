@@ -2,7 +2,7 @@
 
 moto's internals change between releases without notice. Keeping each use here, with
 the exact version it was written for, means an upgrade fails in one place, loudly,
-in ``tests/test_moto_internals.py``, instead of misbehaving across the emulator.
+in ``tests/emulator/test_moto_internals.py``, instead of misbehaving across the emulator.
 
 What the emulator takes over from moto, and why (measured on moto 5.2.5):
 - S3 bucket notifications: moto's events lack userIdentity, requestParameters,
