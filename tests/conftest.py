@@ -33,18 +33,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(kind)
 
 
-# The tests' own processes never see a developer's real AWS settings.
-_SCRUBBED = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-             "AWS_ENDPOINT_URL", "WORKSHOP_BACKEND", "WORKSHOP_PREFIX", "WORKSHOP_PORT")
-
-
 def local_environment(port: int, state_dir: Path) -> dict[str, str]:
-    """A process environment for the embedded backend on ``port``, with no real AWS config."""
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-    env.update(WORKSHOP_BACKEND="embedded", WORKSHOP_PORT=str(port), WORKSHOP_STATE_DIR=str(state_dir),
-               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-               AWS_EC2_METADATA_DISABLED="true", PYTHONPATH=str(ROOT))
-    return env
+    """A process environment for the embedded backend on ``port``: the tests' own processes
+    never see a developer's real AWS settings."""
+    return backends.local_process_environment(port, state_dir, PYTHONPATH=str(ROOT))
 
 
 @contextlib.contextmanager

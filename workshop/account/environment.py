@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from workshop.account import tagging
 from workshop.core.backend import Backend
-from workshop.core.errors import WorkshopError
+from workshop.core.errors import WorkshopError, error_code
 from workshop.core.naming import Names
 from workshop.account.policies import LAMBDA_TRUST_POLICY, lambda_execution_policy
 
@@ -72,8 +72,6 @@ def provision(backend: Backend, names: Names) -> list[Outcome]:
     return outcomes
 
 
-def _error_code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
 
 
 def _ensure_role(backend: Backend, names: Names, purpose: str) -> str:
@@ -83,7 +81,7 @@ def _ensure_role(backend: Backend, names: Names, purpose: str) -> str:
     try:
         iam.get_role(RoleName=role_name)
     except ClientError as error:
-        if _error_code(error) != "NoSuchEntity":
+        if error_code(error) != "NoSuchEntity":
             raise
         iam.create_role(
             RoleName=role_name,
@@ -99,7 +97,7 @@ def _ensure_role(backend: Backend, names: Names, purpose: str) -> str:
         if isinstance(current, str):  # some endpoints return it URL-encoded
             current = json.loads(unquote(current))
     except ClientError as error:
-        if _error_code(error) != "NoSuchEntity":
+        if error_code(error) != "NoSuchEntity":
             raise
         current = None
     if current != wanted:
@@ -115,7 +113,7 @@ def _ensure_bucket(backend: Backend, names: Names, purpose: str) -> str:
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as error:
-        code = _error_code(error)
+        code = error_code(error)
         if code in ("403", "AccessDenied"):
             raise WorkshopError(
                 f"The bucket name {bucket} belongs to another account; choose another prefix."
@@ -137,7 +135,7 @@ def _ensure_topic(backend: Backend, names: Names, purpose: str) -> str:
     try:
         sns.get_topic_attributes(TopicArn=arn)
     except ClientError as error:
-        if _error_code(error) not in ("NotFound", "NotFoundException"):
+        if error_code(error) not in ("NotFound", "NotFoundException"):
             raise
         sns.create_topic(Name=name, Tags=names.tag_list)
         return CREATED
@@ -150,7 +148,7 @@ def _ensure_queue(backend: Backend, names: Names, purpose: str) -> str:
     try:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
     except ClientError as error:
-        if _error_code(error) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        if error_code(error) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
             raise
         sqs.create_queue(QueueName=name, tags=names.tag)
         return CREATED

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from workshop.account import tagging
 from workshop.core.backend import Backend
 from workshop.core.naming import Names
+from workshop.core.errors import error_code
 
 # Dependents first: mappings and functions before the tables and queues they read,
 # topics' subscriptions before topics, roles last since everything above uses them.
@@ -53,7 +54,7 @@ def delete(backend: Backend, resource: Found) -> None:
     try:
         _DELETERS[resource.kind](backend, resource)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in _GONE:
+        if error_code(error) not in _GONE:
             raise
 
 
@@ -61,7 +62,7 @@ def _tagged(backend: Backend, kind: str, identifier: str, names: Names) -> bool:
     try:
         return tagging.carries_tag(backend, kind, identifier, names.prefix)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in _GONE:
+        if error_code(error) in _GONE:
             return False
         raise
 

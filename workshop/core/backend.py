@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,11 @@ LOCAL_REGION = "us-east-1"
 # moto's fixed account; a documented placeholder, safe to show in outputs.
 LOCAL_ACCOUNT_ID = "123456789012"
 FAKE_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# What a process the kit starts for itself (a private emulator, a notebook run, a test) must never
+# inherit from the developer's shell: real credentials, or a backend chosen for something else.
+SCRUBBED_VARIABLES = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                      "AWS_ENDPOINT_URL", "WORKSHOP_BACKEND", "WORKSHOP_PREFIX", "WORKSHOP_PORT",
+                      "WORKSHOP_STATE_DIR")
 
 _CLIENT_CONFIG = botocore.config.Config(
     retries={"max_attempts": 3, "mode": "standard"},
@@ -117,8 +123,26 @@ class Backend:
                 AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS["aws_secret_access_key"],
             )
         if self.kind == EMBEDDED:  # the embedded backend is found by its port
-            variables["WORKSHOP_PORT"] = (self.endpoint_url or "").rsplit(":", 1)[-1]
+            variables["WORKSHOP_PORT"] = str(endpoint_port(self.endpoint_url or ""))
         return variables
+
+
+def local_process_environment(port: int, state_dir: str | os.PathLike[str], **extra: str) -> dict[str, str]:
+    """The environment of a process the kit starts on its own embedded emulator at ``port``:
+    this process's variables without :data:`SCRUBBED_VARIABLES`, and no AWS config files."""
+    env = {name: value for name, value in os.environ.items() if name not in SCRUBBED_VARIABLES}
+    env.update(WORKSHOP_BACKEND=EMBEDDED, WORKSHOP_PORT=str(port), WORKSHOP_STATE_DIR=str(state_dir),
+               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true",
+               **extra)
+    return env
+
+
+def endpoint_port(endpoint_url: str) -> int:
+    """The port of a local endpoint such as ``http://127.0.0.1:4566``."""
+    port = urllib.parse.urlsplit(endpoint_url).port
+    if port is None:
+        raise WorkshopError(f"The endpoint {endpoint_url!r} names no port.")
+    return port
 
 
 def from_environment(environ: dict[str, str] | os._Environ = os.environ) -> Backend:

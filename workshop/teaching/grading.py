@@ -33,7 +33,7 @@ import botocore.exceptions
 
 from workshop.core import backend as backends
 from workshop.teaching import progress
-from workshop.core.errors import WorkshopError
+from workshop.core.errors import WorkshopError, error_code
 from workshop.core.naming import Names
 
 
@@ -299,7 +299,7 @@ _MISSING = {"NoSuchBucket", "NoSuchKey", "ResourceNotFoundException", "AWS.Simpl
 
 def _could_not_look(found: Exercise, error: botocore.exceptions.ClientError) -> str:
     """A check that AWS refused to answer: a missing resource is fixed by resetting the step."""
-    code = error.response.get("Error", {}).get("Code", "")
+    code = error_code(error)
     if code in _MISSING:
         return (f"the check could not find something this lab takes as given ({error}). If it was deleted, "
                 f"steps.reset({found.lab}) in a cell (or python -m workshop reset --step {found.lab}) sets the "

@@ -36,9 +36,6 @@ EXECUTED_FOLDERS = ("notebooks", "solutions")
 CELL_TIMEOUT_SECONDS = 300
 SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")  # the masks of changing output: nbval and outputs
 
-# What a private run must never inherit from the developer's shell.
-_SCRUBBED = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
-             "WORKSHOP_BACKEND", "WORKSHOP_PREFIX", "WORKSHOP_PORT", "WORKSHOP_STATE_DIR")
 
 
 @contextlib.contextmanager
@@ -46,10 +43,7 @@ def private_emulator() -> Iterator[dict[str, str]]:
     """An emulator of our own on a free port; yields the environment that points at it."""
     port = backends.DEFAULT_PORT if _is_free(backends.DEFAULT_PORT) else launcher.free_port()
     with tempfile.TemporaryDirectory(prefix="workshop-outputs-") as state:
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-        env.update(WORKSHOP_BACKEND="embedded", WORKSHOP_PORT=str(port), WORKSHOP_STATE_DIR=state,
-                   WORKSHOP_PREFIX=STORED_PREFIX, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-                   AWS_EC2_METADATA_DISABLED="true")
+        env = backends.local_process_environment(port, state, WORKSHOP_PREFIX=STORED_PREFIX)
         saved = dict(os.environ)
         os.environ.clear()
         os.environ.update(env)  # the kernel nbclient starts inherits this process's environment

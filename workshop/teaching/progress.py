@@ -38,6 +38,7 @@ from botocore.exceptions import ClientError
 
 from workshop.core import backend as backends
 from workshop.account import environment
+from workshop.core.errors import error_code
 from workshop.core.naming import TAG_KEY, Names, validate_prefix
 
 
@@ -198,8 +199,7 @@ class _Recorder:
         if self.warned:
             return
         self.warned = True
-        reason = (error.response.get("Error", {}).get("Code", type(error).__name__)
-                  if isinstance(error, ClientError) else type(error).__name__)
+        reason = (error_code(error) if isinstance(error, ClientError) else "") or type(error).__name__
         print(f"(progress for your instructor was not recorded: {reason}; your checks are not affected)",
               file=sys.stderr)
 

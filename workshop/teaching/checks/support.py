@@ -15,10 +15,9 @@ from workshop.teaching.build import untouched_prompts
 from workshop.aws import events as aws_events
 from workshop.teaching.grading import Context, Fault, Incorrect, NotAttempted
 from workshop.core.naming import TAG_KEY
+from workshop.core.errors import error_code
 
 
-def error_code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
 
 
 def require_handler_attempted(ctx: Context, relative_path: str, prompt_about: str | None = None) -> str | None:
