@@ -23,14 +23,11 @@ from packaging.utils import canonicalize_name
 from workshop.core.backend import Backend
 from workshop.account.environment import EXECUTION_ROLE
 from workshop.core.naming import Names
+from workshop.aws.python_runtime import PROVIDED_DISTRIBUTIONS
 
 DEFAULT_RUNTIME = "python3.12"
 # A ZIP entry's date must be after 1980; a fixed one makes the same code give the same zip (and CodeSha256).
 _FIXED_ZIP_DATE = (2024, 1, 1, 0, 0, 0)
-
-
-# What the Lambda Python runtime already has: never vendored into a package.
-PROVIDED_BY_THE_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"}
 
 
 def vendored_files(*distributions: str) -> dict[str, bytes]:
@@ -40,7 +37,7 @@ def vendored_files(*distributions: str) -> dict[str, bytes]:
     pending, seen = list(distributions), set()
     while pending:
         name = canonicalize_name(pending.pop())
-        if name in seen or name in PROVIDED_BY_THE_RUNTIME:
+        if name in seen or name in PROVIDED_DISTRIBUTIONS:
             continue
         seen.add(name)
         dist = metadata.distribution(name)

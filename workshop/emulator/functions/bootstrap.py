@@ -21,13 +21,10 @@ import time
 import traceback
 from typing import Any
 
+from workshop.aws.python_runtime import PROVIDED_MODULES
 from workshop.emulator.functions import protocol as lambda_protocol
 
 TASK_ROOT_ON_AWS = "/var/task"
-# What AWS's Python runtime provides besides the standard library; anything else a handler
-# imports must come with its deployment package (or a layer), as on AWS.
-PROVIDED_BY_THE_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six",
-                           "awslambdaric", "_cffi_backend"}
 
 
 class _OnlyWhatLambdaProvides(importlib.abc.MetaPathFinder):
@@ -42,7 +39,7 @@ class _OnlyWhatLambdaProvides(importlib.abc.MetaPathFinder):
             os.path.realpath(p) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}]
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if path is not None or name in sys.builtin_module_names or name in PROVIDED_BY_THE_RUNTIME:
+        if path is not None or name in sys.builtin_module_names or name in PROVIDED_MODULES:
             return None
         spec = None
         for finder in sys.meta_path:
