@@ -1,5 +1,21 @@
 """The embedded, docker-free local AWS: moto's server plus what moto lacks.
 
-Only :mod:`workshop.emulator.moto_internals` imports moto; the rest of the kit talks
-to the emulator through the standard AWS APIs on its HTTP endpoint.
+Only the moto adapters (:mod:`workshop.emulator.moto_adapters`) import moto; the rest of the kit
+talks to the emulator through the standard AWS APIs on its HTTP endpoint, and the command line
+starts it (``python -m workshop serve``).
 """
+
+__all__ = [
+    "api_gateway",
+    "app",
+    "cloudwatch",
+    "functions",
+    "http_delivery",
+    "moto_adapters",
+    "persistence",
+    "s3_guard",
+    "server",
+    "service",
+    "settings",
+    "webhooks",
+]
