@@ -9,5 +9,6 @@ __all__ = [
     "pacing",
     "progress",
     "steps",
+    "verdicts",
     "checks",
 ]

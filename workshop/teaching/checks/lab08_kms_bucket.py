@@ -3,6 +3,9 @@
 The checks read the key, the bucket's configuration and its policy, and for 8.2 and 8.3 they
 really upload (then delete) test objects: a bucket policy is judged by what S3 lets through,
 not by how its JSON reads.
+
+Longer than 400 lines: a lab's checks are one module, found by the lab's number, and naming the
+mistake in a key or bucket policy takes a reading of each statement the learner may have written.
 """
 
 from __future__ import annotations
