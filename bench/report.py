@@ -62,15 +62,30 @@ def _scores_after(run: dict[str, Any]) -> str:
             f"records/s, UpdateItem {_f(after['update_item_per_s'])} calls/s")
 
 
+SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "notebooks", "maketest")
+
+
+def _measured_when(r: dict[str, Any]) -> list[str]:
+    """One row per section: the run that measured it last (a re-measured section replaces its row)."""
+    last = {section: (r["started"], r.get("load_before", [])) for section in SECTIONS if r.get(section)}
+    for update in r.get("updates", []):
+        for section in update["sections"]:
+            last[section] = (update["started"], update.get("load_before", []))
+    rows = ["| section | measured | load average before (1, 5, 15 min) |", "| --- | --- | --- |"]
+    rows += [f"| {section} | {started} | {', '.join(map(str, load))} |" for section, (started, load) in last.items()]
+    return rows
+
+
 def render(r: dict[str, Any]) -> str:
     m = r["machine"]
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `make bench` (`bench/emulator_bench.py`); the figures of this file come from",
-        f"`{r['command']}`, started {r['started']}; its JSON is `bench/results.json`.",
-        f"The committed sizes are `{FULL_COMMAND}` (1k and 10k files, 10k and 100k records, every",
-        "notebook); plain `make bench` runs small sizes in a few minutes.",
+        "Produced by `make bench` (`bench/emulator_bench.py`), whose JSON is `bench/results.json`. The",
+        f"committed sizes are `{FULL_COMMAND}` (1k and 10k files, 10k and 100k records, every notebook);",
+        "plain `make bench` runs small sizes in a few minutes. One section can be measured again alone",
+        "(`--update --sections ...`), keeping the others: the table below says when each was last measured.",
+        "What the figures taught, and what changed because of them, follows the tables (`bench/FINDINGS.md`).",
         "",
         "## Machine",
         "",
@@ -90,11 +105,8 @@ def render(r: dict[str, Any]) -> str:
         "| figure | value | bound | ratio | notes |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for update in r.get("updates", []):
-        lines.insert(lines.index("## Machine") - 1, f"Sections {', '.join(update['sections'])} were measured again by "
-                     f"`{update['command']}`, started {update['started']} (load average before: "
-                     f"{', '.join(map(str, update['load_before']))}).")
-        lines.insert(lines.index("## Machine") - 1, "")
+    at = lines.index("## Machine") - 1
+    lines[at:at] = ["", *_measured_when(r)]
     row = lines.append
     e = r.get("emulator")
     if e:
@@ -167,8 +179,7 @@ def render(r: dict[str, Any]) -> str:
     if t:
         value = f"{_f(t['seconds'] / 60)} min" if t.get("seconds") else "—"
         row(f"| `make test` | {value} | — | — | {t['source']}{'; ' + t['summary'] if t['summary'] else ''} |")
-    missing = [name for name in ("emulator", "idle", "pipeline", "scores", "class", "notebooks", "maketest")
-               if name not in r]
+    missing = [name for name in SECTIONS if name not in r]
     if missing:
         lines += ["", f"Not measured in this run: {', '.join(missing)} (`{FULL_COMMAND}` measures every one)."]
     lines += ["", *bad_input_table()]

@@ -28,7 +28,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -241,8 +241,8 @@ def prepare() -> None:
     """In class mode, make the writer's client now, when the lab's first cell imports the kit.
 
     Creating a boto3 client is a few hundred milliseconds of CPU; done in the background during
-    a learner's first check it competes with that check for the interpreter (measured: a check
-    of 5 ms took seconds on a loaded machine). At import time nobody is waiting on a verdict.
+    a learner's first check it would compete with that check for the interpreter. At import time
+    nobody is waiting on a verdict.
     """
     try:
         class_ = class_name()
