@@ -43,10 +43,10 @@ test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 labs: $(STAMP)
-	$(PY) -m workshop.teaching.build
+	$(PY) -m workshop labs
 
 outputs: $(STAMP)
-	$(PY) -m workshop.teaching.notebook_outputs $(OUTPUTS_ARGS) $(NOTEBOOKS)
+	$(PY) -m workshop outputs $(OUTPUTS_ARGS) $(NOTEBOOKS)
 
 bench: $(DEV_STAMP)
 	$(PY) bench/emulator_bench.py $(BENCH_ARGS)

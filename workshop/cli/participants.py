@@ -1,6 +1,6 @@
-"""What setup_env.py and teardown_env.py share: options, confirmation, class runs, output.
+"""What the setup and teardown commands share: participant options, rosters, confirmation, class runs.
 
-Both scripts stay thin: they parse, confirm, and call :mod:`workshop.account.environment` or
+Both commands stay thin: they parse, confirm, and call :mod:`workshop.account.environment` or
 :mod:`workshop.account.inventory` once per participant.
 """
 
@@ -19,11 +19,12 @@ from typing import Any
 import botocore.exceptions
 
 from workshop.core import backend as backends
-from workshop.core.errors import WorkshopError
+from workshop.core.errors import WorkshopError, error_code, error_message
 from workshop.core.naming import (DEFAULT_PREFIX, PREFIX_MAX_LENGTH, class_prefixes, prefix_from_user_name,
-                             resolve_prefix, validate_prefix)
+                                  resolve_prefix, validate_prefix)
 
-EXIT_USAGE = 2
+__all__ = ["ParticipantResult", "add_participant_options", "class_name", "confirm", "connect", "connection_line",
+           "for_each_participant", "participant_prefixes", "read_roster", "table"]
 
 
 def add_participant_options(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +123,7 @@ def connection_line(backend: backends.Backend, prefix: str, class_: str | None, 
     if backend.kind == backends.AWS:
         variables.update(WORKSHOP_BACKEND="aws", AWS_DEFAULT_REGION=backend.region)
     elif connect_host:
-        port = (backend.endpoint_url or "").rsplit(":", 1)[-1]
+        port = backends.endpoint_port(backend.endpoint_url or "")
         variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=f"http://{connect_host}:{port}")
     elif backend.kind == backends.ENDPOINT:
         variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=backend.endpoint_url or "")
@@ -176,7 +177,7 @@ def for_each_participant(
         except botocore.exceptions.BotoCoreError as error:
             result.error = f"{type(error).__name__}: {error}"
         except botocore.exceptions.ClientError as error:
-            result.error = f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')}"
+            result.error = f"{error_code(error)}: {error_message(error)}"
         result.seconds = time.perf_counter() - started
         return result
 
@@ -189,21 +190,3 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
     return pd.DataFrame(list(rows)).to_string(index=False) if rows else "(none)"
 
-
-def run_main(main: Callable[[], int]) -> None:
-    """Run a command, turning the errors a person can fix into one clear line."""
-    try:
-        code = main()
-    except WorkshopError as error:
-        print(f"error: {error}", file=sys.stderr)
-        code = EXIT_USAGE
-    except botocore.exceptions.NoCredentialsError:
-        print("error: no AWS credentials found: run 'aws configure' or set AWS_PROFILE.", file=sys.stderr)
-        code = EXIT_USAGE
-    except botocore.exceptions.EndpointConnectionError as error:
-        print(f"error: cannot reach {error.kwargs.get('endpoint_url', 'the endpoint')}.", file=sys.stderr)
-        code = EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        code = 130
-    sys.exit(code)

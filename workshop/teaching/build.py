@@ -9,15 +9,13 @@ In a solution notebook, the exercise part of a code cell sits between markers::
 In the lab, that part becomes the one-line prompt and a ``pass`` placeholder, so the cell
 still runs, prints nothing, and the check reports "not attempted". (``...`` would read
 better, but a notebook echoes a trailing ``...`` as ``Ellipsis``.) Cells tagged ``instructor`` or
-``solution`` are left out, outputs are cleared. ``python -m workshop.teaching.build --check``
-fails when labs/ is not what solutions/ generate (CI runs it through the tests).
+``solution`` are left out, outputs are cleared. ``python -m workshop labs --check`` fails when
+labs/ is not what solutions/ generate (CI runs it through the tests).
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -114,23 +112,3 @@ def build(solutions: Path = ROOT / "solutions", labs: Path = ROOT / "labs", chec
             (labs / orphan).unlink()
     return stale
 
-
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop.teaching.build", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="only report labs that are out of date")
-    args = parser.parse_args()
-    try:
-        stale = build(check=args.check)
-    except BuildError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.check and stale:
-        print(f"labs/ is out of date for: {', '.join(stale)}; run 'make labs'.", file=sys.stderr)
-        return 1
-    print(f"{len(stale)} lab(s) {'out of date' if args.check else 'written'}" if stale else "labs/ is up to date.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

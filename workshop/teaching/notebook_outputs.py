@@ -1,4 +1,4 @@
-"""Refresh the stored outputs of notebooks/ and solutions/ (``make outputs``).
+"""Refresh the stored outputs of notebooks/ and solutions/ (``make outputs``, ``python -m workshop outputs``).
 
 nbval compares what each notebook prints with what it stores, so the stored outputs must
 come from a clean run: each notebook runs top to bottom, in its own folder, against a
@@ -11,19 +11,16 @@ here: labs carry no outputs.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import re
 import socket
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from workshop.core import backend as backends
 from workshop.account import environment
@@ -110,24 +107,3 @@ def refresh(paths: list[Path], force: bool = False) -> list[Path]:
         print(f"{'updated' if path in changed else 'unchanged'}: {path.relative_to(ROOT)}", flush=True)
     return changed
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop.teaching.notebook_outputs", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("paths", nargs="*", type=Path,
-                        help="notebooks to refresh (default: every notebook in notebooks/ and solutions/)")
-    parser.add_argument("--force", action="store_true",
-                        help="write every notebook run, even when only ignored outputs or masked values changed")
-    args = parser.parse_args(argv)
-    paths = [p.resolve() for p in args.paths] or sorted(p for folder in EXECUTED_FOLDERS
-                                                        for p in (ROOT / folder).glob("*.ipynb"))
-    try:
-        refresh(paths, force=args.force)
-    except CellExecutionError as error:
-        print(f"error: a cell failed, nothing more was written:\n{error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
