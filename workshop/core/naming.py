@@ -130,6 +130,11 @@ class Names:
     def log_group(self, function_purpose: str) -> str:
         return f"/aws/lambda/{self.function(function_purpose)}"
 
+    @staticmethod
+    def channel_purpose(channel: str, part: str) -> str:
+        """The purpose of one part of a capstone channel (its functions and queues): ``cap-<channel>-<part>``."""
+        return f"cap-{channel}-{part}"
+
     def owns(self, name: str) -> bool:
         """Whether a resource name is in this participant's namespace (the tag decides the rest)."""
         return name.startswith(f"{self.prefix}-")

@@ -1,8 +1,8 @@
-"""The capstone: the whole pipeline, built from configuration, one entry per channel.
+"""The capstone's deployment: the whole pipeline, built from configuration, one entry per channel.
 
 A new channel is not a copy of a Lambda with its resources renamed: it is a :class:`Channel`
 entry, and :func:`deploy` builds, for every entry, the same chain from the same handler code
-(``capstone_handlers/``)::
+(``handlers/``, beside this module)::
 
     cap-incoming/<channel>/ --S3--> intake --> cap-records (stream) --filter--> enqueuer
         --> <channel>-jobs.fifo --mapping--> worker --> cap-output/<channel>/<id>.json
@@ -14,16 +14,11 @@ a cell that deploys can run again after a change, on the emulator or on a real a
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from workshop.account import environment
 from workshop.lab_helpers import orders
@@ -33,7 +28,7 @@ from workshop.core.errors import WorkshopError
 from workshop.core.naming import Names
 from workshop.core.waiting import wait_for
 
-HANDLERS = Path(__file__).with_name("capstone_handlers")
+HANDLERS = Path(__file__).with_name("handlers")
 INCOMING, ARCHIVE, ERROR, OUTPUT = "cap-incoming", "cap-archive", "cap-error", "cap-output"
 DOCUMENTS, RECORDS = "cap-documents", "cap-records"
 ALARM_TOPIC, ALARM_INBOX, REJECTIONS_ALARM = "cap-alarms", "cap-alarm-inbox", "cap-unread-rejections"
@@ -63,7 +58,7 @@ class Channel:
                                     f"{list(self.required)}")
 
     def purpose(self, part: str) -> str:
-        return f"cap-{self.name}-{part}"
+        return Names.channel_purpose(self.name, part)
 
 
 ORDERS = Channel("orders", id_field="order_id", group_field="customer", required=orders.CSV_FIELDS,
@@ -171,166 +166,3 @@ def _topic_arn(aws: Backend, names: Names) -> str:
 
 def _stream_arn(aws: Backend, names: Names) -> str:
     return aws.client("dynamodb").describe_table(TableName=names.table(RECORDS))["Table"]["LatestStreamArn"]
-
-
-# ---- data ---------------------------------------------------------------------------------
-
-RETURN_REASONS = ("damaged", "wrong size", "changed my mind", "late")
-
-
-def returns_files(count: int, *, seed: int = 5, run: str = "") -> list[orders.OrderFile]:
-    """CSV files for a ``returns`` channel, all good: the second channel's traffic."""
-    rng = random.Random(seed)
-    files = []
-    for number in range(1, count + 1):
-        rows = [{"return_id": f"r{run}{number:03d}{n}", "order_id": str(rng.randint(1000, 9999)),
-                 "customer": rng.choice(orders.CUSTOMERS), "reason": rng.choice(RETURN_REASONS)}
-                for n in range(rng.randint(1, 3))]
-        files.append(orders.OrderFile(f"returns/{run}batch-{number:03d}.csv", _csv(rows), "text/csv", orders.GOOD))
-    return files
-
-
-WAREHOUSES = ("north", "south", "east")
-
-
-def stock_files(count: int, *, seed: int = 5, run: str = "") -> list[orders.OrderFile]:
-    """CSV files for a ``stock`` channel (the walkthrough's second channel), all good: one stock
-    count per row, ``count_id``, ``warehouse``, ``sku`` and ``counted`` (a number)."""
-    rng = random.Random(seed)
-    files = []
-    for number in range(1, count + 1):
-        rows = [{"count_id": f"s{run}{number:03d}{n}", "warehouse": rng.choice(WAREHOUSES),
-                 "sku": rng.choice(sorted(orders.PRODUCTS)), "counted": str(rng.randint(0, 250))}
-                for n in range(rng.randint(1, 3))]
-        files.append(orders.OrderFile(f"stock/{run}batch-{number:03d}.csv", _csv(rows), "text/csv", orders.GOOD))
-    return files
-
-
-def with_property(files: list[orders.OrderFile], name: str, value: str) -> list[orders.OrderFile]:
-    """The same good files with one more column (or JSON property) in every record."""
-    changed = []
-    for made in files:
-        if made.expected != orders.GOOD:
-            changed.append(made)
-            continue
-        if made.key.endswith(".json"):
-            document = json.loads(made.body)
-            for rows in document.values():
-                for row in rows:
-                    row[name] = value
-            body = json.dumps(document, indent=1).encode()
-        else:
-            rows = [dict(row, **{name: value}) for row in csv.DictReader(io.StringIO(made.body.decode()))]
-            body = _csv(rows)
-        changed.append(orders.OrderFile(made.key, body, made.content_type, made.expected, made.reason))
-    return changed
-
-
-def _csv(rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
-
-
-# ---- accounting ----------------------------------------------------------------------------
-
-def ledger(aws: Backend, names: Names, keys: list[str]) -> list[dict[str, Any]]:
-    """Where every uploaded file ended up, and what became of its records: one row per key.
-
-    ``ended_in`` is archive (taken in), error (rejected, with its reason), incoming (not yet
-    handled) or nowhere (lost); ``records`` are the records taken from it, ``delivered`` those
-    with an output object, ``dead_lettered`` those not delivered that wait in their channel's
-    dead-letter queue. (Delivery is at least once: a job done and also parked in the queue by
-    a duplicate delivery counts as delivered.)
-    """
-    s3 = aws.client("s3")
-    by_source: dict[str, list[str]] = {}
-    for item in _scan(aws, names.table(RECORDS)):
-        by_source.setdefault(item["SourceFile"]["S"], []).append(item["RecordKey"]["S"])
-    outputs = _keys_in(s3, names.bucket(OUTPUT))
-    found = {place: _keys_in(s3, names.bucket(purpose)) for place, purpose in PLACES}
-    dead = _dead_lettered(aws, names, {key.split("/", 1)[0] for key in keys})
-    rows = []
-    for key in keys:
-        place = next((place for place, _ in PLACES if key in found[place]), "nowhere")
-        reason = _reason(s3, names, key) if place == "error" else ""
-        records = by_source.get(key, []) if place == "archive" else []
-        delivered = [r for r in records if "{}/{}.json".format(*r.split("#", 1)) in outputs]
-        rows.append({"file": key, "channel": key.split("/", 1)[0], "ended_in": place, "reason": reason,
-                     "records": len(records), "delivered": len(delivered),
-                     "dead_lettered": sum(1 for r in records if r in dead and r not in delivered)})
-    return rows
-
-
-def unaccounted(rows: list[dict[str, Any]]) -> list[str]:
-    """The kit's own conservation check over :func:`ledger` rows: every file archived or
-    rejected, every record of an archived file delivered or dead-lettered. Empty when nothing
-    was lost."""
-    problems = []
-    for row in rows:
-        if row["ended_in"] not in ("archive", "error"):
-            problems.append(f"{row['file']} is in {row['ended_in']}")
-        elif row["ended_in"] == "archive" and (row["records"] == 0 or
-                                               row["delivered"] + row["dead_lettered"] != row["records"]):
-            problems.append(f"{row['file']}: {row['records']} records, {row['delivered']} delivered, "
-                            f"{row['dead_lettered']} dead-lettered")
-    return problems
-
-
-def outputs_of(aws: Backend, names: Names, keys: list[str]) -> list[dict[str, Any]]:
-    """The output documents the worker wrote for the records of these files."""
-    s3, wanted = aws.client("s3"), set(keys)
-    documents = []
-    for item in _scan(aws, names.table(RECORDS)):
-        if item["SourceFile"]["S"] in wanted:
-            key = "{}/{}.json".format(*item["RecordKey"]["S"].split("#", 1))
-            documents.append(json.loads(s3.get_object(Bucket=names.bucket(OUTPUT), Key=key)["Body"].read()))
-    return documents
-
-
-def settled(aws: Backend, names: Names, keys: list[str]) -> list[dict[str, Any]] | None:
-    """The ledger once nothing is unaccounted for, else None: for wait_for."""
-    rows = ledger(aws, names, keys)
-    return None if unaccounted(rows) else rows
-
-
-PLACES = (("archive", ARCHIVE), ("error", ERROR), ("incoming", INCOMING))  # where a file can be, in that order
-
-
-def _keys_in(s3: Any, bucket: str) -> set[str]:
-    """Every key in a bucket: one listing per thousand keys, not a request per file."""
-    return {obj["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-            for obj in page.get("Contents", [])}
-
-
-def _reason(s3: Any, names: Names, key: str) -> str:
-    try:
-        return s3.head_object(Bucket=names.bucket(ERROR), Key=key).get("Metadata", {}).get("reason", "")
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return ""  # moved on since the listing
-        raise
-
-
-def _scan(aws: Backend, table: str) -> list[dict[str, Any]]:
-    paginator = aws.client("dynamodb").get_paginator("scan")
-    return [item for page in paginator.paginate(TableName=table, ConsistentRead=True) for item in page["Items"]]
-
-
-def _dead_lettered(aws: Backend, names: Names, channels: set[str]) -> set[str]:
-    """The record keys waiting in the channels' dead-letter queues, read without consuming them
-    (a zero visibility timeout leaves every message where it was)."""
-    sqs, keys = aws.client("sqs"), set()
-    for channel in channels:
-        try:
-            url = sqs.get_queue_url(QueueName=names.queue(f"cap-{channel}-dead", fifo=True))["QueueUrl"]
-        except sqs.exceptions.QueueDoesNotExist:
-            continue
-        for _ in range(10):
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
-            if not messages:
-                break
-            keys.update(json.loads(m["Body"]).get("RecordKey", "") for m in messages)
-    return keys

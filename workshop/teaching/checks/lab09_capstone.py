@@ -27,7 +27,7 @@ def _configuration(ctx: Context) -> dict[str, str]:
     """The returns channel as deployed: its intake's and its enqueuer's environment variables."""
     lam, variables = ctx.client("lambda"), {}
     for part in ("intake", "enqueuer"):
-        name = ctx.names.function(f"cap-{CHANNEL}-{part}")
+        name = ctx.names.function(ctx.names.channel_purpose(CHANNEL, part))
         try:
             variables.update(lam.get_function_configuration(FunctionName=name).get("Environment", {})
                              .get("Variables", {}))
@@ -73,9 +73,9 @@ def _configuration_faults(ctx: Context) -> Faults:
 
 
 def _returns_deployed(ctx: Context) -> None:
-    lam = ctx.client("lambda")
+    lam, intake = ctx.client("lambda"), ctx.names.function(ctx.names.channel_purpose(CHANNEL, "intake"))
     try:
-        lam.get_function_configuration(FunctionName=ctx.names.function(f"cap-{CHANNEL}-intake"))
+        lam.get_function_configuration(FunctionName=intake)
         return
     except lam.exceptions.ResourceNotFoundException:
         pass
@@ -87,7 +87,7 @@ def _returns_deployed(ctx: Context) -> None:
     if others:
         raise Incorrect(f"there is a channel {others[0]!r} but no {CHANNEL!r}: a channel's name is the folder its "
                         f"files arrive in, and returns arrive under {CHANNEL}/")
-    raise NotAttempted(f"there is no {ctx.names.function(f'cap-{CHANNEL}-intake')} yet: add the returns "
+    raise NotAttempted(f"there is no {intake} yet: add the returns "
                        "channel to channels and run the cell that deploys them")
 
 
@@ -113,9 +113,10 @@ def _stopped_at(ctx: Context, key: str, record_key: str) -> str:
                                            Key={"RecordKey": {"S": record_key}}).get("Item")
     if item is None:
         return f"the file was taken in, but its record {record_key} is not in {ctx.names.table(capstone.RECORDS)}"
-    failed = _last_failure(ctx, f"cap-{CHANNEL}-enqueuer")
+    enqueuer = ctx.names.channel_purpose(CHANNEL, "enqueuer")
+    failed = _last_failure(ctx, enqueuer)
     return (f"the record reached {ctx.names.table(capstone.RECORDS)} but never came out of the worker"
-            + (f"; {ctx.names.function(f'cap-{CHANNEL}-enqueuer')} failed: {failed}" if failed else
+            + (f"; {ctx.names.function(enqueuer)} failed: {failed}" if failed else
                " (is group_field a column of every returns record?)"))
 
 
@@ -258,7 +259,7 @@ question("9.q1", "A third channel", asked_in=WALKTHROUGH, answer="b", why={
          "handler files, and what differs travels in environment variables, a prefix and a filter.",
     "c": "the intake reads its channel's name, id field and required fields from its environment: it needs no "
          "change to take in a new kind of file.",
-}, hints=("What did adding the stock channel change in workshop/lab_helpers/capstone_handlers/?",))
+}, hints=("What did adding the stock channel change in workshop/lab_helpers/capstone/handlers/?",))
 
 question("9.q2", "Every channel's route in one call", asked_in=WALKTHROUGH, answer="a", why={
     "a": "PutBucketNotificationConfiguration replaces the bucket's whole notification configuration: a call with "
