@@ -33,7 +33,7 @@ LEARNER_CODE = ("workshop", "notebooks", "labs", "solutions", "instructor", "set
 DEV_CODE = ("tests", "bench")
 
 # Test and benchmark tools: requirements-dev.txt only.
-DEV_ONLY = {"pytest", "pytest-timeout", "nbval", "playwright", "awscli", "coverage", "iniconfig", "pluggy",
+DEV_ONLY = {"pytest", "pytest-timeout", "ruff", "nbval", "playwright", "awscli", "coverage", "iniconfig", "pluggy",
             "greenlet", "docutils", "rsa", "pyasn1"}
 # What moto's `server` extra pulls in for services the emulator does not serve: in neither file.
 NEVER_LOADED = {"cfn-lint", "sympy", "mpmath", "networkx", "regex", "jsonpatch", "docker", "graphql-core",
