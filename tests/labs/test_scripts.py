@@ -1,4 +1,4 @@
-"""setup_env.py and teardown_env.py as a learner and an instructor run them."""
+"""setup_env.py and teardown_env.py (python -m workshop setup / teardown) as a learner and an instructor run them."""
 
 import os
 
@@ -10,6 +10,9 @@ from workshop.account import environment, inventory
 from workshop.core.errors import WorkshopError
 
 BASE_COUNT = len(environment.BASE_RESOURCES)
+# each command under both of its names: the documented script and the one command line
+SETUP_AND_TEARDOWN = (("setup_env.py",), ("teardown_env.py",), ("-m", "workshop", "setup"),
+                      ("-m", "workshop", "teardown"))
 
 
 def _one_error_line(result):
@@ -38,6 +41,15 @@ def test_setup_twice_then_teardown(emulator, backend, prefix):
     assert inventory.find(backend, backend.names(prefix)) == []
     again = run_script(emulator, "teardown_env.py", "--prefix", prefix)
     assert again.returncode == 0 and f"Nothing to delete for {prefix}." in again.stdout
+
+
+def test_the_command_line_sets_up_and_tears_down_as_the_scripts_do(emulator, backend, prefix):
+    setup = run_script(emulator, "-m", "workshop", "setup", "--prefix", prefix)
+    assert setup.returncode == 0, setup.stderr
+    assert f"Environment of '{prefix}' ready: {BASE_COUNT} of {BASE_COUNT} resources created" in setup.stdout
+    gone = run_script(emulator, "-m", "workshop", "teardown", "--prefix", prefix)
+    assert gone.returncode == 0 and f"{BASE_COUNT} resources deleted for 1 of 1 participants." in gone.stdout
+    assert inventory.find(backend, backend.names(prefix)) == []
 
 
 def test_prefix_comes_from_the_environment(emulator, backend, prefix):
@@ -85,8 +97,8 @@ def test_prefixes_list(emulator, backend, prefix):
     (["--participants", "0"], "at least 1"),
 ])
 def test_bad_input_is_one_clear_line(emulator, args, message):
-    for script in ("setup_env.py", "teardown_env.py"):
-        assert message in _one_error_line(run_script(emulator, script, *args))
+    for command in SETUP_AND_TEARDOWN:
+        assert message in _one_error_line(run_script(emulator, *command, *args))
 
 
 def test_an_unreachable_endpoint_is_one_clear_line(emulator):
