@@ -24,8 +24,7 @@ from collections.abc import Sequence
 
 from workshop.cli import emulator_commands, lab_commands, notebook_commands, setup, teardown
 from workshop.cli.failures import EXIT_USAGE, reported
-# what notebooks (instructor/dashboard.ipynb) and tests call as cli.<name>
-from workshop.cli.participants import confirm, connection_line, read_roster
+from workshop.cli.participants import confirm, connection_line, read_roster  # notebooks call cli.read_roster
 
 __all__ = ["PROG", "confirm", "connection_line", "entry_point", "main", "read_roster"]
 

@@ -20,8 +20,14 @@ import botocore.exceptions
 
 from workshop.core import backend as backends
 from workshop.core.errors import WorkshopError, error_code, error_message
-from workshop.core.naming import (DEFAULT_PREFIX, PREFIX_MAX_LENGTH, class_prefixes, prefix_from_user_name,
-                                  resolve_prefix, validate_prefix)
+from workshop.core.naming import (
+    DEFAULT_PREFIX,
+    PREFIX_MAX_LENGTH,
+    class_prefixes,
+    prefix_from_user_name,
+    resolve_prefix,
+    validate_prefix,
+)
 
 __all__ = ["ParticipantResult", "add_participant_options", "class_name", "confirm", "connect", "connection_line",
            "for_each_participant", "participant_prefixes", "read_roster", "table"]

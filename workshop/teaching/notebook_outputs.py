@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from workshop.core import backend as backends
 from workshop.account import environment
+from workshop.core import backend as backends
 from workshop.core import launcher
 from workshop.core.paths import PROJECT_ROOT
 
