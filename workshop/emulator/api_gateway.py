@@ -16,11 +16,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from workshop.emulator import moto_internals
+from workshop.aws.errors import AwsError, status_line
+from workshop.emulator.moto_adapters import apigateway as moto_apigateway
+from workshop.emulator.ports import GatewayService
 
 USER_REQUEST = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
 LAMBDA_URI = re.compile(r"^arn:aws:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<function>.+)/invocations$")
@@ -42,7 +43,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}/?$")
 
 
-def match_route(routes: list[moto_internals.ApiRoute], path: str) -> tuple[Any, dict[str, str]] | None:
+def match_route(routes: list[moto_apigateway.ApiRoute], path: str) -> tuple[Any, dict[str, str]] | None:
     """The most specific resource for a path: literal segments beat variables beat greedy ones."""
     candidates = []
     for route in routes:
@@ -56,32 +57,32 @@ def match_route(routes: list[moto_internals.ApiRoute], path: str) -> tuple[Any, 
     return route, parameters
 
 
-def handle(environ: dict[str, Any], start_response: Callable, service: Any) -> Iterable[bytes]:
+def handle(environ: dict[str, Any], start_response: Callable, service: GatewayService) -> Iterable[bytes]:
     match = USER_REQUEST.match(environ["PATH_INFO"])
     api_id, stage, path = match.group("api"), match.group("stage"), match.group("path") or "/"
-    found = moto_internals.rest_api_routes(api_id)
+    found = moto_apigateway.rest_api_routes(api_id)
     if found is None or stage not in found[1]:
-        return _respond(start_response, 403, {"message": "Missing Authentication Token"})
+        return _missing_route().json_response(start_response)
     region, _, routes = found
     routed = match_route(routes, path)
     method = environ.get("REQUEST_METHOD", "GET")
     integration = routed and (routed[0].methods.get(method) or routed[0].methods.get("ANY"))
     if not integration:
-        return _respond(start_response, 403, {"message": "Missing Authentication Token"})
+        return _missing_route().json_response(start_response)
     route, path_parameters = routed
     kind, uri = integration
     function = LAMBDA_URI.match(uri or "")
     if kind != "AWS_PROXY" or not function:
-        return _respond(start_response, 500, {"message": "Internal server error",
-                                              "emulator": "only Lambda proxy (AWS_PROXY) integrations are emulated"})
+        note = "only Lambda proxy (AWS_PROXY) integrations are emulated"
+        return _internal_error(500, note).json_response(start_response)
     try:
         spec = service.resolve(region, function.group("function"))
     except LookupError:
-        return _respond(start_response, 500, {"message": "Internal server error"})
+        return _internal_error(500).json_response(start_response)
     event = proxy_event(environ, api_id, stage, route, path, path_parameters, service.account_id)
     result = service.invoke(spec, json.dumps(event).encode())
     if result.function_error:
-        return _respond(start_response, 502, {"message": "Internal server error"})
+        return _internal_error(502).json_response(start_response)
     return _proxy_response(start_response, result.payload)
 
 
@@ -153,7 +154,7 @@ def _proxy_response(start_response: Callable, payload: bytes) -> Iterable[bytes]
     except (ValueError, KeyError, TypeError):
         status = None
     if status is None or not 100 <= status <= 599:
-        return _respond(start_response, 502, {"message": "Internal server error"})
+        return _internal_error(502).json_response(start_response)
     body = answer.get("body") or ""
     data = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
     headers = [(k, str(v)) for k, v in (answer.get("headers") or {}).items()]
@@ -162,20 +163,16 @@ def _proxy_response(start_response: Callable, payload: bytes) -> Iterable[bytes]
     if not any(k.lower() == "content-type" for k, _ in headers):
         headers.append(("Content-Type", "application/json"))
     headers = [(k, v) for k, v in headers if k.lower() != "content-length"] + [("Content-Length", str(len(data)))]
-    start_response(f"{status} {_reason(status)}", headers)
+    start_response(status_line(status), headers)
     return [data]
 
 
-def _respond(start_response: Callable, status: int, body: dict[str, Any]) -> list[bytes]:
-    data = json.dumps(body).encode()
-    start_response(f"{status} {_reason(status)}", [("Content-Type", "application/json"),
-                                                   ("Content-Length", str(len(data))),
-                                                   ("x-amzn-ErrorType", "ForbiddenException" if status == 403 else "")])
-    return [data]
+def _missing_route() -> AwsError:
+    """API Gateway's answer for a stage, resource or method that is not deployed."""
+    return AwsError("ForbiddenException", "Missing Authentication Token", 403)
 
 
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+def _internal_error(status: int, emulator_note: str | None = None) -> AwsError:
+    """A 500 (integration not usable) or 502 (the function failed or answered no proxy
+    response). It names no error type: x-amzn-ErrorType is sent empty, as it always was."""
+    return AwsError("", "Internal server error", status, emulator_note=emulator_note)

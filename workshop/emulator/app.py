@@ -10,9 +10,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from workshop import __version__
+from workshop.aws.errors import status_line
 from workshop.core.launcher import IDENTITY
-from workshop.emulator import api_gateway, moto_internals, s3_guard
+from workshop.emulator import api_gateway, s3_guard
 from workshop.emulator.functions import invoke_api as lambda_api
+from workshop.emulator.moto_adapters import server as moto_server
+from workshop.emulator.ports import AdminService
 
 ADMIN_PREFIX = "/_workshop/"
 
@@ -20,9 +23,9 @@ ADMIN_PREFIX = "/_workshop/"
 class EmulatorApp:
     """Routes ``/_workshop/*`` to the kit's admin API and everything else to moto."""
 
-    def __init__(self, service: Any, on_shutdown: Callable[[], None] | None = None,
+    def __init__(self, service: AdminService, on_shutdown: Callable[[], None] | None = None,
                  on_request: Callable[[], None] | None = None) -> None:
-        self._moto = moto_internals.moto_wsgi_app()
+        self._moto = moto_server.moto_wsgi_app()
         self._service = service
         self._started = time.time()
         self._on_shutdown = on_shutdown
@@ -84,8 +87,7 @@ class EmulatorApp:
                 payload = None
             status, answer = inbox.post(channel, payload)
             body = answer.encode()
-            reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
-            start_response(f"{status} {reason}", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+            start_response(status_line(status), [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
             return [body]
         if method == "DELETE":
             inbox.clear(channel)
@@ -102,10 +104,10 @@ class EmulatorApp:
 
 
 def _json(start_response: Callable, status: int, body: dict[str, Any]) -> list[bytes]:
+    """An admin route's answer (the kit's own API, not AWS's: errors are ``{"error": ...}``)."""
     payload = json.dumps(body).encode()
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "")
     start_response(
-        f"{status} {reason}",
+        status_line(status),
         [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
     )
     return [payload]

@@ -10,8 +10,8 @@ the state's actions (SNS topics).
 
 Alarms are evaluated again only when something they read has changed (a publication, a
 PutMetricData, an alarm created or updated), from one pass over the metric data: a class
-leaves hundreds of queues publishing, and judging every alarm by a scan of all their
-datapoints four times a second took a whole core.
+leaves hundreds of queues publishing, too many datapoints to scan again for every alarm at
+every evaluation.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from workshop.emulator import moto_internals
+from workshop.emulator.moto_adapters import cloudwatch as moto_cloudwatch
+from workshop.emulator.moto_adapters import server as moto_server
+from workshop.emulator.moto_adapters import sqs as moto_sqs
+from workshop.emulator.ports import AlarmService
 
 OPERATORS = {
     "GreaterThanThreshold": (lambda v, t: v > t, "greater than"),
@@ -40,7 +43,7 @@ ACTIVE_QUEUE_MINUTES = 6 * 60  # AWS publishes a queue's metrics up to six hours
 
 
 class CloudWatch:
-    def __init__(self, service: Any, minute_seconds: float) -> None:
+    def __init__(self, service: AlarmService, minute_seconds: float) -> None:
         self._service = service
         self.minute = minute_seconds
         self._stop = threading.Event()
@@ -76,25 +79,25 @@ class CloudWatch:
         now = moment.replace(tzinfo=None)  # moto keeps naive UTC timestamps
         by_region: dict[str, list[dict[str, Any]]] = {}
         active_within = ACTIVE_QUEUE_MINUTES * self.minute
-        for region, queue, metrics in moto_internals.sqs_queue_metrics(active_within=active_within):
+        for region, queue, metrics in moto_sqs.sqs_queue_metrics(active_within=active_within):
             unit = {"ApproximateAgeOfOldestMessage": "Seconds"}
             by_region.setdefault(region, []).extend(
                 {"MetricName": name, "Value": float(value), "Unit": unit.get(name, "Count"), "Timestamp": now,
                  "Dimensions": [{"Name": "QueueName", "Value": queue}]}
                 for name, value in metrics.items())
         for region, data in by_region.items():
-            backend = moto_internals.cloudwatch_backend(region)
+            backend = moto_cloudwatch.cloudwatch_backend(region)
             backend.put_metric_data("AWS/SQS", data)
-            moto_internals.forget_metrics_before(region, "AWS/SQS",
-                                                 now - timedelta(seconds=METRIC_RETENTION_MINUTES * self.minute))
+            moto_cloudwatch.forget_metrics_before(region, "AWS/SQS",
+                                                  now - timedelta(seconds=METRIC_RETENTION_MINUTES * self.minute))
         self._published_at = moment.timestamp()
 
     # ---- alarms --------------------------------------------------------------------
 
     def evaluate_alarms(self) -> None:
         alarms = {}
-        for region in moto_internals.cloudwatch_regions():
-            backend = moto_internals.cloudwatch_backend(region)
+        for region in moto_cloudwatch.cloudwatch_regions():
+            backend = moto_cloudwatch.cloudwatch_backend(region)
             alarms[region] = (backend, [a for a in list(backend.alarms.values())
                                         if a.metric_name and a.comparison_operator in OPERATORS])
         # Nothing an alarm reads has changed: its state would not either.
@@ -194,7 +197,7 @@ def alarm_message(region: str, alarm: Any, old_state: str) -> dict[str, Any]:
     return {
         "AlarmName": alarm.name,
         "AlarmDescription": alarm.description or None,
-        "AWSAccountId": moto_internals.ACCOUNT_ID,
+        "AWSAccountId": moto_server.ACCOUNT_ID,
         "AlarmConfigurationUpdatedTimestamp": _iso(alarm.configuration_updated_timestamp),
         "NewStateValue": alarm.state_value,
         "NewStateReason": alarm.state_reason,

@@ -31,7 +31,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable
 
-from workshop.emulator import moto_internals
+from workshop.emulator.moto_adapters import state as moto_state
 
 MIN_INTERVAL_SECONDS = 2.0
 MAX_SHARE_OF_TIME = 0.05  # snapshots may take at most this share of the emulator's time
@@ -111,14 +111,12 @@ def dump_state(extra: dict[str, Any]) -> bytes:
 
     Other threads are kept from running while it is taken (a long switch interval: pickling
     into memory never waits on I/O), so no request changes the state halfway through."""
-    import moto
-
     buffer = io.BytesIO()
     interval = sys.getswitchinterval()
     sys.setswitchinterval(30.0)
     try:
-        state = {"format": FORMAT, "moto": moto.__version__, "extra": extra,
-                 "backends": moto_internals.backend_state()}
+        state = {"format": FORMAT, "moto": moto_state.MOTO_VERSION, "extra": extra,
+                 "backends": moto_state.backend_state()}
         _pickler(buffer).dump(state)
     finally:
         sys.setswitchinterval(interval)
@@ -127,12 +125,10 @@ def dump_state(extra: dict[str, Any]) -> bytes:
 
 def load_state(data: bytes) -> dict[str, Any]:
     """Put the backends of a snapshot in place; returns its ``extra``."""
-    import moto
-
     state = pickle.loads(data)
-    if state.get("format") != FORMAT or state.get("moto") != moto.__version__:
+    if state.get("format") != FORMAT or state.get("moto") != moto_state.MOTO_VERSION:
         raise ValueError(f"saved by another version (format {state.get('format')}, moto {state.get('moto')})")
-    moto_internals.restore_backend_state(state["backends"])
+    moto_state.restore_backend_state(state["backends"])
     return state["extra"]
 
 

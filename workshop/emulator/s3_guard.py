@@ -9,22 +9,21 @@ does, and gives moto's bare 403s AWS's AccessDenied error body.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from workshop.aws import bucket_policies
-from workshop.emulator import moto_internals
+from workshop.aws import bucket_policies, sigv4
+from workshop.aws.errors import AwsError
+from workshop.emulator.moto_adapters import kms as moto_kms
+from workshop.emulator.moto_adapters import s3 as moto_s3
 
 AWS_MANAGED_S3_KEY = "alias/aws/s3"
 
 
 def is_s3_request(environ: dict[str, Any]) -> bool:
-    signed_for = re.search(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    presigned_for = re.search(r"X-Amz-Credential=[^&]*%2F([a-z0-9-]+)%2Faws4_request", environ.get("QUERY_STRING", ""))
-    service = (signed_for or presigned_for).group(1) if (signed_for or presigned_for) else None
-    return service == "s3"
+    scope = sigv4.credential_scope(environ)
+    return scope is not None and scope.service == "s3"
 
 
 def bucket_and_key(environ: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -42,7 +41,7 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
     return {key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
 
 
-def kms_refusal(environ: dict[str, Any], region: str) -> tuple[int, str, str] | None:
+def kms_refusal(environ: dict[str, Any], region: str) -> AwsError | None:
     """S3's answer when the object's KMS key cannot be used, else None."""
     bucket, key = bucket_and_key(environ)
     method = environ.get("REQUEST_METHOD")
@@ -53,42 +52,32 @@ def kms_refusal(environ: dict[str, Any], region: str) -> tuple[int, str, str] | 
         if headers.get("x-amz-server-side-encryption") in ("aws:kms", "aws:kms:dsse"):
             key_ref = headers.get("x-amz-server-side-encryption-aws-kms-key-id") or AWS_MANAGED_S3_KEY
         else:
-            key_ref = None if headers.get("x-amz-server-side-encryption") else moto_internals.bucket_default_kms_key(bucket)
+            key_ref = None if headers.get("x-amz-server-side-encryption") else moto_s3.bucket_default_kms_key(bucket)
     elif method in ("GET", "HEAD") and not environ.get("QUERY_STRING"):
-        key_ref = moto_internals.object_kms_key(bucket, key)
+        key_ref = moto_s3.object_kms_key(bucket, key)
     else:
         key_ref = None
     if not key_ref or key_ref == AWS_MANAGED_S3_KEY:
         return None
-    state = moto_internals.kms_key_state(region, key_ref)
+    state = moto_kms.kms_key_state(region, key_ref)
     if state is None:
-        return 400, "KMS.NotFoundException", f"Invalid keyId '{key_ref}'"
+        return AwsError("KMS.NotFoundException", f"Invalid keyId '{key_ref}'")
     arn, key_state = state
     if key_state == "Disabled":
-        return 400, "KMS.DisabledException", f"{arn} is disabled."
+        return AwsError("KMS.DisabledException", f"{arn} is disabled.")
     if key_state == "PendingDeletion":
-        return 400, "KMS.KMSInvalidStateException", f"{arn} is pending deletion."
+        return AwsError("KMS.KMSInvalidStateException", f"{arn} is pending deletion.")
     return None
-
-
-def error_response(start_response: Callable, status: int, code: str, message: str) -> list[bytes]:
-    request_id = uuid.uuid4().hex[:16].upper()
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
-            f"<RequestId>{request_id}</RequestId><HostId>{uuid.uuid4().hex}</HostId></Error>").encode()
-    reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "")
-    start_response(f"{status} {reason}", [("Content-Type", "application/xml"), ("Content-Length", str(len(body))),
-                                          ("x-amz-request-id", request_id)])
-    return [body]
 
 
 def handle(environ: dict[str, Any], start_response: Callable, moto_app: Any, region: str) -> Iterable[bytes]:
     refusal = kms_refusal(environ, region)
-    if refusal:
+    if refusal is not None:
         if environ.get("REQUEST_METHOD") == "PUT":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             environ["wsgi.input"].read(length)  # consume the upload we refuse
-        return error_response(start_response, *refusal)
-    moto_internals.set_s3_request_context(bucket_policies.request_context(
+        return refusal.xml_response(start_response)
+    moto_s3.set_s3_request_context(bucket_policies.request_context(
         _headers(environ), secure=environ.get("wsgi.url_scheme") == "https"))
     captured: dict[str, Any] = {}
 
@@ -99,11 +88,11 @@ def handle(environ: dict[str, Any], start_response: Callable, moto_app: Any, reg
     try:
         response = moto_app(environ, capture)  # moto decides (and checks the policy) within the call
     finally:
-        moto_internals.set_s3_request_context(None)
+        moto_s3.set_s3_request_context(None)
     if captured["status"].startswith("403"):
         body = b"".join(response)
         if not body.strip():
-            return error_response(start_response, 403, "AccessDenied", "Access Denied")
+            return AwsError("AccessDenied", "Access Denied", 403).xml_response(start_response)
         response = [body]
     start_response(captured["status"], captured["headers"])
     return response  # streamed: a large GetObject is never held twice

@@ -11,7 +11,8 @@ import threading
 from werkzeug.serving import make_server
 
 from workshop.core import launcher
-from workshop.emulator import moto_internals, persistence
+from workshop.emulator import moto_adapters, persistence
+from workshop.emulator.moto_adapters import server as moto_server
 from workshop.emulator.app import EmulatorApp
 from workshop.emulator.service import EmulatorService
 from workshop.core.errors import WorkshopError
@@ -36,15 +37,15 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
     The state is saved in the state directory and loaded at the next start on the same port
     (see :mod:`workshop.emulator.persistence`); ``fresh`` starts empty and sets the old state
     aside, and ``WORKSHOP_PERSIST=off`` neither loads nor saves."""
-    mismatch = moto_internals.version_mismatch()
+    mismatch = moto_server.version_mismatch()
     if mismatch:
         raise WorkshopError(mismatch)
 
     _check_port_free(host, port)
     stop = threading.Event()
     service = EmulatorService(f"http://127.0.0.1:{port}")
-    moto_internals.install(service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change,
-                           service.runtime.forget)
+    moto_adapters.install(service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change,
+                          service.runtime.forget)
     snapshots = None
     if os.environ.get("WORKSHOP_PERSIST", "on").lower() not in ("off", "0", "no", "false"):
         snapshots = persistence.Snapshotter(launcher.state_dir() / f"emulator-{port}.state", service.saved_work)
@@ -57,10 +58,10 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
         snapshots.start()
         service.snapshots = snapshots
     app = EmulatorApp(service, on_shutdown=stop.set, on_request=snapshots.changed if snapshots else None)
-    server = make_server(host, port, app, threaded=True, request_handler=moto_internals.REQUEST_HANDLER)
+    server = make_server(host, port, app, threaded=True, request_handler=moto_server.REQUEST_HANDLER)
     if quiet:
         # Request lines on every call drown the log that matters; errors still show.
-        moto_internals.REQUEST_HANDLER.log_request = lambda *args, **kwargs: None
+        moto_server.REQUEST_HANDLER.log_request = lambda *args, **kwargs: None
 
     thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
     thread.start()

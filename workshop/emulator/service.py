@@ -1,7 +1,7 @@
 """The emulator's own services around moto: Lambda runtime, async invocation, deliveries.
 
-One :class:`EmulatorService` per server process. It takes over from moto what moto does
-not do faithfully (see :mod:`workshop.emulator.moto_internals`) and sends every message
+One :class:`EmulatorService` per server process. It does itself what moto does not do
+faithfully (see :mod:`workshop.emulator.moto_adapters`) and sends every message
 it produces through the emulator's own public API, like the real services do to each other.
 """
 
@@ -19,17 +19,22 @@ from typing import Any
 
 from workshop.core.backend import EMBEDDED, Backend
 from workshop.aws import events as aws_events
-from workshop.emulator import http_delivery, moto_internals
+from workshop.emulator import http_delivery
 from workshop.emulator.functions.async_invoke import AsyncHooks, AsyncInvoker
 from workshop.emulator.cloudwatch import CloudWatch
 from workshop.emulator.functions.runtime import FunctionSpec, Invocation, LambdaRuntime
 from workshop.emulator.functions.pollers import MappingSupervisor
+from workshop.emulator.moto_adapters import functions as moto_functions
+from workshop.emulator.moto_adapters import logs as moto_logs
+from workshop.emulator.moto_adapters import server as moto_server
+from workshop.emulator.moto_adapters.s3 import S3Change
+from workshop.emulator.moto_adapters.sns import SnsDelivery
 from workshop.emulator.settings import Chaos, Settings
 from workshop.emulator.webhooks import WebhookInbox
 
 
 class EmulatorService:
-    account_id = moto_internals.ACCOUNT_ID
+    account_id = moto_server.ACCOUNT_ID
 
     def __init__(self, endpoint_url: str, settings: Settings | None = None, chaos: Chaos | None = None) -> None:
         self.endpoint_url = endpoint_url
@@ -43,8 +48,8 @@ class EmulatorService:
             resolve=lambda region, name: self.resolve(region, name),
             invoke=lambda spec, payload, request_id: self.invoke(spec, payload, request_id=request_id,
                                                                  retried_by="async"),
-            invoke_config=moto_internals.event_invoke_config,
-            dead_letter_target=moto_internals.dead_letter_target,
+            invoke_config=moto_functions.event_invoke_config,
+            dead_letter_target=moto_functions.dead_letter_target,
             send=self.send_to_target,
         ), self.settings)
         self.deliveries = ThreadPoolExecutor(max_workers=8, thread_name_prefix="delivery")
@@ -63,7 +68,7 @@ class EmulatorService:
     # ---- Lambda ---------------------------------------------------------------------
 
     def resolve(self, region: str, name: str, qualifier: str | None = None) -> FunctionSpec:
-        return moto_internals.function_spec(region, name, qualifier)
+        return moto_functions.function_spec(region, name, qualifier)
 
     def invoke(self, spec: FunctionSpec, payload: bytes, client_context: Any = None,
                request_id: str | None = None, retried_by: str | None = None) -> Invocation:
@@ -109,7 +114,7 @@ class EmulatorService:
         return self.invoker.submit(region, function, payload)
 
     def _write_logs(self, spec: FunctionSpec, stream: str, events: list[tuple[int, str]]) -> None:
-        moto_internals.write_logs(spec.region, spec.log_group, stream, events)
+        moto_logs.write_logs(spec.region, spec.log_group, stream, events)
 
     # ---- sending messages to other services ----------------------------------------
 
@@ -164,10 +169,10 @@ class EmulatorService:
     # moto calls these inside the request that caused the event; delivery happens in the
     # background, as on AWS, so the uploader's request returns at once.
 
-    def on_s3_change(self, change: moto_internals.S3Change) -> None:
+    def on_s3_change(self, change: S3Change) -> None:
         self._schedule(self._deliver_s3, change, saved_as="s3")
 
-    def on_sns_delivery(self, delivery: moto_internals.SnsDelivery) -> None:
+    def on_sns_delivery(self, delivery: SnsDelivery) -> None:
         self._schedule(self._deliver_sns, delivery, saved_as="sns")
 
     def _schedule(self, deliver: Any, item: Any, saved_as: str | None = None) -> None:
@@ -195,7 +200,7 @@ class EmulatorService:
                 if done_with:
                     self._undelivered.pop(delivery_id, None)
 
-    def _deliver_s3(self, change: moto_internals.S3Change, copies: int = 1) -> None:
+    def _deliver_s3(self, change: S3Change, copies: int = 1) -> None:
         """Build each target's event once; a duplicate is the same event delivered again."""
         for kind, arn, configuration_id in change.targets:
             record = aws_events.s3_event_record(
@@ -220,7 +225,7 @@ class EmulatorService:
             self._last_sequence = max(self._last_sequence + 1, time.time_ns())
             return f"{self._last_sequence:016X}"
 
-    def _deliver_sns(self, delivery: moto_internals.SnsDelivery, copies: int = 1) -> None:
+    def _deliver_sns(self, delivery: SnsDelivery, copies: int = 1) -> None:
         notification = aws_events.sns_notification(
             message_id=delivery.message_id, topic_arn=delivery.topic_arn, subject=delivery.subject,
             message=delivery.message, message_attributes=delivery.message_attributes,

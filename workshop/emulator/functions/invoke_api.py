@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from workshop.aws import filter_patterns, refusals
-from workshop.emulator import moto_internals
+from workshop.aws import filter_patterns, refusals, sigv4
+from workshop.aws.errors import AwsError, status_line
+from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
+from workshop.emulator.ports import InvokeApiService
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 MAPPING_PATH = re.compile(r"^/2015-03-31/event-source-mappings/?(?P<uuid>[^/]*)/?$")
@@ -50,7 +52,7 @@ def refuse_invalid_mapping(environ: dict[str, Any], start_response: Callable) ->
     uuid = MAPPING_PATH.match(environ.get("PATH_INFO", "")).group("uuid")
     source_arn = request.get("EventSourceArn")
     if uuid:
-        existing = moto_internals.event_source_mapping(request_region(environ), uuid)
+        existing = moto_mappings.event_source_mapping(request_region(environ), uuid)
         if existing is None:  # moto answers 200 with an empty body
             return _error(start_response, 404, "ResourceNotFoundException",
                           "The resource you requested does not exist.")
@@ -73,8 +75,8 @@ def refuse_invalid_mapping(environ: dict[str, Any], start_response: Callable) ->
 
 def request_region(environ: dict[str, Any], default: str = "us-east-1") -> str:
     """The region a SigV4-signed request was signed for."""
-    match = re.search(r"Credential=[^/]+/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    return match.group(1) if match else default
+    scope = sigv4.credential_scope(environ)
+    return scope.region if scope else default
 
 
 def split_qualifier(name: str, qualifier: str | None) -> tuple[str, str | None]:
@@ -87,8 +89,8 @@ def split_qualifier(name: str, qualifier: str | None) -> tuple[str, str | None]:
     return name, qualifier
 
 
-def handle_invoke(environ: dict[str, Any], start_response: Callable, service: Any) -> Iterable[bytes]:
-    """Answer one Invoke request; ``service`` is the emulator (resolve, invoke, submit)."""
+def handle_invoke(environ: dict[str, Any], start_response: Callable, service: InvokeApiService) -> Iterable[bytes]:
+    """Answer one Invoke request."""
     name = unquote(INVOKE_PATH.match(environ["PATH_INFO"]).group("name"))
     query = parse_qs(environ.get("QUERY_STRING", ""))
     name, qualifier = split_qualifier(name, (query.get("Qualifier") or [None])[0])
@@ -119,11 +121,11 @@ def handle_invoke(environ: dict[str, Any], start_response: Callable, service: An
 
     headers = [("X-Amz-Executed-Version", spec.version)]
     if invocation_type == "DryRun":
-        start_response("204 No Content", headers)
+        start_response(status_line(204), headers)
         return [b""]
     if invocation_type == "Event":
         request_id = service.submit(region, spec.arn, payload)
-        start_response("202 Accepted", headers + [("x-amzn-RequestId", request_id), ("Content-Length", "0")])
+        start_response(status_line(202), headers + [("x-amzn-RequestId", request_id), ("Content-Length", "0")])
         return [b""]
 
     client_context = environ.get("HTTP_X_AMZ_CLIENT_CONTEXT")
@@ -139,14 +141,10 @@ def handle_invoke(environ: dict[str, Any], start_response: Callable, service: An
         headers.append(("X-Amz-Function-Error", "Unhandled"))
     if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":
         headers.append(("X-Amz-Log-Result", result.log_tail()))
-    start_response("200 OK", headers)
+    start_response(status_line(200), headers)
     return [result.payload]
 
 
 def _error(start_response: Callable, status: int, error_type: str, message: str) -> list[bytes]:
-    body = json.dumps({"Type": "User", "message": message}).encode()
-    reasons = {400: "Bad Request", 404: "Not Found", 413: "Request Entity Too Large"}
-    start_response(f"{status} {reasons.get(status, '')}", [
-        ("x-amzn-ErrorType", error_type), ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-    ])
-    return [body]
+    """Lambda's error answer: the type in x-amzn-ErrorType, a caller's mistake in the body."""
+    return AwsError(error_type, message, status, fields={"Type": "User"}).json_response(start_response)

@@ -18,15 +18,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from workshop.aws import events as aws_events, filter_patterns
-from workshop.emulator import moto_internals
+from workshop.emulator.moto_adapters import dynamodb as moto_dynamodb
+from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
+from workshop.emulator.moto_adapters import sqs as moto_sqs
 from workshop.aws.batch_response import failed_items
+from workshop.emulator.ports import PollerService
 
 SUPERVISOR_INTERVAL_SECONDS = 0.1
 IDLE_SLEEP_SECONDS = 0.05
 
 
 class MappingSupervisor:
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: PollerService) -> None:
         self._service = service
         self._pollers: dict[str, _Poller] = {}
         self._stop = threading.Event()
@@ -41,7 +44,7 @@ class MappingSupervisor:
                 print(f"event-source mapping supervisor: {error!r}", flush=True)
 
     def reconcile(self) -> None:
-        current = moto_internals.event_source_mapping_sources()
+        current = moto_mappings.event_source_mapping_sources()
         for uuid, (region, source_arn) in current.items():
             if uuid not in self._pollers:
                 poller_class = {"sqs": SqsPoller, "dynamodb": StreamPoller}.get(source_arn.split(":")[2])
@@ -65,7 +68,7 @@ class MappingSupervisor:
 class _Poller:
     source = ""
 
-    def __init__(self, service: Any, region: str, uuid: str) -> None:
+    def __init__(self, service: PollerService, region: str, uuid: str) -> None:
         self._service, self.region, self.uuid = service, region, uuid
         self._stopped = threading.Event()
         self.busy = False
@@ -80,7 +83,7 @@ class _Poller:
 
     def _loop(self) -> None:
         while not self._stopped.is_set():
-            switch = moto_internals.event_source_mapping_switch(self.region, self.uuid)
+            switch = moto_mappings.event_source_mapping_switch(self.region, self.uuid)
             if switch is None:
                 return
             enabled, source_arn = switch
@@ -93,7 +96,7 @@ class _Poller:
             if not self.has_work(source_arn):
                 self._stopped.wait(IDLE_SLEEP_SECONDS)
                 continue
-            mapping = moto_internals.event_source_mapping(self.region, self.uuid)
+            mapping = moto_mappings.event_source_mapping(self.region, self.uuid)
             if mapping is None:
                 return
             try:
@@ -148,7 +151,7 @@ class SqsPoller(_Poller):
 
     source = "sqs"
 
-    def __init__(self, service: Any, region: str, uuid: str) -> None:
+    def __init__(self, service: PollerService, region: str, uuid: str) -> None:
         self._slots = threading.Condition()
         self._in_flight = 0
         # messages handed back as a chaos duplicate: the copy that comes back is not doubled
@@ -170,10 +173,10 @@ class SqsPoller(_Poller):
         return max(1, min(limit, int(maximum)) if maximum else limit)
 
     def has_work(self, source_arn: str) -> bool:
-        deliverable = moto_internals.queue_has_deliverable_messages(source_arn)
+        deliverable = moto_sqs.queue_has_deliverable_messages(source_arn)
         if deliverable is None:
             return True  # the queue is gone: the poll reports it
-        moto_internals.mark_mapping_ready(self.region, self.uuid)
+        moto_mappings.mark_mapping_ready(self.region, self.uuid)
         return deliverable
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
@@ -181,7 +184,7 @@ class SqsPoller(_Poller):
         queue_arn = mapping["EventSourceArn"]
         account, name = queue_arn.split(":")[4], queue_arn.split(":")[5]
         url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-        moto_internals.mark_mapping_ready(self.region, self.uuid)
+        moto_mappings.mark_mapping_ready(self.region, self.uuid)
         batch_size = int(mapping.get("BatchSize") or 10)
         window = self._service.settings.scaled(float(mapping.get("MaximumBatchingWindowInSeconds") or 0))
         messages: list[dict[str, Any]] = []
@@ -263,7 +266,7 @@ class StreamPoller(_Poller):
 
     source = "dynamodb"
 
-    def __init__(self, service: Any, region: str, uuid: str) -> None:
+    def __init__(self, service: PollerService, region: str, uuid: str) -> None:
         self._iterators: dict[str, str] = {}
         self._pending: dict[str, deque[_Batch]] = {}
         self._length_read: int | None = None  # the stream's length when a read last came back empty
@@ -272,7 +275,7 @@ class StreamPoller(_Poller):
     def has_work(self, source_arn: str) -> bool:
         if not self._iterators or any(self._pending.values()):
             return True
-        length = moto_internals.stream_length(source_arn)
+        length = moto_dynamodb.stream_length(source_arn)
         return length is None or length != self._length_read
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
@@ -280,8 +283,8 @@ class StreamPoller(_Poller):
         stream_arn = mapping["EventSourceArn"]
         if not self._iterators:
             self._open_shards(streams, stream_arn, mapping.get("StartingPosition") or "TRIM_HORIZON")
-            moto_internals.mark_mapping_ready(self.region, self.uuid)
-        length = moto_internals.stream_length(stream_arn)  # has_work compares it with the next one
+            moto_mappings.mark_mapping_ready(self.region, self.uuid)
+        length = moto_dynamodb.stream_length(stream_arn)  # has_work compares it with the next one
         self._length_read = None
         worked = False
         for shard_id in list(self._iterators):
@@ -303,7 +306,7 @@ class StreamPoller(_Poller):
         shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"].get("Shards", [])
         for shard in shards:
             shard_id = shard["ShardId"]
-            checkpoint = moto_internals.stream_checkpoint(self.region, self.uuid, shard_id)
+            checkpoint = moto_mappings.stream_checkpoint(self.region, self.uuid, shard_id)
             if checkpoint:  # a restarted emulator: on from the last record finished with
                 where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}
             else:
@@ -313,8 +316,8 @@ class StreamPoller(_Poller):
 
     def _done_with(self, pending: deque[_Batch]) -> None:
         batch = pending.popleft()
-        moto_internals.set_stream_checkpoint(self.region, self.uuid, batch.shard_id,
-                                             batch.raw[-1]["dynamodb"]["SequenceNumber"])
+        moto_mappings.set_stream_checkpoint(self.region, self.uuid, batch.shard_id,
+                                            batch.raw[-1]["dynamodb"]["SequenceNumber"])
 
     def _process(self, mapping: dict[str, Any], pending: deque[_Batch]) -> None:
         batch = pending[0]

@@ -1,6 +1,6 @@
 """Fail loudly, in one place, when moto changes under the emulator.
 
-Each check names a piece of moto that workshop/emulator/moto_internals.py relies on; an
+Each check names a piece of moto that workshop/emulator/moto_adapters/ relies on; an
 upgrade that moves or reshapes it fails here with the name of what to look at.
 """
 
@@ -25,18 +25,21 @@ from moto.s3 import responses as s3_responses
 from moto.sns import models as sns_models
 from moto.sqs import models as sqs_models
 
-from workshop.emulator import moto_internals
+from workshop.emulator.moto_adapters import dynamodb as moto_dynamodb
+from workshop.emulator.moto_adapters import server as moto_server
+from workshop.emulator.moto_adapters import sqs as moto_sqs
+from workshop.emulator.moto_adapters import state as moto_state
 
 
 def test_installed_moto_is_the_pinned_one():
-    assert moto_internals.version_mismatch() is None, moto_internals.version_mismatch()
-    assert moto.__version__ == moto_internals.PINNED_MOTO_VERSION
+    assert moto_server.version_mismatch() is None, moto_server.version_mismatch()
+    assert moto.__version__ == moto_server.PINNED_MOTO_VERSION
 
 
 def test_requirements_pin_the_same_moto():
     requirements = (Path(__file__).parents[2] / "requirements.txt").read_text()
     pinned = re.search(r"^moto(\[[^\]]*\])?==(\S+)$", requirements, re.MULTILINE)
-    assert pinned and pinned.group(2) == moto_internals.PINNED_MOTO_VERSION
+    assert pinned and pinned.group(2) == moto_server.PINNED_MOTO_VERSION
 
 
 def _parameters(function):
@@ -88,10 +91,10 @@ def _parameters(function):
     (kms_models.KmsBackend, "put_key_policy", ["self", "key_id", "policy"]),
 ])
 def test_the_internals_used_still_exist(owner, name, parameters):
-    assert hasattr(owner, name), f"moto no longer has {owner.__name__}.{name}: revisit moto_internals.py"
+    assert hasattr(owner, name), f"moto no longer has {owner.__name__}.{name}: revisit workshop/emulator/moto_adapters/"
     if parameters is not None:
         assert _parameters(getattr(owner, name)) == parameters, (
-            f"moto changed the signature of {owner.__name__}.{name}: revisit moto_internals.py")
+            f"moto changed the signature of {owner.__name__}.{name}: revisit workshop/emulator/moto_adapters/")
 
 
 def test_the_attributes_read_still_exist():
@@ -120,8 +123,8 @@ def test_the_attributes_read_still_exist():
 
     assert isinstance(BackendDict._instances, list), "persistence finds moto's backends through BackendDict._instances"
     assert isinstance(s3_models.s3_backends.bucket_accounts, dict)
-    assert callable(moto_internals.moto_wsgi_app())
-    assert hasattr(moto_internals.REQUEST_HANDLER, "make_environ")
+    assert callable(moto_server.moto_wsgi_app())
+    assert hasattr(moto_server.REQUEST_HANDLER, "make_environ")
 
 
 def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypatch):
@@ -137,7 +140,7 @@ def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypat
               {"M": {"ids": {"SS": ["x", "y"]}, "n": {"N": "7"}, "l": {"L": [{"NS": ["10"]}, {"S": "s"}]}}},
               {"S": "plain"}, {"N": "42"}, {"BOOL": True}, {"NULL": True}]
     expected = [(dynamo_type.DynamoType(v).size(), dynamo_type.DynamoType(v).cast_value) for v in values]
-    moto_internals._dynamodb_sets_without_wrapping_members()
+    moto_dynamodb._dynamodb_sets_without_wrapping_members()
     assert dynamo_type.DynamoType.size is not moto_size
     assert [(dynamo_type.DynamoType(v).size(), dynamo_type.DynamoType(v).cast_value) for v in values] == expected
 
@@ -159,7 +162,7 @@ def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
                         (sqs_models.SQSBackend, "is_message_valid_based_on_retention_period")):
         monkeypatch.setattr(owner, name, owner.__dict__[name])  # put back after the test
     full = sqs_models.Queue.attributes.fget
-    moto_internals._sqs_settings_read_without_counting()
+    moto_sqs._sqs_settings_read_without_counting()
     backend = sqs_models.SQSBackend("us-east-1", "123456789012")
     queue = backend.create_queue("jobs.fifo", FifoQueue="true", ContentBasedDeduplication="true",
                                  MessageRetentionPeriod="60")
@@ -180,12 +183,12 @@ def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
     # read inside SendMessage are moto's attributes less the counts.
     assert queue.attributes == full(queue)
     assert "ApproximateNumberOfMessages" in queue.attributes
-    moto_internals._reading_sqs_settings.active = True
+    moto_sqs._reading_sqs_settings.active = True
     try:
         plain = queue.attributes
     finally:
-        moto_internals._reading_sqs_settings.active = False
-    assert plain == {k: v for k, v in full(queue).items() if k not in moto_internals._COUNTED_SQS_ATTRIBUTES}
+        moto_sqs._reading_sqs_settings.active = False
+    assert plain == {k: v for k, v in full(queue).items() if k not in moto_sqs._COUNTED_SQS_ATTRIBUTES}
     assert plain["ContentBasedDeduplication"] == "true"
 
     old = received[0]  # a message past the queue's retention period is not handed out
@@ -203,7 +206,7 @@ def test_model_instances_are_freed_once_moto_lets_them_go(monkeypatch):
     from moto.core import common_models
 
     monkeypatch.setattr(common_models.BaseModel, "__new__", common_models.BaseModel.__dict__["__new__"])
-    moto_internals._track_no_model_instances()
+    moto_state._track_no_model_instances()
     backend = sqs_models.SQSBackend("us-east-1", "123456789012")
     backend.create_queue("freed")
     backend.send_message("freed", "gone soon")
@@ -226,20 +229,20 @@ def test_only_deliverable_messages_count_as_work():
     plain = f"arn:aws:sqs:{region}:{account}:deliverable-check"
     backend.create_queue("deliverable-check")
     try:
-        assert moto_internals.queue_has_deliverable_messages(arn) is False
-        assert moto_internals.queue_has_deliverable_messages(arn.replace("check.fifo", "none")) is None
+        assert moto_sqs.queue_has_deliverable_messages(arn) is False
+        assert moto_sqs.queue_has_deliverable_messages(arn.replace("check.fifo", "none")) is None
         backend.send_message("deliverable-check.fifo", "a0", group_id="a")
         backend.send_message("deliverable-check.fifo", "a1", group_id="a")
-        assert moto_internals.queue_has_deliverable_messages(arn) is True
+        assert moto_sqs.queue_has_deliverable_messages(arn) is True
         assert [m.body for m in backend.receive_message("deliverable-check.fifo", 1, 0, 30)] == ["a0"]
-        assert moto_internals.queue_has_deliverable_messages(arn) is False, "a1 waits behind a0 in flight"
+        assert moto_sqs.queue_has_deliverable_messages(arn) is False, "a1 waits behind a0 in flight"
         backend.send_message("deliverable-check.fifo", "b0", group_id="b")
-        assert moto_internals.queue_has_deliverable_messages(arn) is True
+        assert moto_sqs.queue_has_deliverable_messages(arn) is True
         backend.send_message("deliverable-check", "later", delay_seconds=60)
-        assert moto_internals.queue_has_deliverable_messages(plain) is False, "a delayed message is not work yet"
+        assert moto_sqs.queue_has_deliverable_messages(plain) is False, "a delayed message is not work yet"
         backend.send_message("deliverable-check", "now")
         backend.receive_message("deliverable-check", 10, 0, 30)
-        assert moto_internals.queue_has_deliverable_messages(plain) is False, "in flight is not work"
+        assert moto_sqs.queue_has_deliverable_messages(plain) is False, "in flight is not work"
     finally:
         backend.delete_queue("deliverable-check.fifo")
         backend.delete_queue("deliverable-check")
@@ -248,18 +251,18 @@ def test_only_deliverable_messages_count_as_work():
 def test_only_active_queues_publish_metrics():
     """AWS publishes a queue's metrics up to six hours after its last action; an empty queue
     idle for longer publishes nothing (a queue with messages still does)."""
-    account, region = moto_internals.ACCOUNT_ID, "us-east-1"
+    account, region = moto_server.ACCOUNT_ID, "us-east-1"
     backend = sqs_models.sqs_backends[account][region]
     for name in ("metrics-idle", "metrics-backlog", "metrics-busy"):
         backend.create_queue(name).created_timestamp -= 100  # created long ago
     try:
         backend.send_message("metrics-backlog", "waiting")
-        moto_internals._sqs_last_action.pop((region, "metrics-backlog"), None)  # sent long ago
-        moto_internals._count(region, "metrics-busy", "NumberOfMessagesDeleted")  # as the hooked DeleteMessage counts
+        moto_sqs._sqs_last_action.pop((region, "metrics-backlog"), None)  # sent long ago
+        moto_sqs._count(region, "metrics-busy", "NumberOfMessagesDeleted")  # as the hooked DeleteMessage counts
 
-        published = {name for _, name, _ in moto_internals.sqs_queue_metrics(active_within=10)}
+        published = {name for _, name, _ in moto_sqs.sqs_queue_metrics(active_within=10)}
         assert {"metrics-backlog", "metrics-busy"} <= published and "metrics-idle" not in published
-        assert "metrics-idle" in {name for _, name, _ in moto_internals.sqs_queue_metrics()}, "no window: every queue"
+        assert "metrics-idle" in {name for _, name, _ in moto_sqs.sqs_queue_metrics()}, "no window: every queue"
     finally:
         for name in ("metrics-idle", "metrics-backlog", "metrics-busy"):
             backend.delete_queue(name)

@@ -1,0 +1,110 @@
+"""DynamoDB and its streams: stream records only for real changes, bounded shard iterators, a
+stream's length for an idle poller, and sets sized without wrapping each member."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+
+def stream_length(stream_arn: str) -> int | None:
+    """How many records moto holds for this table's stream (moto gives a stream one shard),
+    or None when the table or its stream is gone. Lets an idle poller skip a GetRecords call."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    _, _, _, region, account, resource = stream_arn.split(":", 5)
+    table = dynamodb_backends[account][region].tables.get(resource.split("/")[1])
+    shard = table.stream_shard if table is not None else None
+    return None if shard is None else len(shard.items)
+
+
+_MAX_SHARD_ITERATORS = 5000
+
+
+def _bound_shard_iterators() -> None:
+    """moto keeps every shard iterator it ever issued; a poller issues several a second.
+    Forget the oldest (AWS expires iterators after 15 minutes anyway)."""
+    from moto.dynamodbstreams import models as streams_models
+
+    original = streams_models.ShardIterator.get
+
+    def get(self: Any, limit: int = 1000) -> dict[str, Any]:
+        result = original(self, limit)
+        iterators = self.streams_backend.shard_iterators
+        while len(iterators) > _MAX_SHARD_ITERATORS:
+            iterators.pop(next(iter(iterators)))
+        return result
+
+    streams_models.ShardIterator.get = get
+
+
+_stream_writes = threading.local()
+
+
+def _stream_records_only_for_changes() -> None:
+    """moto writes stream records AWS does not: an UpdateItem that creates an item first
+    writes a keys-only INSERT, then the real one; a write that changes nothing writes a
+    MODIFY. AWS writes one INSERT with the whole new image, and no record for a write that
+    changes no data. (A handler reading the first INSERT finds no attributes but the keys.)"""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard, Table
+
+    original_update, original_put, original_add = DynamoDBBackend.update_item, Table.put_item, StreamShard.add
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _stream_writes.updating = True
+        try:
+            return original_update(self, *args, **kwargs)
+        finally:
+            _stream_writes.updating = False
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # inside update_item, a put is the keys-only item the update starts from
+        _stream_writes.creating = getattr(_stream_writes, "updating", False)
+        try:
+            return original_put(self, *args, **kwargs)
+        finally:
+            _stream_writes.creating = False
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        if getattr(_stream_writes, "creating", False):
+            return
+        if old is not None and new is not None and old.to_json() == new.to_json():
+            return
+        original_add(self, old, new)
+
+    DynamoDBBackend.update_item = update_item
+    Table.put_item = put_item
+    StreamShard.add = add
+
+
+def _dynamodb_sets_without_wrapping_members() -> None:
+    """moto sizes an item (for the 400 KB limit) each time an attribute of it is set, and
+    reads a set's values for a condition such as ``contains``, by wrapping every member of a
+    set in a DynamoType of its own: a write to an item with a set of thousands of ids (lab 5's
+    CountedRecords, which grows by one per game) costs milliseconds per thousand members. The
+    same size and values, computed from the members directly: a number's size is its text's
+    length, any other member's its UTF-8 bytes, as in moto."""
+    from decimal import Decimal
+
+    from moto.dynamodb.models import dynamo_type
+
+    type_class, bytesize = dynamo_type.DynamoType, dynamo_type.bytesize
+    size, cast_value = type_class.size, type_class.cast_value.fget
+
+    def set_size(self: Any) -> int:
+        if not self.is_set():
+            return size(self)
+        if self.type == dynamo_type.DDBType.NUMBER_SET:
+            return sum(len(str(member)) for member in self.value)
+        return sum(bytesize(member) for member in self.value)
+
+    def set_cast_value(self: Any) -> Any:
+        if not self.is_set():
+            return cast_value(self)
+        if self.type == dynamo_type.DDBType.NUMBER_SET:
+            return {Decimal(member) for member in self.value}
+        return set(self.value)
+
+    type_class.size = set_size
+    type_class.cast_value = property(set_cast_value)

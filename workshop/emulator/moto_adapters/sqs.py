@@ -1,0 +1,237 @@
+"""SQS: FIFO sequence numbers and deduplication as AWS keeps them, settings read without counting
+the queue, the traffic CloudWatch's SQS metrics count, and queue attributes judged whole."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from workshop.aws import refusals
+from workshop.emulator.moto_adapters.atomic import raise_refusal, unchanged_on_error
+from workshop.emulator.moto_adapters.server import ACCOUNT_ID
+
+
+def queue_has_deliverable_messages(queue_arn: str) -> bool | None:
+    """Whether ReceiveMessage would return a message now (None: no such queue). Lets an idle
+    poller skip the call; moto's long poll also spins on a FIFO queue whose visible messages all
+    wait behind a message of their group in flight."""
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = queue_arn.split(":", 5)
+    queue = sqs_backends[account][region].queues.get(name)
+    if queue is None:
+        return None
+    messages = list(queue._messages)
+    held_groups = ({m.group_id for m in list(queue._pending_messages) if m.group_id and not m.visible}
+                   if queue.fifo_queue else set())
+    return any(m.visible and not m.delayed and m.group_id not in held_groups for m in messages)
+
+
+def _number_fifo_messages() -> None:
+    """AWS gives every FIFO message a growing 20-digit SequenceNumber; moto gives a random
+    one, and only to messages sent with an explicit deduplication id."""
+    from moto.sqs import models as sqs_models
+
+    original = sqs_models.Queue.add_message
+    numbers = itertools.count(int(time.time() * 1000) * 10**7)
+    lock = threading.Lock()
+
+    def add_message(self: Any, message: Any) -> None:
+        if self.fifo_queue:
+            with lock:
+                message.sequence_number = f"{next(numbers):020d}"
+        original(self, message)
+
+    sqs_models.Queue.add_message = add_message
+
+
+def _fifo_deduplication_outlives_deletion() -> None:
+    """AWS drops a FIFO message whose deduplication id was accepted in the last five minutes,
+    whether or not that message is still in the queue; moto compares only with the messages
+    the queue still holds, so a job received and deleted is queued again by a retried send.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html"""
+    from moto.sqs import models as sqs_models
+
+    original = sqs_models.Queue.add_message
+    window_ms = sqs_models.DEDUPLICATION_TIME_IN_SECONDS * 1000
+    lock = threading.Lock()
+
+    def add_message(self: Any, message: Any) -> None:
+        if self.fifo_queue and message.deduplication_id:
+            with lock:
+                accepted: dict[str, int] = self.__dict__.setdefault("_workshop_deduplication", {})
+                sent = int(message.sent_timestamp)
+                if len(accepted) > 1000:  # forget ids older than the window
+                    for old in [d for d, at in accepted.items() if sent - at >= window_ms]:
+                        del accepted[old]
+                first = accepted.get(message.deduplication_id)
+                if first is not None and sent - first < window_ms:
+                    return  # accepted, not delivered: AWS answers with success too
+                accepted[message.deduplication_id] = sent
+        original(self, message)
+
+    sqs_models.Queue.add_message = add_message
+
+
+_reading_sqs_settings = threading.local()
+_COUNTED_SQS_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
+                           "ApproximateNumberOfMessagesNotVisible")
+
+
+def _sqs_settings_read_without_counting() -> None:
+    """moto's ``Queue.attributes`` counts the queue's messages three times (a clock read per
+    message) each time it is read, and SendMessage reads it four times for one setting
+    (ContentBasedDeduplication), ReceiveMessage once per message returned (for
+    MessageRetentionPeriod): the cost of a send or a receive grows with the queue's backlog.
+    Inside those two calls the settings are read without the counts; the retention period
+    straight from the queue."""
+    from moto.sqs import models as sqs_models
+
+    queue_class, backend_class = sqs_models.Queue, sqs_models.SQSBackend
+    full_attributes = queue_class.attributes.fget
+    send = backend_class.send_message
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if not getattr(_reading_sqs_settings, "active", False):
+            return full_attributes(self)
+        result = {}  # moto's attributes, less the counts: nothing inside SendMessage reads them
+        names = list(queue_class.BASE_ATTRIBUTES) + (list(queue_class.FIFO_ATTRIBUTES) if self.fifo_queue else []) \
+            + (list(queue_class.KMS_ATTRIBUTES) if self.kms_master_key_id else [])
+        for name in names:
+            if name not in _COUNTED_SQS_ATTRIBUTES:
+                result[name] = getattr(self, sqs_models.camelcase_to_underscores(name))
+        if self.policy:
+            result["Policy"] = self.policy
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+        return {k: str(v).lower() if isinstance(v, bool) else v for k, v in result.items()}
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_reading_sqs_settings, "active", False)
+        _reading_sqs_settings.active = True
+        try:
+            return send(self, *args, **kwargs)
+        finally:
+            _reading_sqs_settings.active = outer
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > sqs_models.unix_time()
+
+    queue_class.attributes = property(attributes)
+    backend_class.send_message = send_message
+    backend_class.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+
+_sqs_counts: dict[tuple[str, str], dict[str, int]] = {}
+_sqs_counts_lock = threading.Lock()
+SQS_COUNTERS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted",
+                "NumberOfEmptyReceives")
+
+
+_sqs_last_action: dict[tuple[str, str], float] = {}  # (region, queue) -> time.time() of its last send/receive/delete
+
+
+def _count(region: str, queue: str, counter: str, amount: int = 1) -> None:
+    with _sqs_counts_lock:
+        counts = _sqs_counts.setdefault((region, queue), dict.fromkeys(SQS_COUNTERS, 0))
+        counts[counter] += amount
+        _sqs_last_action[(region, queue)] = time.time()
+
+
+def _count_sqs_traffic() -> None:
+    """moto publishes no SQS metrics; count what CloudWatch's SQS counters count."""
+    from moto.sqs import models as sqs_models
+
+    backend_class = sqs_models.SQSBackend
+    send, receive, delete = backend_class.send_message, backend_class.receive_message, backend_class.delete_message
+
+    def send_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        message = send(self, queue_name, *args, **kwargs)
+        _count(self.region_name, queue_name, "NumberOfMessagesSent")
+        return message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        messages = receive(self, queue_name, *args, **kwargs)
+        if messages:
+            _count(self.region_name, queue_name, "NumberOfMessagesReceived", len(messages))
+        else:
+            _count(self.region_name, queue_name, "NumberOfEmptyReceives")
+        return messages
+
+    def delete_message(self: Any, queue_name: str, receipt_handle: str) -> None:
+        delete(self, queue_name, receipt_handle)
+        _count(self.region_name, queue_name, "NumberOfMessagesDeleted")
+
+    backend_class.send_message = send_message
+    backend_class.receive_message = receive_message
+    backend_class.delete_message = delete_message
+
+
+def sqs_queue_metrics(active_within: float | None = None) -> list[tuple[str, str, dict[str, float]]]:
+    """(region, queue name, metrics) of every active queue: gauges now, counters since the last call.
+
+    AWS publishes a queue's metrics while it is active: up to six hours after its last
+    action. With ``active_within`` (seconds), an empty queue created, sent to, received from
+    and deleted from longer ago than that is skipped, as AWS skips it; a class's leftover
+    queues publishing every minute would make most of an idle emulator's work."""
+    from moto.sqs.models import sqs_backends
+
+    now = time.time()
+    now_ms = now * 1000
+    results = []
+    for region, backend in sqs_backends[ACCOUNT_ID].items():
+        for name, queue in list(backend.queues.items()):
+            messages = list(queue._messages)
+            last_action = max(queue.created_timestamp, _sqs_last_action.get((region, name), 0.0))
+            if active_within is not None and not messages and now - last_action > active_within:
+                continue
+            sent = [m.sent_timestamp for m in messages if m.sent_timestamp]
+            metrics: dict[str, float] = {
+                "ApproximateNumberOfMessagesVisible": queue.approximate_number_of_messages,
+                "ApproximateNumberOfMessagesNotVisible": queue.approximate_number_of_messages_not_visible,
+                "ApproximateNumberOfMessagesDelayed": queue.approximate_number_of_messages_delayed,
+                "ApproximateAgeOfOldestMessage": max(0.0, (now_ms - min(sent)) / 1000) if sent else 0.0,
+            }
+            with _sqs_counts_lock:
+                counts = _sqs_counts.pop((region, name), dict.fromkeys(SQS_COUNTERS, 0))
+            metrics.update(counts)
+            results.append((region, name, metrics))
+    return results
+
+
+def _sqs_queues_judged_whole() -> None:
+    """SetQueueAttributes and CreateQueue are judged on every attribute before moto stores any
+    (moto stores a RedrivePolicy, then refuses it; it accepts out-of-range values)."""
+    from moto.sqs import models as sqs_models
+    from moto.sqs.exceptions import SQSException
+
+    backend_class = sqs_models.SQSBackend
+    original_set, original_create = backend_class.set_queue_attributes, backend_class.create_queue
+
+    def queue_type(backend: Any) -> Callable[[str], bool | None]:
+        def is_fifo(arn: str) -> bool | None:
+            queue = next((q for q in list(backend.queues.values()) if q.queue_arn == arn), None)
+            return None if queue is None else bool(queue.fifo_queue)
+        return is_fifo
+
+    def set_queue_attributes(self: Any, queue_name: str, attributes: dict[str, Any]) -> Any:
+        queue = self.get_queue(queue_name)
+        raise_refusal(refusals.sqs_attributes(attributes, fifo=bool(queue.fifo_queue), creating=False,
+                                              dead_letter_queue_fifo=queue_type(self)), SQSException)
+        with unchanged_on_error(queue):
+            return original_set(self, queue_name, attributes)
+
+    def create_queue(self: Any, name: str, tags: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        attributes = {k: v for k, v in kwargs.items() if k != "region"}
+        fifo = str(attributes.get("FifoQueue", "false")).lower() == "true"
+        raise_refusal(refusals.sqs_attributes(attributes, fifo=fifo, creating=True,
+                                              dead_letter_queue_fifo=queue_type(self)), SQSException)
+        return original_create(self, name, tags, **kwargs)
+
+    backend_class.set_queue_attributes = set_queue_attributes
+    backend_class.create_queue = create_queue

@@ -1,0 +1,45 @@
+"""moto's state in memory: the backends a snapshot saves and restores, and the model instances
+moto would otherwise keep for ever."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import moto
+
+# A snapshot is loaded only by the moto release that saved it.
+MOTO_VERSION = moto.__version__
+
+
+def backend_state() -> list[tuple[str, dict[str, dict[str, Any]], dict[str, str]]]:
+    """Every moto backend in use: (service, {account: {region: backend}}, S3's bucket owners)."""
+    from moto.core.base_backend import BackendDict
+
+    return [(d.service_name, {account: dict(regions) for account, regions in dict(d).items()},
+             dict(getattr(d, "bucket_accounts", None) or {}))
+            for d in list(BackendDict._instances) if len(d)]
+
+
+def restore_backend_state(state: list[tuple[str, dict[str, dict[str, Any]], dict[str, str]]]) -> None:
+    """Put backends taken by :func:`backend_state` (in another process) in place."""
+    from moto.backends import get_backend
+
+    for service_name, accounts, bucket_accounts in state:
+        backend_dict = get_backend(service_name)  # type: ignore[call-overload]
+        for account, regions in accounts.items():
+            for region, backend in regions.items():
+                backend_dict[account][region] = backend
+        if bucket_accounts:
+            backend_dict.bucket_accounts.update(bucket_accounts)
+
+
+def _track_no_model_instances() -> None:
+    """moto lists every model instance it makes, per class, for its reset and its data
+    dashboard (neither of which the emulator uses), and never lets one go: in a server that
+    runs for hours the lists hold every S3 object body, SQS message and metric datum ever
+    created, and memory grows without end. Instances are not listed (weak references instead
+    would still cost a sizable share of a busy emulator's time)."""
+    from moto.core import common_models
+
+    base = common_models.BaseModel
+    base.__new__ = staticmethod(lambda cls, *args, **kwargs: super(base, cls).__new__(cls))
