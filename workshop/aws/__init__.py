@@ -3,8 +3,10 @@
 __all__ = [
     "batch_response",
     "bucket_policies",
+    "errors",
     "events",
     "filter_patterns",
     "python_runtime",
     "refusals",
+    "sigv4",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "http_delivery",
     "moto_adapters",
     "persistence",
+    "ports",
     "s3_guard",
     "server",
     "service",
