@@ -5,7 +5,7 @@ import time
 from types import SimpleNamespace
 
 from workshop.emulator.functions.async_invoke import AsyncHooks, AsyncInvoker
-from workshop.emulator.functions.runtime import Invocation
+from workshop.emulator.functions.models import Invocation
 from workshop.emulator.settings import Settings
 
 
@@ -18,10 +18,13 @@ def _invoker(time_scale, fails=False, config=None):
         done.set()
         return Invocation(request_id, b'{"errorMessage": "no"}' if fails else b"null", fails, [], 1.0)
 
-    hooks = AsyncHooks(resolve=lambda region, name: SimpleNamespace(name=name, arn=name, version="$LATEST"),
-                       invoke=invoke, invoke_config=lambda region, name: dict(config or {}),
-                       dead_letter_target=lambda region, name: None,
-                       send=lambda target, body, attributes: sent.append(body))
+    hooks = AsyncHooks(
+        resolve=lambda region, name: SimpleNamespace(name=name, arn=name, version="$LATEST"),
+        invoke=invoke,
+        invoke_config=lambda region, name: dict(config or {}),
+        dead_letter_target=lambda region, name: None,
+        send=lambda target, body, attributes: sent.append(body),
+    )
     return AsyncInvoker(hooks, Settings(time_scale=time_scale), workers=1), ran, sent
 
 
@@ -41,8 +44,11 @@ def test_a_backlog_longer_than_the_compressed_default_age_still_runs_every_event
 
 def test_back_off_still_counts_as_aws_time_towards_the_maximum_age():
     # The first retry waits one AWS minute (compressed to 6 ms): past a 60-second maximum age.
-    invoker, ran, sent = _invoker(1e-4, fails=True, config={
-        "MaximumEventAgeInSeconds": 60, "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:x"}}})
+    invoker, ran, sent = _invoker(
+        1e-4,
+        fails=True,
+        config={"MaximumEventAgeInSeconds": 60, "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:x"}}},
+    )
     try:
         invoker.submit("us-east-1", "f", b"{}")
         deadline = time.monotonic() + 10

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from workshop.core.backend import Backend
-from workshop.emulator.functions.runtime import FunctionSpec, Invocation
+from workshop.emulator.functions.models import FunctionSpec, Invocation
 from workshop.emulator.settings import Chaos, Settings
 from workshop.emulator.webhooks import WebhookInbox
 

@@ -17,13 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from workshop.core.backend import EMBEDDED, Backend
 from workshop.aws import events as aws_events
+from workshop.core.backend import EMBEDDED, Backend
 from workshop.emulator import http_delivery
-from workshop.emulator.functions.async_invoke import AsyncHooks, AsyncInvoker
 from workshop.emulator.cloudwatch import CloudWatch
-from workshop.emulator.functions.runtime import FunctionSpec, Invocation, LambdaRuntime
+from workshop.emulator.functions.async_invoke import AsyncHooks, AsyncInvoker
 from workshop.emulator.functions.pollers import MappingSupervisor
+from workshop.emulator.functions.runtime import FunctionSpec, Invocation, LambdaRuntime
 from workshop.emulator.moto_adapters import functions as moto_functions
 from workshop.emulator.moto_adapters import logs as moto_logs
 from workshop.emulator.moto_adapters import server as moto_server
@@ -44,14 +44,18 @@ class EmulatorService:
         self.runtime = LambdaRuntime(endpoint_url, self._work_dir, self._write_logs, self.settings.lambda_concurrency)
         self._backends: dict[str, Backend] = {}
         self._backends_lock = threading.Lock()
-        self.invoker = AsyncInvoker(AsyncHooks(
-            resolve=lambda region, name: self.resolve(region, name),
-            invoke=lambda spec, payload, request_id: self.invoke(spec, payload, request_id=request_id,
-                                                                 retried_by="async"),
-            invoke_config=moto_functions.event_invoke_config,
-            dead_letter_target=moto_functions.dead_letter_target,
-            send=self.send_to_target,
-        ), self.settings)
+        self.invoker = AsyncInvoker(
+            AsyncHooks(
+                resolve=lambda region, name: self.resolve(region, name),
+                invoke=lambda spec, payload, request_id: self.invoke(
+                    spec, payload, request_id=request_id, retried_by="async"
+                ),
+                invoke_config=moto_functions.event_invoke_config,
+                dead_letter_target=moto_functions.dead_letter_target,
+                send=self.send_to_target,
+            ),
+            self.settings,
+        )
         self.deliveries = ThreadPoolExecutor(max_workers=8, thread_name_prefix="delivery")
         self._last_sequence = 0
         self._invocations: dict[str, dict[str, int]] = {}
@@ -70,17 +74,26 @@ class EmulatorService:
     def resolve(self, region: str, name: str, qualifier: str | None = None) -> FunctionSpec:
         return moto_functions.function_spec(region, name, qualifier)
 
-    def invoke(self, spec: FunctionSpec, payload: bytes, client_context: Any = None,
-               request_id: str | None = None, retried_by: str | None = None) -> Invocation:
+    def invoke(
+        self,
+        spec: FunctionSpec,
+        payload: bytes,
+        client_context: Any = None,
+        request_id: str | None = None,
+        retried_by: str | None = None,
+    ) -> Invocation:
         """Run the function once. ``retried_by``: what retries it when it fails (async, stream
         or sqs), None for a synchronous invoke; only retried ones get the failure switch's
         injected failures (see :class:`Chaos`)."""
         injected = None
         if retried_by and self.chaos.fail(retried_by):
-            injected = (f"Injected failure: the handler ran, but this invocation is reported as failed "
-                        f"(teaching switch failure_rate={self.chaos.failure_rate})")
-        result = self.runtime.invoke(spec, payload, client_context=client_context, request_id=request_id,
-                                     injected_failure=injected)
+            injected = (
+                f"Injected failure: the handler ran, but this invocation is reported as failed "
+                f"(teaching switch failure_rate={self.chaos.failure_rate})"
+            )
+        result = self.runtime.invoke(
+            spec, payload, client_context=client_context, request_id=request_id, injected_failure=injected
+        )
         with self._backends_lock:
             counts = self._invocations.setdefault(spec.name, {"ok": 0, "error": 0})
             counts["error" if result.function_error else "ok"] += 1
@@ -92,9 +105,12 @@ class EmulatorService:
             invocations = {name: dict(counts) for name, counts in self._invocations.items()}
             delivering = self._deliveries_pending
         idle = not delivering and self.invoker.idle() and not self.mappings.busy()
-        return {"invocations": invocations, "idle": idle,
-                "mappings": self.mappings.stats(),
-                "snapshots": self.snapshots.stats() if self.snapshots else None}
+        return {
+            "invocations": invocations,
+            "idle": idle,
+            "mappings": self.mappings.stats(),
+            "snapshots": self.snapshots.stats() if self.snapshots else None,
+        }
 
     def saved_work(self) -> dict[str, Any]:
         """The emulator's own state worth a restart (moto's is saved beside it): S3 and SNS
@@ -125,8 +141,14 @@ class EmulatorService:
                 self._backends[region] = Backend(EMBEDDED, self.endpoint_url, region)
             return self._backends[region]
 
-    def send_to_target(self, arn: str, body: str, attributes: dict[str, Any], group_id: str | None = None,
-                       deduplication_id: str | None = None) -> None:
+    def send_to_target(
+        self,
+        arn: str,
+        body: str,
+        attributes: dict[str, Any],
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> None:
         """Deliver a message to an SQS queue, an SNS topic or a Lambda function by its ARN."""
         service, region = arn.split(":")[2], arn.split(":")[3]
         clients = self.backend(region)
@@ -136,12 +158,14 @@ class EmulatorService:
             url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
             options: dict[str, Any] = {"MessageAttributes": attributes} if attributes else {}
             if name.endswith(".fifo"):
-                options.update(MessageGroupId=group_id or "default",
-                               MessageDeduplicationId=deduplication_id or str(time.time_ns()))
+                options.update(
+                    MessageGroupId=group_id or "default", MessageDeduplicationId=deduplication_id or str(time.time_ns())
+                )
             sqs.send_message(QueueUrl=url, MessageBody=body, **options)
         elif service == "sns":
-            sns_attributes = {k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
-                              for k, v in attributes.items()}
+            sns_attributes = {
+                k: {"DataType": v["DataType"], "StringValue": v["StringValue"]} for k, v in attributes.items()
+            }
             clients.client("sns").publish(TopicArn=arn, Message=body, MessageAttributes=sns_attributes)
         elif service == "lambda":
             self.submit(region, arn, body.encode())
@@ -204,9 +228,15 @@ class EmulatorService:
         """Build each target's event once; a duplicate is the same event delivered again."""
         for kind, arn, configuration_id in change.targets:
             record = aws_events.s3_event_record(
-                event_name=change.event_name, region=change.region, bucket=change.bucket,
-                bucket_arn=change.bucket_arn, key=change.key, size=change.size, etag=change.etag,
-                version_id=change.version_id, configuration_id=configuration_id,
+                event_name=change.event_name,
+                region=change.region,
+                bucket=change.bucket,
+                bucket_arn=change.bucket_arn,
+                key=change.key,
+                size=change.size,
+                etag=change.etag,
+                version_id=change.version_id,
+                configuration_id=configuration_id,
                 sequencer=self._sequencer(),
             )
             body = json.dumps(aws_events.s3_event([record]))
@@ -215,7 +245,8 @@ class EmulatorService:
                     self.submit(arn.split(":")[3], arn, body.encode())
                 elif kind == "sns":
                     self.backend(arn.split(":")[3]).client("sns").publish(
-                        TopicArn=arn, Subject="Amazon S3 Notification", Message=body)
+                        TopicArn=arn, Subject="Amazon S3 Notification", Message=body
+                    )
                 else:
                     self.send_to_target(arn, body, {})
 
@@ -227,23 +258,32 @@ class EmulatorService:
 
     def _deliver_sns(self, delivery: SnsDelivery, copies: int = 1) -> None:
         notification = aws_events.sns_notification(
-            message_id=delivery.message_id, topic_arn=delivery.topic_arn, subject=delivery.subject,
-            message=delivery.message, message_attributes=delivery.message_attributes,
+            message_id=delivery.message_id,
+            topic_arn=delivery.topic_arn,
+            subject=delivery.subject,
+            message=delivery.message,
+            message_attributes=delivery.message_attributes,
             unsubscribe_url=f"{self.endpoint_url}/?Action=Unsubscribe&SubscriptionArn={delivery.subscription_arn}",
             signing_cert_url=f"{self.endpoint_url}/SimpleNotificationService-local.pem",
         )
         for _ in range(copies):
             if delivery.protocol == "lambda":
-                event = {"Records": [aws_events.sns_lambda_record(notification,
-                                                                  subscription_arn=delivery.subscription_arn)]}
+                event = {
+                    "Records": [aws_events.sns_lambda_record(notification, subscription_arn=delivery.subscription_arn)]
+                }
                 self.submit(delivery.endpoint.split(":")[3], delivery.endpoint, json.dumps(event).encode())
             elif delivery.protocol == "sqs":
                 if delivery.raw:
                     body, attributes = delivery.message, _sqs_attributes(delivery.message_attributes)
                 else:
                     body, attributes = json.dumps(notification), {}
-                self.send_to_target(delivery.endpoint, body, attributes, group_id=delivery.group_id,
-                                    deduplication_id=delivery.deduplication_id)
+                self.send_to_target(
+                    delivery.endpoint,
+                    body,
+                    attributes,
+                    group_id=delivery.group_id,
+                    deduplication_id=delivery.deduplication_id,
+                )
             else:
                 http_delivery.post_notification(delivery.endpoint, notification, delivery.subscription_arn)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workshop.aws import events as aws_events
-from workshop.emulator.functions.runtime import FunctionSpec, Invocation
+from workshop.emulator.functions.models import FunctionSpec, Invocation
 from workshop.emulator.settings import Settings
 
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
@@ -62,8 +62,9 @@ class AsyncInvoker:
         self._condition = threading.Condition()
         self._stopping = False
         self._running: dict[int, _Pending] = {}  # by id(): events being attempted now
-        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"async-invoke-{i}")
-                         for i in range(workers)]
+        self._threads = [
+            threading.Thread(target=self._work, daemon=True, name=f"async-invoke-{i}") for i in range(workers)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -107,24 +108,37 @@ class AsyncInvoker:
         with self._condition:
             queued = {id(p) for p in self._heap}  # a retry is queued again before its attempt ends
             running = [p for key, p in self._running.items() if key not in queued]
-            return ([_saved(p, now, due_in=0.0) for p in running]
-                    + [_saved(p, now, due_in=max(0.0, p.due - now)) for p in self._heap])
+            return [_saved(p, now, due_in=0.0) for p in running] + [
+                _saved(p, now, due_in=max(0.0, p.due - now)) for p in self._heap
+            ]
 
     def resume(self, saved: list[dict[str, Any]]) -> None:
         """Queue the events of a saved state again, keeping their age, attempts and back-off."""
         now = time.monotonic()
         for event in saved:
-            self._push(_Pending(now + event["due_in"], next(self._sequence), event["region"], event["function"],
-                                event["payload"], event["request_id"], now - event["age"], event["attempts"],
-                                event["backoff_aws"], event["backoff_real"]))
+            self._push(
+                _Pending(
+                    now + event["due_in"],
+                    next(self._sequence),
+                    event["region"],
+                    event["function"],
+                    event["payload"],
+                    event["request_id"],
+                    now - event["age"],
+                    event["attempts"],
+                    event["backoff_aws"],
+                    event["backoff_real"],
+                )
+            )
 
     def _work(self) -> None:
         while (pending := self._next()) is not None:
             try:
                 self._attempt(pending)
             except Exception as error:  # never lose the worker thread to one bad event
-                print(f"async invocation {pending.request_id} of {pending.function} failed to run: {error!r}",
-                      flush=True)
+                print(
+                    f"async invocation {pending.request_id} of {pending.function} failed to run: {error!r}", flush=True
+                )
             finally:
                 with self._condition:
                     self._running.pop(id(pending), None)
@@ -166,8 +180,9 @@ class AsyncInvoker:
         if target:
             self._hooks.send(target, json.dumps(self._record(spec, pending, "Success", result)), {})
 
-    def _failed(self, spec: FunctionSpec, pending: _Pending, config: dict[str, Any], condition: str,
-                result: Invocation | None) -> None:
+    def _failed(
+        self, spec: FunctionSpec, pending: _Pending, config: dict[str, Any], condition: str, result: Invocation | None
+    ) -> None:
         target = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         if target:
             self._hooks.send(target, json.dumps(self._record(spec, pending, condition, result)), {})
@@ -175,27 +190,43 @@ class AsyncInvoker:
         dead_letter = self._hooks.dead_letter_target(pending.region, spec.name)
         if dead_letter:
             error = _error_of(result)
-            self._hooks.send(dead_letter, pending.payload.decode("utf-8", errors="replace"), {
-                "RequestID": {"DataType": "String", "StringValue": pending.request_id},
-                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-                "ErrorMessage": {"DataType": "String", "StringValue": error.get("errorMessage", condition)[:1024]},
-            })
+            self._hooks.send(
+                dead_letter,
+                pending.payload.decode("utf-8", errors="replace"),
+                {
+                    "RequestID": {"DataType": "String", "StringValue": pending.request_id},
+                    "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                    "ErrorMessage": {"DataType": "String", "StringValue": error.get("errorMessage", condition)[:1024]},
+                },
+            )
 
     @staticmethod
     def _record(spec: FunctionSpec, pending: _Pending, condition: str, result: Invocation | None) -> dict[str, Any]:
         return aws_events.async_destination_record(
-            request_id=pending.request_id, function_arn=f"{spec.arn}:{spec.version}", condition=condition,
-            approximate_invoke_count=pending.attempts, request_payload=_json_or_text(pending.payload),
+            request_id=pending.request_id,
+            function_arn=f"{spec.arn}:{spec.version}",
+            condition=condition,
+            approximate_invoke_count=pending.attempts,
+            request_payload=_json_or_text(pending.payload),
             response_payload=_json_or_text(result.payload) if result else None,
             function_error="Unhandled" if result and result.function_error else None,
-            executed_version=spec.version, with_response=result is not None,
+            executed_version=spec.version,
+            with_response=result is not None,
         )
 
 
 def _saved(pending: _Pending, now: float, due_in: float) -> dict[str, Any]:
-    return {"region": pending.region, "function": pending.function, "payload": pending.payload,
-            "request_id": pending.request_id, "age": now - pending.enqueued, "due_in": due_in,
-            "attempts": pending.attempts, "backoff_aws": pending.backoff_aws, "backoff_real": pending.backoff_real}
+    return {
+        "region": pending.region,
+        "function": pending.function,
+        "payload": pending.payload,
+        "request_id": pending.request_id,
+        "age": now - pending.enqueued,
+        "due_in": due_in,
+        "attempts": pending.attempts,
+        "backoff_aws": pending.backoff_aws,
+        "backoff_real": pending.backoff_real,
+    }
 
 
 def _json_or_text(payload: bytes) -> Any:

@@ -36,7 +36,8 @@ class _OnlyWhatLambdaProvides(importlib.abc.MetaPathFinder):
 
     def __init__(self, task_root: str) -> None:
         self._allowed_roots = [os.path.realpath(task_root)] + [
-            os.path.realpath(p) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}]
+            os.path.realpath(p) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}
+        ]
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if path is not None or name in sys.builtin_module_names or name in PROVIDED_MODULES:
@@ -116,9 +117,11 @@ class _RequestIdFilter(logging.Filter):
 def _install_logging(stream: io.TextIOBase) -> _RequestIdFilter:
     """The Lambda runtime's root handler: ``[LEVEL]\\t<time>Z\\t<request id>\\t<message>``."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
-    ))
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
+    )
     handler.formatter.converter = time.gmtime
     request_filter = _RequestIdFilter()
     handler.addFilter(request_filter)
@@ -151,18 +154,23 @@ def _load_handler(spec: str) -> Any:
     """Import ``module.function`` as AWS's runtime does, with AWS's INIT error types."""
     module_name, _, function_name = spec.rpartition(".")
     if not module_name:
-        raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack "
-                         "(expected 2, got 1)")
+        raise _InitError(
+            "Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)"
+        )
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except SyntaxError as error:
-        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}",
-                         traceback.format_exception_only(type(error), error)) from None
+        raise _InitError(
+            "Runtime.UserCodeSyntaxError",
+            f"Syntax error in module '{module_name}': {error}",
+            traceback.format_exception_only(type(error), error),
+        ) from None
     except ImportError as error:
         raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}") from None
     except Exception as error:  # a module that raises while being imported
-        raise _InitError(type(error).__name__, str(error),
-                         traceback.format_list(traceback.extract_tb(error.__traceback__)[1:])) from None
+        raise _InitError(
+            type(error).__name__, str(error), traceback.format_list(traceback.extract_tb(error.__traceback__)[1:])
+        ) from None
     handler = getattr(module, function_name, None)
     if handler is None:
         raise _InitError("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
@@ -233,14 +241,16 @@ def main() -> None:
         request_filter.request_id = request_id
         if init_error:
             init_error["requestId"] = request_id
-            lambda_protocol.send(replies, {"type": "result", "error": init_error, "fatal": True,
-                                           "max_memory_mb": _max_memory_used_mb()})
+            lambda_protocol.send(
+                replies, {"type": "result", "error": init_error, "fatal": True, "max_memory_mb": _max_memory_used_mb()}
+            )
             return  # AWS discards an environment whose INIT failed
         started = time.perf_counter()
         reply = _invoke(handler, request)
         log_stream.flush()
-        reply.update(type="result", duration_ms=(time.perf_counter() - started) * 1000,
-                     max_memory_mb=_max_memory_used_mb())
+        reply.update(
+            type="result", duration_ms=(time.perf_counter() - started) * 1000, max_memory_mb=_max_memory_used_mb()
+        )
         if reply.get("error"):
             reply["error"]["requestId"] = request_id
         lambda_protocol.send(replies, reply)
@@ -249,8 +259,9 @@ def main() -> None:
 
 
 def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
-    context = LambdaContext(request["request_id"], request["deadline_ms"], request["invoked_arn"],
-                            request.get("client_context"))
+    context = LambdaContext(
+        request["request_id"], request["deadline_ms"], request["invoked_arn"], request.get("client_context")
+    )
     try:
         event = json.loads(request["event"]) if request["event"] else {}
     except ValueError as error:
@@ -261,8 +272,10 @@ def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
         return {"error": _error("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"), "fatal": True}
     except Exception as error:
         payload = _handler_error(error)
-        print(f"[ERROR] {payload['errorType']}: {payload['errorMessage']}\r" + "\r".join(
-            ["Traceback (most recent call last):"] + [line.rstrip("\n") for line in payload["stackTrace"]]))
+        print(
+            f"[ERROR] {payload['errorType']}: {payload['errorMessage']}\r"
+            + "\r".join(["Traceback (most recent call last):"] + [line.rstrip("\n") for line in payload["stackTrace"]])
+        )
         return {"error": payload}
     try:
         return {"payload": json.dumps(result)}

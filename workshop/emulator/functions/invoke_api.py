@@ -54,12 +54,15 @@ def refuse_invalid_mapping(environ: dict[str, Any], start_response: Callable) ->
     if uuid:
         existing = moto_mappings.event_source_mapping(request_region(environ), uuid)
         if existing is None:  # moto answers 200 with an empty body
-            return _error(start_response, 404, "ResourceNotFoundException",
-                          "The resource you requested does not exist.")
+            return _error(
+                start_response, 404, "ResourceNotFoundException", "The resource you requested does not exist."
+            )
         source_arn = existing.get("EventSourceArn")
         # BatchSize and the batching window are judged together, whichever of them changes
-        request = {**{k: existing[k] for k in ("BatchSize", "MaximumBatchingWindowInSeconds")
-                      if existing.get(k) is not None}, **request}
+        request = {
+            **{k: existing[k] for k in ("BatchSize", "MaximumBatchingWindowInSeconds") if existing.get(k) is not None},
+            **request,
+        }
     refusal = refusals.event_source_mapping(request, source_arn, creating=not uuid)
     if refusal is not None:
         return _error(start_response, refusal.status, refusal.code, refusal.message)
@@ -105,19 +108,31 @@ def handle_invoke(environ: dict[str, Any], start_response: Callable, service: In
         arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{service.account_id}:function:{name}"
         return _error(start_response, 404, "ResourceNotFoundException", f"Function not found: {arn}")
     if invocation_type not in ("RequestResponse", "Event", "DryRun"):
-        return _error(start_response, 400, "InvalidParameterValueException",
-                      f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
-                      "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+        return _error(
+            start_response,
+            400,
+            "InvalidParameterValueException",
+            f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+        )
     limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
     if len(payload) > limit:
-        return _error(start_response, 413, "RequestEntityTooLargeException",
-                      f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+        return _error(
+            start_response,
+            413,
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+        )
     if payload:
         try:
             json.loads(payload)
         except ValueError:
-            return _error(start_response, 400, "InvalidRequestContentException",
-                          "Could not parse request body into json: Could not parse payload into json")
+            return _error(
+                start_response,
+                400,
+                "InvalidRequestContentException",
+                "Could not parse request body into json: Could not parse payload into json",
+            )
 
     headers = [("X-Amz-Executed-Version", spec.version)]
     if invocation_type == "DryRun":
@@ -135,8 +150,11 @@ def handle_invoke(environ: dict[str, Any], start_response: Callable, service: In
         except ValueError:
             client_context = None
     result = service.invoke(spec, payload, client_context=client_context)
-    headers += [("x-amzn-RequestId", result.request_id), ("Content-Type", "application/json"),
-                ("Content-Length", str(len(result.payload)))]
+    headers += [
+        ("x-amzn-RequestId", result.request_id),
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(result.payload))),
+    ]
     if result.function_error:
         headers.append(("X-Amz-Function-Error", "Unhandled"))
     if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":

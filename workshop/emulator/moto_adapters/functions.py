@@ -10,7 +10,7 @@ from typing import Any
 
 from moto.awslambda import models as lambda_models
 
-from workshop.emulator.functions.runtime import FunctionSpec
+from workshop.emulator.functions.models import FunctionSpec
 from workshop.emulator.moto_adapters.server import ACCOUNT_ID
 
 
@@ -28,8 +28,18 @@ def function_spec(region: str, name_or_arn: str, qualifier: str | None = None) -
     if function is None:
         raise FunctionNotFound(str(name_or_arn))
     environment = dict(function.environment_vars or {})
-    config_fingerprint = json.dumps([function.code_sha_256, function.handler, function.run_time, function.timeout,
-                                     function.memory_size, environment, function.role], sort_keys=True)
+    config_fingerprint = json.dumps(
+        [
+            function.code_sha_256,
+            function.handler,
+            function.run_time,
+            function.timeout,
+            function.memory_size,
+            environment,
+            function.role,
+        ],
+        sort_keys=True,
+    )
     return FunctionSpec(
         name=function.function_name,
         arn=function.function_arn,

@@ -1,0 +1,146 @@
+"""An SQS event-source mapping: receive, filter, invoke, delete or leave for redrive, as Lambda does."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from workshop.aws import events as aws_events
+from workshop.aws.batch_response import failed_items
+from workshop.emulator.functions.poller_base import Poller, chunks
+from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
+from workshop.emulator.moto_adapters import sqs as moto_sqs
+from workshop.emulator.ports import PollerService
+
+__all__ = ["SqsPoller"]
+
+
+class SqsPoller(Poller):
+    """Receive up to BatchSize messages (within the batching window), invoke, delete what succeeded.
+
+    Like AWS's pollers it keeps several batches in flight at once, up to the function's
+    concurrency (the emulator's per-function limit, or the mapping's
+    ScalingConfig.MaximumConcurrency when lower). A FIFO queue keeps its order by itself: it
+    hands out no message of a group while an earlier one of that group is in flight."""
+
+    source = "sqs"
+
+    def __init__(self, service: PollerService, region: str, uuid: str) -> None:
+        self._slots = threading.Condition()
+        self._in_flight = 0
+        # messages handed back as a chaos duplicate: the copy that comes back is not doubled
+        # again, or a duplicate_rate of 1.0 would deliver a message for ever
+        self._doubled: set[str] = set()
+        super().__init__(service, region, uuid)
+
+    @property
+    def busy(self) -> bool:
+        return self._polling or self._in_flight > 0
+
+    @busy.setter
+    def busy(self, value: bool) -> None:
+        self._polling = value
+
+    def _concurrency(self, mapping: dict[str, Any]) -> int:
+        limit = self._service.settings.lambda_concurrency
+        maximum = (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
+        return max(1, min(limit, int(maximum)) if maximum else limit)
+
+    def has_work(self, source_arn: str) -> bool:
+        deliverable = moto_sqs.queue_has_deliverable_messages(source_arn)
+        if deliverable is None:
+            return True  # the queue is gone: the poll reports it
+        moto_mappings.mark_mapping_ready(self.region, self.uuid)
+        return deliverable
+
+    def poll_once(self, mapping: dict[str, Any]) -> bool:
+        sqs = self.clients().client("sqs")
+        queue_arn = mapping["EventSourceArn"]
+        account, name = queue_arn.split(":")[4], queue_arn.split(":")[5]
+        url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        moto_mappings.mark_mapping_ready(self.region, self.uuid)
+        batch_size = int(mapping.get("BatchSize") or 10)
+        window = self._service.settings.scaled(float(mapping.get("MaximumBatchingWindowInSeconds") or 0))
+        messages: list[dict[str, Any]] = []
+        deadline = None
+        while len(messages) < batch_size and not self._stopped.is_set():
+            received = sqs.receive_message(  # no long poll: has_work has just seen a message
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, batch_size - len(messages)),
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            if not received and not messages:
+                return False
+            messages += received
+            self.busy = True
+            deadline = deadline or time.monotonic() + window
+            if not received or time.monotonic() >= deadline:
+                break
+            if len(messages) < batch_size:
+                time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
+        with self._slots:
+            self._in_flight += 1
+        threading.Thread(
+            target=self._process_in_slot,
+            args=(sqs, url, mapping, messages),
+            daemon=True,
+            name=f"sqs-batch-{self.uuid[:8]}",
+        ).start()
+        with self._slots:  # the next batch once a slot is free
+            while self._in_flight >= self._concurrency(mapping) and not self._stopped.is_set():
+                self._slots.wait(0.5)
+        return True
+
+    def _process_in_slot(self, sqs: Any, url: str, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+        try:
+            self._process(sqs, url, mapping, messages)
+        except Exception as error:  # the messages stay in flight and come back after their timeout
+            print(f"sqs mapping {self.uuid} failed on a batch: {error!r}", flush=True)
+        finally:
+            with self._slots:
+                self._in_flight -= 1
+                self._slots.notify_all()
+
+    def _process(self, sqs: Any, url: str, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+        records = [
+            aws_events.sqs_lambda_record(m, queue_arn=mapping["EventSourceArn"], region=self.region) for m in messages
+        ]
+        passing = self.passing(mapping, records)
+        passing_ids = {r["messageId"] for r in passing}
+        done = [m for m in messages if m["MessageId"] not in passing_ids]  # AWS deletes filtered-out messages
+        if passing:
+            result = self.invoke(mapping, passing)
+            if not result.function_error:
+                failed: set[str] | None = set()
+                if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
+                    failed = failed_items(result.payload, passing_ids)
+                if failed is not None:
+                    done += [m for m in messages if m["MessageId"] in passing_ids - failed]
+            # Failed messages stay in flight until the queue's visibility timeout; the queue's
+            # redrive policy moves them to its dead-letter queue after maxReceiveCount.
+        self._finish(sqs, url, done, passing_ids)
+
+    def _finish(self, sqs: Any, url: str, done: list[dict[str, Any]], passing_ids: set[str]) -> None:
+        chaos = self._service.chaos
+        deletions, redeliveries = [], []
+        with self._slots:
+            for message in done:
+                message_id = message["MessageId"]
+                if message_id in self._doubled:
+                    self._doubled.discard(message_id)
+                    duplicate = False
+                else:
+                    duplicate = message_id in passing_ids and chaos.duplicate()
+                    if duplicate:
+                        self._doubled.add(message_id)
+                (redeliveries if duplicate else deletions).append(message)
+        for chunk in chunks(deletions, 10):
+            sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+            )
+        for message in redeliveries:  # an at-least-once duplicate: the message comes back
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)

@@ -1,0 +1,140 @@
+"""A DynamoDB stream event-source mapping: read each shard in order, filter, invoke, retry or bisect."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from typing import Any
+
+from workshop.aws import events as aws_events
+from workshop.aws.batch_response import failed_items
+from workshop.emulator.functions.poller_base import Batch, Poller
+from workshop.emulator.moto_adapters import dynamodb as moto_dynamodb
+from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
+from workshop.emulator.ports import PollerService
+
+__all__ = ["StreamPoller"]
+
+
+class StreamPoller(Poller):
+    """Read each shard in order, invoke per batch, retry a failed batch before moving on."""
+
+    source = "dynamodb"
+
+    def __init__(self, service: PollerService, region: str, uuid: str) -> None:
+        self._iterators: dict[str, str] = {}
+        self._pending: dict[str, deque[Batch]] = {}
+        self._length_read: int | None = None  # the stream's length when a read last came back empty
+        super().__init__(service, region, uuid)
+
+    def has_work(self, source_arn: str) -> bool:
+        if not self._iterators or any(self._pending.values()):
+            return True
+        length = moto_dynamodb.stream_length(source_arn)
+        return length is None or length != self._length_read
+
+    def poll_once(self, mapping: dict[str, Any]) -> bool:
+        streams = self.clients().client("dynamodbstreams")
+        stream_arn = mapping["EventSourceArn"]
+        if not self._iterators:
+            self._open_shards(streams, stream_arn, mapping.get("StartingPosition") or "TRIM_HORIZON")
+            moto_mappings.mark_mapping_ready(self.region, self.uuid)
+        length = moto_dynamodb.stream_length(stream_arn)  # has_work compares it with the next one
+        self._length_read = None
+        worked = False
+        for shard_id in list(self._iterators):
+            pending = self._pending.setdefault(shard_id, deque())
+            if not pending:
+                response = streams.get_records(
+                    ShardIterator=self._iterators[shard_id], Limit=int(mapping.get("BatchSize") or 100)
+                )
+                self._iterators[shard_id] = response.get("NextShardIterator") or self._iterators[shard_id]
+                if response.get("Records"):
+                    pending.append(Batch(shard_id, response["Records"]))
+                else:
+                    self._length_read = length
+            if pending:
+                self.busy = worked = True
+                self._process(mapping, pending)
+        return worked
+
+    def _open_shards(self, streams: Any, stream_arn: str, position: str) -> None:
+        shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"].get("Shards", [])
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            checkpoint = moto_mappings.stream_checkpoint(self.region, self.uuid, shard_id)
+            if checkpoint:  # a restarted emulator: on from the last record finished with
+                where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}
+            else:
+                where = {"ShardIteratorType": "LATEST" if position == "LATEST" else "TRIM_HORIZON"}
+            self._iterators[shard_id] = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)[
+                "ShardIterator"
+            ]
+
+    def _done_with(self, pending: deque[Batch]) -> None:
+        batch = pending.popleft()
+        moto_mappings.set_stream_checkpoint(
+            self.region, self.uuid, batch.shard_id, batch.raw[-1]["dynamodb"]["SequenceNumber"]
+        )
+
+    def _process(self, mapping: dict[str, Any], pending: deque[Batch]) -> None:
+        batch = pending[0]
+        records = [aws_events.dynamodb_lambda_record(r, stream_arn=mapping["EventSourceArn"]) for r in batch.raw]
+        passing = self.passing(mapping, records)
+        if not passing:
+            self._done_with(pending)
+            return
+        result = self.invoke(mapping, passing)
+        if not result.function_error:
+            failed: set[str] | None = set()
+            if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
+                failed = failed_items(result.payload, {r["dynamodb"]["SequenceNumber"] for r in passing})
+            if failed == set():
+                if not batch.doubled and self._service.chaos.duplicate():
+                    batch.doubled = True  # at least once: the same batch is handed over again, once
+                    return
+                self._done_with(pending)
+                return
+            if failed:  # retry from the lowest failed sequence number, in order
+                lowest = min(failed, key=int)
+                batch.raw = [r for r in batch.raw if int(r["dynamodb"]["SequenceNumber"]) >= int(lowest)]
+        self._retry_or_give_up(mapping, pending, batch, result)
+
+    def _retry_or_give_up(self, mapping: dict[str, Any], pending: deque[Batch], batch: Batch, result: Any) -> None:
+        if result.function_error and mapping.get("BisectBatchOnFunctionError") and len(batch.raw) > 1:
+            half = len(batch.raw) // 2
+            pending.popleft()
+            pending.appendleft(Batch(batch.shard_id, batch.raw[half:], batch.attempts))
+            pending.appendleft(Batch(batch.shard_id, batch.raw[:half], batch.attempts))
+            return
+        batch.attempts += 1
+        max_retries = int(
+            mapping.get("MaximumRetryAttempts", -1) if mapping.get("MaximumRetryAttempts") is not None else -1
+        )
+        max_age = float(mapping.get("MaximumRecordAgeInSeconds") or -1)
+        too_old = max_age > 0 and time.time() - batch.oldest_arrival() > self._service.settings.scaled(max_age)
+        if too_old or (max_retries >= 0 and batch.attempts > max_retries):
+            self._done_with(pending)
+            self._send_to_on_failure(
+                mapping, batch, "RecordAgeExceeded" if too_old else "RetryAttemptsExhausted", result
+            )
+            return
+        backoff = min(2 ** (batch.attempts - 1), 60)  # AWS backs off between retries of a shard's batch
+        self._stopped.wait(self._service.settings.scaled(backoff))
+
+    def _send_to_on_failure(self, mapping: dict[str, Any], batch: Batch, condition: str, result: Any) -> None:
+        target = ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if not target:
+            return  # AWS discards the batch and moves on
+        spec = self._service.resolve(self.region, mapping["FunctionArn"])
+        record = aws_events.stream_failure_record(
+            condition=condition,
+            function_arn=spec.arn,
+            approximate_invoke_count=batch.attempts,
+            shard_id=batch.shard_id,
+            stream_arn=mapping["EventSourceArn"],
+            records=batch.raw,
+            function_error="Unhandled" if result.function_error else None,
+        )
+        self._service.send_to_target(target, json.dumps(record), {})
