@@ -40,6 +40,8 @@ lab: $(STAMP)
 	$(PY) -m workshop lab $(LAB_ARGS)
 
 test: $(DEV_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 labs: $(STAMP)

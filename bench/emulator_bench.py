@@ -32,13 +32,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, Emulator, handler_seconds, load_average, median, percentile, timed_calls
-
 import idle_bench
 import pipeline_bench
 import report
 import scores_bench
 import suite_bench
+from harness import ROOT, Emulator, handler_seconds, load_average, median, percentile, timed_calls
 
 from workshop.account import deploy, environment
 from workshop.core.waiting import wait_for
@@ -77,8 +76,13 @@ def emulator_section(invokes: int) -> dict[str, Any]:
         colds = []
         for i in range(7):  # an update replaces the execution environment: the next invoke is cold
             deploy.deploy_function(aws, names, "noop", {"app.py": NOOP}, environment={"ROUND": str(i)})
-            wait_for(lambda: lam.get_function(FunctionName=arn)["Configuration"].get("LastUpdateStatus")
-                     in (None, "Successful"), "the update", timeout=60)
+            wait_for(
+                lambda: (
+                    lam.get_function(FunctionName=arn)["Configuration"].get("LastUpdateStatus") in (None, "Successful")
+                ),
+                "the update",
+                timeout=60,
+            )
             started = time.perf_counter()
             lam.invoke(FunctionName=arn, Payload=b"{}")
             colds.append((time.perf_counter() - started) * 1000)
@@ -86,8 +90,12 @@ def emulator_section(invokes: int) -> dict[str, Any]:
         bare = []
         for _ in range(5):  # the floor of a cold start: a Python process importing the worker's bootstrap
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import workshop.emulator.functions.bootstrap"], cwd=ROOT, check=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+            subprocess.run(
+                [sys.executable, "-c", "import workshop.emulator.functions.bootstrap"],
+                cwd=ROOT,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
             bare.append((time.perf_counter() - started) * 1000)
         results["bare_worker_start_ms"] = median(bare)
     return results
@@ -137,14 +145,22 @@ def scores_section(sizes: list[int]) -> dict[str, Any]:
         run.update(raw)
         # A stream shard is read and handled one batch at a time: per record, its share of a
         # GetRecords call and the aggregator's calls, one after another.
-        run.update(_best_of(scores_bench.serial_shard_bound(raw), scores_bench.serial_shard_bound(raw_after),
-                            "serial_shard_bound_records_per_s"))
+        run.update(
+            _best_of(
+                scores_bench.serial_shard_bound(raw),
+                scores_bench.serial_shard_bound(raw_after),
+                "serial_shard_bound_records_per_s",
+            )
+        )
         run["after"] = raw_after
         run["handler_seconds"], run["handler_invocations"] = seconds, count
         run["load_after"] = load_average()
         runs.append(run)
-        print(f"  {size} records: {run['records_per_s']:.1f} records/s, serial-shard bound "
-              f"{run['serial_shard_bound_records_per_s']:.1f}", flush=True)
+        print(
+            f"  {size} records: {run['records_per_s']:.1f} records/s, serial-shard bound "
+            f"{run['serial_shard_bound_records_per_s']:.1f}",
+            flush=True,
+        )
     return {"runs": runs}
 
 
@@ -163,20 +179,34 @@ def main() -> int:
     parser.add_argument("--ci-log", type=Path, default=Path("/tmp/ci.log"))
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--update", action="store_true",
-                        help="re-measure only the sections given and keep the others' figures from --json")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="re-measure only the sections given and keep the others' figures from --json",
+    )
     args = parser.parse_args()
     sections = args.sections or (ALL_SECTIONS if args.full else DEFAULT_SECTIONS)
     files = args.files or ([1000, 10000] if args.full else [100, 500])
     records = args.records or ([10000, 100000] if args.full else [2000])
 
     command = " ".join(["python", "bench/emulator_bench.py", *sys.argv[1:]])
-    results: dict[str, Any] = {"command": command, "machine": report.machine(), "load_before": load_average(),
-                               "started": time.strftime("%Y-%m-%d %H:%M %Z")}
+    results: dict[str, Any] = {
+        "command": command,
+        "machine": report.machine(),
+        "load_before": load_average(),
+        "started": time.strftime("%Y-%m-%d %H:%M %Z"),
+    }
     if args.update and args.json.exists():
         earlier = json.loads(args.json.read_text())
-        updates = [*earlier.get("updates", []), {"command": command, "started": results["started"],
-                                                  "sections": list(sections), "load_before": results["load_before"]}]
+        updates = [
+            *earlier.get("updates", []),
+            {
+                "command": command,
+                "started": results["started"],
+                "sections": list(sections),
+                "load_before": results["load_before"],
+            },
+        ]
         results = {**earlier, "updates": updates}
     started = time.perf_counter()
     for section in sections:

@@ -17,9 +17,10 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -27,14 +28,24 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from workshop.core.backend import EMBEDDED, Backend  # noqa: E402
 from workshop.core import launcher  # noqa: E402
+from workshop.core.backend import EMBEDDED, Backend  # noqa: E402
 from workshop.core.waiting import wait_for  # noqa: E402
 
 # What a private emulator must not inherit from the shell that runs the bench.
-_SCRUBBED = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
-             "WORKSHOP_BACKEND", "WORKSHOP_PREFIX", "WORKSHOP_PORT", "WORKSHOP_CHAOS_DUPLICATE_RATE",
-             "WORKSHOP_CHAOS_FAILURE_RATE", "WORKSHOP_CHAOS_DELAY_MS")
+_SCRUBBED = (
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "WORKSHOP_BACKEND",
+    "WORKSHOP_PREFIX",
+    "WORKSHOP_PORT",
+    "WORKSHOP_CHAOS_DUPLICATE_RATE",
+    "WORKSHOP_CHAOS_FAILURE_RATE",
+    "WORKSHOP_CHAOS_DELAY_MS",
+)
 
 
 class Emulator:
@@ -45,19 +56,34 @@ class Emulator:
         self.url = f"http://127.0.0.1:{self.port}"
         self._state = tempfile.TemporaryDirectory(prefix="workshop-bench-")
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-        env.update(WORKSHOP_PORT=str(self.port), WORKSHOP_STATE_DIR=self._state.name, PYTHONPATH=str(ROOT),
-                   AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, **settings)
+        env.update(
+            WORKSHOP_PORT=str(self.port),
+            WORKSHOP_STATE_DIR=self._state.name,
+            PYTHONPATH=str(ROOT),
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            **settings,
+        )
         profile = profile or os.environ.get("BENCH_PROFILE")
         if profile:
-            command = [sys.executable, str(BENCH / "sampler.py"), profile, "--", "serve", "--port", str(self.port),
-                       "--quiet"]
+            command = [
+                sys.executable,
+                str(BENCH / "sampler.py"),
+                profile,
+                "--",
+                "serve",
+                "--port",
+                str(self.port),
+                "--quiet",
+            ]
         else:
             command = [sys.executable, "-m", "workshop", "serve", "--port", str(self.port), "--quiet"]
         self._log = open(Path(self._state.name) / "emulator.log", "wb")
         self.started = time.perf_counter()
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        wait_for(lambda: launcher.probe(self.url, timeout=0.2), "the emulator", timeout=60, interval=0.01,
-                 max_interval=0.01)
+        wait_for(
+            lambda: launcher.probe(self.url, timeout=0.2), "the emulator", timeout=60, interval=0.01, max_interval=0.01
+        )
         self.first_answer_s = time.perf_counter() - self.started
         self.backend = Backend(EMBEDDED, self.url, "us-east-1")
 
@@ -178,8 +204,9 @@ def handler_seconds(aws: Backend, function: str) -> tuple[float, int]:
     logs = aws.client("logs")
     total, count = 0.0, 0
     try:
-        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{function}",
-                                                                 filterPattern="REPORT")
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=f"/aws/lambda/{function}", filterPattern="REPORT"
+        )
         for page in pages:
             for event in page["events"]:
                 if event["message"].startswith("REPORT"):

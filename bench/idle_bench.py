@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import psutil
-
 from harness import Emulator, median, timed_calls
 
 from workshop.account import deploy, environment
@@ -36,17 +35,29 @@ def _create(emulator: Emulator, queues: int, alarms: int, streams: int) -> float
         lam.create_event_source_mapping(FunctionName=function, EventSourceArn=arn, BatchSize=10)
         if i < alarms:
             cloudwatch.put_metric_alarm(
-                AlarmName=f"idle-a{i}", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
-                Dimensions=[{"Name": "QueueName", "Value": name}], Statistic="Maximum", Period=60,
-                EvaluationPeriods=3, Threshold=5, ComparisonOperator="GreaterThanThreshold")
+                AlarmName=f"idle-a{i}",
+                Namespace="AWS/SQS",
+                MetricName="ApproximateNumberOfMessagesVisible",
+                Dimensions=[{"Name": "QueueName", "Value": name}],
+                Statistic="Maximum",
+                Period=60,
+                EvaluationPeriods=3,
+                Threshold=5,
+                ComparisonOperator="GreaterThanThreshold",
+            )
     for i in range(streams):
         table = ddb.create_table(
-            TableName=f"idle-t{i}", BillingMode="PAY_PER_REQUEST",
+            TableName=f"idle-t{i}",
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
-        lam.create_event_source_mapping(FunctionName=function, StartingPosition="LATEST",
-                                        EventSourceArn=table["TableDescription"]["LatestStreamArn"])
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        lam.create_event_source_mapping(
+            FunctionName=function,
+            StartingPosition="LATEST",
+            EventSourceArn=table["TableDescription"]["LatestStreamArn"],
+        )
     return time.perf_counter() - started
 
 
@@ -57,7 +68,9 @@ def _cpu_share(process: psutil.Process, seconds: float) -> float:
     return (after.user + after.system - before.user - before.system) / (time.perf_counter() - started)
 
 
-def run(queues: int = 90, alarms: int = 20, streams: int = 30, settle_s: float = 10, sample_s: float = 30) -> dict[str, Any]:
+def run(
+    queues: int = 90, alarms: int = 20, streams: int = 30, settle_s: float = 10, sample_s: float = 30
+) -> dict[str, Any]:
     with Emulator() as emulator:
         create_s = _create(emulator, queues, alarms, streams)
         process = psutil.Process(emulator.process.pid)
@@ -68,8 +81,15 @@ def run(queues: int = 90, alarms: int = 20, streams: int = 30, settle_s: float =
         sqs = emulator.backend.client("sqs")
         latency = timed_calls(lambda i: sqs.list_queues(QueueNamePrefix="idle-q1"), 100)
         snapshots = emulator.stats().get("snapshots") or {}
-    return {"queues_with_mappings": queues, "alarms": alarms, "stream_mappings": streams,
-            "create_s": create_s, "idle_cpu_share": cpu, "rss_mb": rss_after / 2**20,
-            "rss_growth_mb_per_hour": (rss_after - rss_before) / 2**20 * 3600 / sample_s,
-            "list_queues_p50_ms": median(latency), "snapshot_bytes": snapshots.get("last_bytes"),
-            "snapshot_seconds": snapshots.get("last_seconds")}
+    return {
+        "queues_with_mappings": queues,
+        "alarms": alarms,
+        "stream_mappings": streams,
+        "create_s": create_s,
+        "idle_cpu_share": cpu,
+        "rss_mb": rss_after / 2**20,
+        "rss_growth_mb_per_hour": (rss_after - rss_before) / 2**20 * 3600 / sample_s,
+        "list_queues_p50_ms": median(latency),
+        "snapshot_bytes": snapshots.get("last_bytes"),
+        "snapshot_seconds": snapshots.get("last_seconds"),
+    }

@@ -25,9 +25,9 @@ from typing import Any
 
 from harness import Emulator, concurrent_rate
 
-from workshop.lab_helpers import capstone, orders
 from workshop.account import environment
 from workshop.core.waiting import wait_for
+from workshop.lab_helpers import capstone, orders
 
 PREFIX = "bench"
 UPLOAD_THREADS = 4
@@ -64,8 +64,9 @@ def setup(emulator: Emulator) -> tuple[Any, Any]:
 def run(emulator: Emulator, count: int, *, first_order_id: int = 0, run_id: str = "") -> dict[str, Any]:
     """Upload ``count`` good files and wait until every record's output exists."""
     aws, names = setup(emulator)
-    files = orders.generate(count, seed=11, malformed=0, duplicates=0, first_order_id=first_order_id,
-                            prefix=f"orders/{run_id}")
+    files = orders.generate(
+        count, seed=11, malformed=0, duplicates=0, first_order_id=first_order_id, prefix=f"orders/{run_id}"
+    )
     total_records = sum(records_of(f) for f in files)
     worker = names.function(capstone.ORDERS.purpose("worker"))
     s3_out, incoming = aws.client("s3"), names.bucket(capstone.INCOMING)
@@ -77,24 +78,51 @@ def run(emulator: Emulator, count: int, *, first_order_id: int = 0, run_id: str 
     with emulator.memory() as memory:
         started = time.perf_counter()
         with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-            list(pool.map(lambda i: clients[i % UPLOAD_THREADS].put_object(
-                Bucket=incoming, Key=files[i].key, Body=files[i].body, ContentType=files[i].content_type),
-                range(count)))
+            list(
+                pool.map(
+                    lambda i: clients[i % UPLOAD_THREADS].put_object(
+                        Bucket=incoming, Key=files[i].key, Body=files[i].body, ContentType=files[i].content_type
+                    ),
+                    range(count),
+                )
+            )
         uploaded = time.perf_counter() - started
         # Cheap first (the emulator's counters), then the real thing (the outputs listed).
-        wait_for(lambda: _mapping_records(emulator, aws, names, "worker") - before_records >= total_records
-                 and emulator.stats()["idle"], "every job handed to the worker", timeout=3600, max_interval=0.1)
-        wait_for(lambda: _count_objects(s3_out, output_bucket) - before_outputs >= total_records,
-                 "every output object", timeout=600, max_interval=0.2)
+        wait_for(
+            lambda: (
+                _mapping_records(emulator, aws, names, "worker") - before_records >= total_records
+                and emulator.stats()["idle"]
+            ),
+            "every job handed to the worker",
+            timeout=3600,
+            max_interval=0.1,
+        )
+        wait_for(
+            lambda: _count_objects(s3_out, output_bucket) - before_outputs >= total_records,
+            "every output object",
+            timeout=600,
+            max_interval=0.2,
+        )
         seconds = time.perf_counter() - started
     calls = calls_per_file(total_records / count)
-    return {"files": count, "records": total_records, "seconds": seconds, "upload_seconds": uploaded,
-            "files_per_s": count / seconds, "ms_per_file": seconds * 1000 / count,
-            "calls_per_file": sum(calls.values()), "calls_breakdown": calls,
-            "invocations": {p: emulator.invocations(names.function(capstone.ORDERS.purpose(p)))
-                            for p in ("intake", "enqueuer", "worker")},
-            "peak_emulator_rss_mb": memory.peak_emulator_mb, "peak_total_rss_mb": memory.peak_total_mb,
-            "peak_lambda_workers": memory.peak_workers, "worker_function": worker}
+    return {
+        "files": count,
+        "records": total_records,
+        "seconds": seconds,
+        "upload_seconds": uploaded,
+        "files_per_s": count / seconds,
+        "ms_per_file": seconds * 1000 / count,
+        "calls_per_file": sum(calls.values()),
+        "calls_breakdown": calls,
+        "invocations": {
+            p: emulator.invocations(names.function(capstone.ORDERS.purpose(p)))
+            for p in ("intake", "enqueuer", "worker")
+        },
+        "peak_emulator_rss_mb": memory.peak_emulator_mb,
+        "peak_total_rss_mb": memory.peak_total_mb,
+        "peak_lambda_workers": memory.peak_workers,
+        "worker_function": worker,
+    }
 
 
 def _mapping_records(emulator: Emulator, aws: Any, names: Any, purpose: str) -> int:
@@ -118,13 +146,18 @@ def raw_rate(emulator: Emulator, files: int, threads: int = 12, label: str = "ra
     for bucket in buckets.values():
         s3.create_bucket(Bucket=bucket)
     documents, records = names.table("raw-documents"), names.table("raw-records")
-    for table, key, extra in ((documents, "ContentHash", {}), (records, "RecordKey", {
-            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}})):
-        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}], **extra)
-    queue = sqs.create_queue(QueueName=names.queue("raw-jobs", fifo=True),
-                             Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for table, key, extra in (
+        (documents, "ContentHash", {}),
+        (records, "RecordKey", {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}}),
+    ):
+        ddb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            **extra,
+        )
+    queue = sqs.create_queue(QueueName=names.queue("raw-jobs", fifo=True), Attributes={"FifoQueue": "true"})["QueueUrl"]
     body = orders.sample_csv()
     per_thread = [(aws.client("s3"), aws.client("dynamodb"), aws.client("sqs")) for _ in range(threads)]
     stream_arn = ddb.describe_table(TableName=records)["Table"]["LatestStreamArn"]
@@ -134,40 +167,90 @@ def raw_rate(emulator: Emulator, files: int, threads: int = 12, label: str = "ra
         key = f"orders/batch-{i:05d}.csv"
         s3.put_object(Bucket=buckets["in"], Key=key, Body=body, ContentType="text/csv")
         s3.get_object(Bucket=buckets["in"], Key=key)["Body"].read()
-        ddb.put_item(TableName=documents, Item={"ContentHash": {"S": f"h{i}"}, "Key": {"S": key},
-                                                "Status": {"S": "started"}},
-                     ConditionExpression="attribute_not_exists(ContentHash)")
-        ddb.batch_write_item(RequestItems={records: [{"PutRequest": {"Item": {
-            "RecordKey": {"S": f"orders#{i}-{n}"}, "customer": {"S": "ana"}, "product": {"S": "mug"},
-            "quantity": {"S": "2"}, "unit_price": {"S": "8.50"}, "SourceFile": {"S": key}}}} for n in range(3)]})
-        ddb.update_item(TableName=documents, Key={"ContentHash": {"S": f"h{i}"}}, UpdateExpression="SET #s = :d",
-                        ExpressionAttributeNames={"#s": "Status"}, ExpressionAttributeValues={":d": {"S": "done"}})
-        s3.copy_object(CopySource={"Bucket": buckets["in"], "Key": key}, Bucket=buckets["archive"], Key=key,
-                       Metadata={"records": "3"}, MetadataDirective="REPLACE")
+        ddb.put_item(
+            TableName=documents,
+            Item={"ContentHash": {"S": f"h{i}"}, "Key": {"S": key}, "Status": {"S": "started"}},
+            ConditionExpression="attribute_not_exists(ContentHash)",
+        )
+        ddb.batch_write_item(
+            RequestItems={
+                records: [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "RecordKey": {"S": f"orders#{i}-{n}"},
+                                "customer": {"S": "ana"},
+                                "product": {"S": "mug"},
+                                "quantity": {"S": "2"},
+                                "unit_price": {"S": "8.50"},
+                                "SourceFile": {"S": key},
+                            }
+                        }
+                    }
+                    for n in range(3)
+                ]
+            }
+        )
+        ddb.update_item(
+            TableName=documents,
+            Key={"ContentHash": {"S": f"h{i}"}},
+            UpdateExpression="SET #s = :d",
+            ExpressionAttributeNames={"#s": "Status"},
+            ExpressionAttributeValues={":d": {"S": "done"}},
+        )
+        s3.copy_object(
+            CopySource={"Bucket": buckets["in"], "Key": key},
+            Bucket=buckets["archive"],
+            Key=key,
+            Metadata={"records": "3"},
+            MetadataDirective="REPLACE",
+        )
         s3.delete_object(Bucket=buckets["in"], Key=key)
         for n in range(3):
-            s3.put_object(Bucket=buckets["out"], Key=f"orders/{i}-{n}.json", Body=b'{"record": {}}',
-                          ContentType="application/json")
+            s3.put_object(
+                Bucket=buckets["out"],
+                Key=f"orders/{i}-{n}.json",
+                Body=b'{"record": {}}',
+                ContentType="application/json",
+            )
         calls = 10
         if i % 3 == 0:  # per 10 records (one each per ~3 files): a batch sent, a receive and a delete
-            sqs.send_message_batch(QueueUrl=queue, Entries=[{
-                "Id": str(n), "MessageBody": json.dumps({"RecordKey": f"orders#{i}-{n}"}),
-                "MessageGroupId": f"g{(i + n) % 8}", "MessageDeduplicationId": f"orders#{i}-{n}"} for n in range(10)])
+            sqs.send_message_batch(
+                QueueUrl=queue,
+                Entries=[
+                    {
+                        "Id": str(n),
+                        "MessageBody": json.dumps({"RecordKey": f"orders#{i}-{n}"}),
+                        "MessageGroupId": f"g{(i + n) % 8}",
+                        "MessageDeduplicationId": f"orders#{i}-{n}",
+                    }
+                    for n in range(10)
+                ],
+            )
             messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
             if messages:
-                sqs.delete_message_batch(QueueUrl=queue, Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+                sqs.delete_message_batch(
+                    QueueUrl=queue,
+                    Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+                )
             calls += 3
         if i % 33 == 0:  # a GetRecords per 100 records
             streams = aws.client("dynamodbstreams")
             iterator = streams.get_shard_iterator(
-                StreamArn=stream_arn, ShardId=streams.describe_stream(StreamArn=stream_arn)[
-                    "StreamDescription"]["Shards"][0]["ShardId"], ShardIteratorType="LATEST")["ShardIterator"]
+                StreamArn=stream_arn,
+                ShardId=streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"],
+                ShardIteratorType="LATEST",
+            )["ShardIterator"]
             streams.get_records(ShardIterator=iterator, Limit=100)
             calls += 3
         return calls
 
     one_file(-1)  # warm the clients
     rate, calls, seconds = concurrent_rate(one_file, files, threads)
-    return {"raw_calls_per_s": rate, "raw_calls": calls, "raw_seconds": seconds, "raw_threads": threads,
-            "raw_files": files}
+    return {
+        "raw_calls_per_s": rate,
+        "raw_calls": calls,
+        "raw_seconds": seconds,
+        "raw_threads": threads,
+        "raw_files": files,
+    }

@@ -28,9 +28,13 @@ def machine() -> dict[str, Any]:
         for line in release.read_text().splitlines():
             if line.startswith("PRETTY_NAME="):
                 os_name = f"{line.split('=', 1)[1].strip(chr(34))} (Linux {platform.release().split('-')[0]})"
-    return {"cpu": model or platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version(),
-            "os": os_name}
+    return {
+        "cpu": model or platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "os": os_name,
+    }
 
 
 def _f(value: Any, digits: int = 1) -> str:
@@ -58,8 +62,10 @@ def _scores_after(run: dict[str, Any]) -> str:
     after = run.get("after")
     if not after:
         return ""
-    return (f"; after the run, against its grown totals: GetRecords {_f(after['get_records_records_per_s'])} "
-            f"records/s, UpdateItem {_f(after['update_item_per_s'])} calls/s")
+    return (
+        f"; after the run, against its grown totals: GetRecords {_f(after['get_records_records_per_s'])} "
+        f"records/s, UpdateItem {_f(after['update_item_per_s'])} calls/s"
+    )
 
 
 SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "notebooks", "maketest")
@@ -110,70 +116,96 @@ def render(r: dict[str, Any]) -> str:
     row = lines.append
     e = r.get("emulator")
     if e:
-        row(f"| emulator start to first answer | {_f(e['start_to_first_answer_s'], 2)} s | — | — | "
-            "`python -m workshop serve` started to `/_workshop/health` answering; median of 3 |")
-        row(f"| plain API call p50 / p99 | {_f(e['api_call_p50_ms'], 2)} / {_f(e['api_call_p99_ms'], 2)} ms | — | — | "
-            "GetFunctionConfiguration (Lambda's API, no code run), one client, one call after another: the floor of an invoke |")
-        row(f"| warm invoke p50 | {_f(e['warm_invoke_p50_ms'], 2)} ms | {_f(e['api_call_p50_ms'], 2)} ms | "
+        row(
+            f"| emulator start to first answer | {_f(e['start_to_first_answer_s'], 2)} s | — | — | "
+            "`python -m workshop serve` started to `/_workshop/health` answering; median of 3 |"
+        )
+        row(
+            f"| plain API call p50 / p99 | {_f(e['api_call_p50_ms'], 2)} / {_f(e['api_call_p99_ms'], 2)} ms | — | — | "
+            "GetFunctionConfiguration (Lambda's API, no code run), one client, one call after another: the floor of an invoke |"
+        )
+        row(
+            f"| warm invoke p50 | {_f(e['warm_invoke_p50_ms'], 2)} ms | {_f(e['api_call_p50_ms'], 2)} ms | "
             f"{_ratio(e['warm_invoke_p50_ms'], e['api_call_p50_ms'], True)} | no-op handler, RequestResponse; "
-            f"overhead over a plain call: **{_f(e['warm_invoke_overhead_p50_ms'], 2)} ms** |")
-        row(f"| warm invoke p99 | {_f(e['warm_invoke_p99_ms'], 2)} ms | {_f(e['api_call_p99_ms'], 2)} ms | "
+            f"overhead over a plain call: **{_f(e['warm_invoke_overhead_p50_ms'], 2)} ms** |"
+        )
+        row(
+            f"| warm invoke p99 | {_f(e['warm_invoke_p99_ms'], 2)} ms | {_f(e['api_call_p99_ms'], 2)} ms | "
             f"{_ratio(e['warm_invoke_p99_ms'], e['api_call_p99_ms'], True)} | overhead p99: "
-            f"**{_f(e['warm_invoke_overhead_p99_ms'], 2)} ms** |")
-        row(f"| cold start (median of 7) | {_f(e['cold_start_median_ms'])} ms | {_f(e['bare_worker_start_ms'])} ms | "
+            f"**{_f(e['warm_invoke_overhead_p99_ms'], 2)} ms** |"
+        )
+        row(
+            f"| cold start (median of 7) | {_f(e['cold_start_median_ms'])} ms | {_f(e['bare_worker_start_ms'])} ms | "
             f"{_ratio(e['cold_start_median_ms'], e['bare_worker_start_ms'], True)} | invoke after a configuration "
-            "update; bound: a bare `python` importing the worker bootstrap |")
+            "update; bound: a bare `python` importing the worker bootstrap |"
+        )
     i = r.get("idle")
     if i:
-        row(f"| idle emulator with a class's leftovers | {i['idle_cpu_share']:.0%} of a core | — | — | "
+        row(
+            f"| idle emulator with a class's leftovers | {i['idle_cpu_share']:.0%} of a core | — | — | "
             f"{i['queues_with_mappings']} queues with mappings (a third FIFO), {i['alarms']} alarms, "
             f"{i['stream_mappings']} stream mappings, nobody calling; created in {_f(i['create_s'])} s; "
             f"resident {_f(i['rss_mb'], 0)} MB, growing {_f(i['rss_growth_mb_per_hour'], 0)} MB/h; "
             f"a plain call meanwhile p50 {_f(i['list_queues_p50_ms'], 2)} ms; its saved state "
-            f"{_f((i['snapshot_bytes'] or 0) / 2**20, 1)} MB, written in {_f((i['snapshot_seconds'] or 0) * 1000, 0)} ms |")
+            f"{_f((i['snapshot_bytes'] or 0) / 2**20, 1)} MB, written in {_f((i['snapshot_seconds'] or 0) * 1000, 0)} ms |"
+        )
     p = r.get("pipeline")
     if p:
         for run in p["runs"]:
             h = run["handlers"]
-            row(f"| ingest pipeline, {run['files']:,} files ({run['records']:,} records) | "
+            row(
+                f"| ingest pipeline, {run['files']:,} files ({run['records']:,} records) | "
                 f"{_f(run['files_per_s'])} files/s | {_f(run['bound_files_per_s'])} files/s | "
                 f"{_ratio(run['files_per_s'], run['bound_files_per_s'])} | upload start to every output present, "
                 f"{_f(run['seconds'])} s; bound = raw {_f(run['raw_calls_per_s'])} calls/s{_before_after(run, 'raw_calls_per_s')} ÷ "
                 f"{_f(run['calls_per_file'], 2)} calls/file; handlers busy: intake {_f(h['intake']['handler_seconds'])} s, "
                 f"enqueuer {_f(h['enqueuer']['handler_seconds'])} s ({h['enqueuer']['invocations']} batches), "
-                f"worker {_f(h['worker']['handler_seconds'])} s ({h['worker']['invocations']} batches) |")
+                f"worker {_f(h['worker']['handler_seconds'])} s ({h['worker']['invocations']} batches) |"
+            )
         if len(p["runs"]) > 1:
             a, b = p["runs"][0], p["runs"][-1]
-            row(f"| per-file cost, {a['files']:,} → {b['files']:,} files | {_f(a['ms_per_file'], 2)} → "
+            row(
+                f"| per-file cost, {a['files']:,} → {b['files']:,} files | {_f(a['ms_per_file'], 2)} → "
                 f"{_f(b['ms_per_file'], 2)} ms | — | ×{b['ms_per_file'] / a['ms_per_file']:.2f} | growth of the "
-                f"end-to-end cost per file with {b['files'] // a['files']}× the files |")
+                f"end-to-end cost per file with {b['files'] // a['files']}× the files |"
+            )
         big = max(p["runs"], key=lambda run: run["files"])
-        row(f"| peak memory, {big['files']:,}-file run | {_f(big['peak_emulator_rss_mb'], 0)} MB emulator; "
+        row(
+            f"| peak memory, {big['files']:,}-file run | {_f(big['peak_emulator_rss_mb'], 0)} MB emulator; "
             f"{_f(big['peak_total_rss_mb'], 0)} MB with its {big['peak_lambda_workers']} Lambda workers | — | — | "
-            "resident set size sampled every 0.25 s (workers share library pages, so the sum overstates) |")
+            "resident set size sampled every 0.25 s (workers share library pages, so the sum overstates) |"
+        )
     s = r.get("scores")
     if s:
         for run in s["runs"]:
-            row(f"| game scores, {run['records']:,} records | {_f(run['records_per_s'])} records/s | "
+            row(
+                f"| game scores, {run['records']:,} records | {_f(run['records_per_s'])} records/s | "
                 f"{_f(run['serial_shard_bound_records_per_s'])} records/s | "
                 f"{_ratio(run['records_per_s'], run['serial_shard_bound_records_per_s'])} | bound: one shard, one batch "
                 f"at a time: GetRecords {_f(run['get_records_records_per_s'])} records/s and the aggregator's "
                 f"{_f(run['aggregator_calls_per_record'], 2)} UpdateItem/record at {_f(run['update_item_per_s'])} "
                 f"calls/s{_scores_after(run)}{_before_after(run, 'serial_shard_bound_records_per_s')}; records enter at {_f(run['batch_write_items_per_s'], 0)} items/s (BatchWriteItem, "
                 f"{_ratio(run['records_per_s'], run['batch_write_items_per_s'])} of it); handler busy "
-                f"{_f(run['handler_seconds'])} of {_f(run['seconds'])} s; {run['games_counted']:,} games counted |")
+                f"{_f(run['handler_seconds'])} of {_f(run['seconds'])} s; {run['games_counted']:,} games counted |"
+            )
     c = r.get("class")
     if c:
-        row(f"| setup of {c['participants']} participants | {_f(c['setup_s'])} s | — | — | "
-            f"`setup_env.py --participants {c['participants']}` on a fresh emulator: {c['setup_said']} |")
-        row(f"| teardown of {c['participants']} participants | {_f(c['teardown_s'])} s | — | — | "
-            f"`teardown_env.py --participants {c['participants']}`: {c['teardown_said']} |")
+        row(
+            f"| setup of {c['participants']} participants | {_f(c['setup_s'])} s | — | — | "
+            f"`setup_env.py --participants {c['participants']}` on a fresh emulator: {c['setup_said']} |"
+        )
+        row(
+            f"| teardown of {c['participants']} participants | {_f(c['teardown_s'])} s | — | — | "
+            f"`teardown_env.py --participants {c['participants']}`: {c['teardown_said']} |"
+        )
     n = r.get("notebooks")
     if n:
         total = sum(x["seconds"] for x in n)
         for x in n:
-            row(f"| Run All `{x['notebook']}` | {_f(x['seconds'])} s | — | — | {x['code_cells']} code cells"
-                f"{'; FAILED: ' + x['error'] if x['error'] else ''}; includes its private emulator's start and setup |")
+            row(
+                f"| Run All `{x['notebook']}` | {_f(x['seconds'])} s | — | — | {x['code_cells']} code cells"
+                f"{'; FAILED: ' + x['error'] if x['error'] else ''}; includes its private emulator's start and setup |"
+            )
         row(f"| Run All, every notebook | {_f(total / 60)} min | — | — | {len(n)} notebooks one after another |")
     t = r.get("maketest")
     if t:
@@ -195,14 +227,19 @@ def bad_input_table() -> list[str]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.labs.test_faults import BAD_INPUTS  # noqa: E402 - the cases live with their test
 
-    lines = ["## Bad input and where it ends", "",
-             "Each file below is uploaded to the capstone's incoming bucket; `make test` asserts where it "
-             "ends and the reason it carries (`tests/labs/test_faults.py`). Nothing is lost: a rejected file "
-             "is kept whole in the error bucket with its reason in the object's metadata, and raises an "
-             "alarm. Also asserted there: a 50 MB file is refused before it is read (`too large: ...`), "
-             "events without S3 records are answered with what was ignored, poison jobs are parked in "
-             "the dead-letter queue at once with their reason.", "",
-             "| input | example key | ends in | reason kept |", "| --- | --- | --- | --- |"]
+    lines = [
+        "## Bad input and where it ends",
+        "",
+        "Each file below is uploaded to the capstone's incoming bucket; `make test` asserts where it "
+        "ends and the reason it carries (`tests/labs/test_faults.py`). Nothing is lost: a rejected file "
+        "is kept whole in the error bucket with its reason in the object's metadata, and raises an "
+        "alarm. Also asserted there: a 50 MB file is refused before it is read (`too large: ...`), "
+        "events without S3 records are answered with what was ignored, poison jobs are parked in "
+        "the dead-letter queue at once with their reason.",
+        "",
+        "| input | example key | ends in | reason kept |",
+        "| --- | --- | --- | --- |",
+    ]
     for what, key, _, place, reason in BAD_INPUTS:
         lines.append(f"| {what} | `{key}` | {place} | {reason or '—'} |")
     return lines

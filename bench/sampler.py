@@ -19,11 +19,22 @@ import time
 
 INTERVAL = 0.005
 # Frames where a thread merely waits: not where time is spent.
-_IDLE = {("threading.py", "wait"), ("selectors.py", "select"), ("socketserver.py", "serve_forever"),
-         ("queue.py", "get"), ("threading.py", "_wait_for_tstate_lock"), ("socket.py", "readinto"),
-         ("lambda_protocol.py", "receive"), ("subprocess.py", "_wait"), ("socket.py", "accept"),
-         ("threading.py", "join"), ("sampler.py", "_sample"), ("lambda_runtime.py", "_drain_stderr"),
-         ("lambda_protocol.py", "_read_exactly"), ("thread.py", "_worker")}
+_IDLE = {
+    ("threading.py", "wait"),
+    ("selectors.py", "select"),
+    ("socketserver.py", "serve_forever"),
+    ("queue.py", "get"),
+    ("threading.py", "_wait_for_tstate_lock"),
+    ("socket.py", "readinto"),
+    ("lambda_protocol.py", "receive"),
+    ("subprocess.py", "_wait"),
+    ("socket.py", "accept"),
+    ("threading.py", "join"),
+    ("sampler.py", "_sample"),
+    ("lambda_runtime.py", "_drain_stderr"),
+    ("lambda_protocol.py", "_read_exactly"),
+    ("thread.py", "_worker"),
+}
 
 
 def _where(frame) -> tuple[str, str, int]:
@@ -32,7 +43,7 @@ def _where(frame) -> tuple[str, str, int]:
 
 
 def main() -> None:
-    out, args = sys.argv[1], sys.argv[sys.argv.index("--") + 1:]
+    out, args = sys.argv[1], sys.argv[sys.argv.index("--") + 1 :]
     own: collections.Counter = collections.Counter()
     total: collections.Counter = collections.Counter()
     samples = [0]
@@ -67,8 +78,10 @@ def main() -> None:
     finally:
         stop.set()
         with open(out, "w") as report:
-            report.write(f"{samples[0]} busy thread samples every {INTERVAL * 1000:.0f} ms over "
-                         f"{time.monotonic() - started:.1f} s\n\nself\n")
+            report.write(
+                f"{samples[0]} busy thread samples every {INTERVAL * 1000:.0f} ms over "
+                f"{time.monotonic() - started:.1f} s\n\nself\n"
+            )
             for (file, name), count in own.most_common(40):
                 report.write(f"{count / max(1, samples[0]):6.1%}  {file}:{name}\n")
             report.write("\ntotal (self and callees)\n")

@@ -21,9 +21,9 @@ from typing import Any
 from harness import ROOT, Emulator, concurrent_rate
 
 from workshop.account import environment
-from workshop.lab_helpers import scores
 from workshop.account.deploy import deploy_function
 from workshop.core.waiting import wait_for
+from workshop.lab_helpers import scores
 
 NOTEBOOK = ROOT / "solutions" / "05_game_scores.ipynb"
 HANDLER_FILE = "handlers/aggregate_scores_safe.py"
@@ -43,26 +43,48 @@ def aggregator_source() -> str:
 
 def _tables(aws: Any, records: str, totals: str) -> None:
     ddb = aws.client("dynamodb")
-    ddb.create_table(TableName=records, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "PlayerName", "KeyType": "HASH"},
-                                {"AttributeName": "RecordID", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "PlayerName", "AttributeType": "S"},
-                                           {"AttributeName": "RecordID", "AttributeType": "S"}],
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-    ddb.create_table(TableName=totals, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "PlayerName", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "PlayerName", "AttributeType": "S"}])
+    ddb.create_table(
+        TableName=records,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "PlayerName", "KeyType": "HASH"},
+            {"AttributeName": "RecordID", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PlayerName", "AttributeType": "S"},
+            {"AttributeName": "RecordID", "AttributeType": "S"},
+        ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    ddb.create_table(
+        TableName=totals,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "PlayerName", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PlayerName", "AttributeType": "S"}],
+    )
 
 
 def _write(aws: Any, table: str, games: list[dict[str, Any]]) -> float:
     """BatchWriteItem, 25 items a call, from WRITERS threads; returns the seconds it took."""
     clients = [aws.client("dynamodb") for _ in range(WRITERS)]
-    chunks = [games[i:i + 25] for i in range(0, len(games), 25)]
+    chunks = [games[i : i + 25] for i in range(0, len(games), 25)]
 
     def put(i: int) -> None:
-        request = {table: [{"PutRequest": {"Item": {
-            "PlayerName": {"S": g["PlayerName"]}, "RecordID": {"S": g["RecordID"]},
-            "Score": {"N": str(g["Score"])}, "Level": {"N": str(g["Level"])}}}} for g in chunks[i]]}
+        request = {
+            table: [
+                {
+                    "PutRequest": {
+                        "Item": {
+                            "PlayerName": {"S": g["PlayerName"]},
+                            "RecordID": {"S": g["RecordID"]},
+                            "Score": {"N": str(g["Score"])},
+                            "Level": {"N": str(g["Level"])},
+                        }
+                    }
+                }
+                for g in chunks[i]
+            ]
+        }
         while request:
             request = clients[i % WRITERS].batch_write_item(RequestItems=request).get("UnprocessedItems") or None
 
@@ -79,31 +101,54 @@ def run(emulator: Emulator, count: int, run_id: str) -> dict[str, Any]:
     records, totals = names.table("GameScoreRecords"), names.table("GameScoresByUser")
     _tables(aws, records, totals)
     ddb, lam = aws.client("dynamodb"), aws.client("lambda")
-    arn = deploy_function(aws, names, "score-aggregator", {"app.py": aggregator_source()},
-                          environment={"TABLE": totals})
+    arn = deploy_function(
+        aws, names, "score-aggregator", {"app.py": aggregator_source()}, environment={"TABLE": totals}
+    )
     stream = ddb.describe_table(TableName=records)["Table"]["LatestStreamArn"]
-    uuid = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=arn, StartingPosition="TRIM_HORIZON",
-                                           BatchSize=BATCH_SIZE, FunctionResponseTypes=["ReportBatchItemFailures"])["UUID"]
+    uuid = lam.create_event_source_mapping(
+        EventSourceArn=stream,
+        FunctionName=arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=BATCH_SIZE,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )["UUID"]
     wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled", "the mapping", timeout=120)
     games = scores.generate(count, players=PLAYERS, seed=5)
 
     with emulator.memory() as memory:
         started = time.perf_counter()
         write_seconds = _write(aws, records, games)
-        wait_for(lambda: (emulator.stats()["mappings"].get(uuid, {}).get("records", 0) >= count
-                          and emulator.stats()["idle"]), "every record aggregated", timeout=7200, max_interval=0.1)
+        wait_for(
+            lambda: emulator.stats()["mappings"].get(uuid, {}).get("records", 0) >= count and emulator.stats()["idle"],
+            "every record aggregated",
+            timeout=7200,
+            max_interval=0.1,
+        )
         seconds = time.perf_counter() - started
-    counted = sum(int(item["GamesPlayed"]["N"]) for page in ddb.get_paginator("scan").paginate(TableName=totals)
-                  for item in page["Items"] if "GamesPlayed" in item)
+    counted = sum(
+        int(item["GamesPlayed"]["N"])
+        for page in ddb.get_paginator("scan").paginate(TableName=totals)
+        for item in page["Items"]
+        if "GamesPlayed" in item
+    )
     batches = emulator.stats()["mappings"][uuid]["batches"]
-    return {"records": count, "seconds": seconds, "records_per_s": count / seconds,
-            "write_seconds": write_seconds, "batch_write_items_per_s": count / write_seconds,
-            "games_counted": counted, "batches": batches, "records_per_batch": count / max(1, batches),
-            "peak_emulator_rss_mb": memory.peak_emulator_mb, "peak_total_rss_mb": memory.peak_total_mb}
+    return {
+        "records": count,
+        "seconds": seconds,
+        "records_per_s": count / seconds,
+        "write_seconds": write_seconds,
+        "batch_write_items_per_s": count / write_seconds,
+        "games_counted": counted,
+        "batches": batches,
+        "records_per_batch": count / max(1, batches),
+        "peak_emulator_rss_mb": memory.peak_emulator_mb,
+        "peak_total_rss_mb": memory.peak_total_mb,
+    }
 
 
-def raw_rates(emulator: Emulator, count: int = 2000, label: str = "rawscores",
-              totals: str | None = None) -> dict[str, Any]:
+def raw_rates(
+    emulator: Emulator, count: int = 2000, label: str = "rawscores", totals: str | None = None
+) -> dict[str, Any]:
     """In the same emulator: the BatchWriteItem item rate into a stream-enabled table, the
     aggregator's UpdateItem rate (one thread: a stream shard is handled one batch at a time)
     against ``totals`` (default: a new table), and GetRecords records per second."""
@@ -119,12 +164,18 @@ def raw_rates(emulator: Emulator, count: int = 2000, label: str = "rawscores",
     def add_game(i: int) -> int:
         game = games[i]
         try:
-            ddb.update_item(TableName=totals, Key={"PlayerName": {"S": game["PlayerName"]}},
-                            UpdateExpression="ADD TotalScore :score, GamesPlayed :one, CountedRecords :ids",
-                            ConditionExpression="NOT contains(CountedRecords, :id)",
-                            ExpressionAttributeValues={":score": {"N": str(game["Score"])}, ":one": {"N": "1"},
-                                                       ":ids": {"SS": [f"{label}-{game['RecordID']}"]},
-                                                       ":id": {"S": f"{label}-{game['RecordID']}"}})
+            ddb.update_item(
+                TableName=totals,
+                Key={"PlayerName": {"S": game["PlayerName"]}},
+                UpdateExpression="ADD TotalScore :score, GamesPlayed :one, CountedRecords :ids",
+                ConditionExpression="NOT contains(CountedRecords, :id)",
+                ExpressionAttributeValues={
+                    ":score": {"N": str(game["Score"])},
+                    ":one": {"N": "1"},
+                    ":ids": {"SS": [f"{label}-{game['RecordID']}"]},
+                    ":id": {"S": f"{label}-{game['RecordID']}"},
+                },
+            )
         except ddb.exceptions.ConditionalCheckFailedException:
             pass
         return 1
@@ -133,8 +184,9 @@ def raw_rates(emulator: Emulator, count: int = 2000, label: str = "rawscores",
     streams = aws.client("dynamodbstreams")
     stream = ddb.describe_table(TableName=records)["Table"]["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     read, started = 0, time.perf_counter()
     while read < count and iterator:
         answer = streams.get_records(ShardIterator=iterator, Limit=BATCH_SIZE)
@@ -145,9 +197,13 @@ def raw_rates(emulator: Emulator, count: int = 2000, label: str = "rawscores",
     get_records_per_s = read / (time.perf_counter() - started)
     # Per record the aggregator makes one UpdateItem, plus one per player per batch.
     calls_per_record = 1 + PLAYERS / BATCH_SIZE
-    return {"batch_write_items_per_s": count / write_seconds, "update_item_per_s": update_rate,
-            "get_records_records_per_s": get_records_per_s, "aggregator_calls_per_record": calls_per_record,
-            "aggregator_bound_records_per_s": update_rate / calls_per_record}
+    return {
+        "batch_write_items_per_s": count / write_seconds,
+        "update_item_per_s": update_rate,
+        "get_records_records_per_s": get_records_per_s,
+        "aggregator_calls_per_record": calls_per_record,
+        "aggregator_bound_records_per_s": update_rate / calls_per_record,
+    }
 
 
 def serial_shard_bound(raw: dict[str, Any]) -> float:

@@ -37,8 +37,9 @@ def notebooks(only: list[str] | None = None) -> list[dict[str, Any]]:
         except Exception as failure:  # a failing notebook is a figure too: how long until it failed
             error, cells = f"{type(failure).__name__}: {str(failure).splitlines()[0][:120] if str(failure) else ''}", 0
         seconds = time.perf_counter() - started
-        results.append({"notebook": str(path.relative_to(ROOT)), "seconds": seconds, "code_cells": cells,
-                        "error": error})
+        results.append(
+            {"notebook": str(path.relative_to(ROOT)), "seconds": seconds, "code_cells": cells, "error": error}
+        )
         print(f"  {path.relative_to(ROOT)}: {seconds:.1f} s{' FAILED ' + error if error else ''}", flush=True)
     return results
 
@@ -50,16 +51,26 @@ def class_setup(participants: int) -> dict[str, Any]:
         timings = {}
         for script in ("setup_env.py", "teardown_env.py"):
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, script, "--participants", str(participants)], cwd=ROOT, env=env,
-                                  capture_output=True, text=True, timeout=3600)
+            done = subprocess.run(
+                [sys.executable, script, "--participants", str(participants)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
             timings[script] = time.perf_counter() - started
             if done.returncode:
                 raise RuntimeError(f"{script} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
             last = [line for line in done.stdout.splitlines() if line.strip()][-1]
             timings[script + " said"] = last
-    return {"participants": participants, "setup_s": timings["setup_env.py"],
-            "teardown_s": timings["teardown_env.py"], "setup_said": timings["setup_env.py said"],
-            "teardown_said": timings["teardown_env.py said"]}
+    return {
+        "participants": participants,
+        "setup_s": timings["setup_env.py"],
+        "teardown_s": timings["teardown_env.py"],
+        "setup_said": timings["setup_env.py said"],
+        "teardown_said": timings["teardown_env.py said"],
+    }
 
 
 def make_test(ci_log: Path, ci_time: Path, run: bool) -> dict[str, Any]:
@@ -75,12 +86,20 @@ def make_test(ci_log: Path, ci_time: Path, run: bool) -> dict[str, Any]:
     if not run:
         return {"seconds": None, "source": "not measured (no CI timing found; run with --make-test)", "summary": ""}
     started = time.perf_counter()
-    done = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTEST_ARGS": os.environ.get("PYTEST_ARGS", "-q")})
+    done = subprocess.run(
+        ["make", "test"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTEST_ARGS": os.environ.get("PYTEST_ARGS", "-q")},
+    )
     seconds = time.perf_counter() - started
     found = re.findall(r"=+ (.*(?:passed|failed).*) in ([\d.]+)s", done.stdout)
-    return {"seconds": seconds, "source": "measured by this run", "summary": found[-1][0] if found else
-            f"exit status {done.returncode}"}
+    return {
+        "seconds": seconds,
+        "source": "measured by this run",
+        "summary": found[-1][0] if found else f"exit status {done.returncode}",
+    }
 
 
 def _seconds_in(text: str) -> float | None:

@@ -22,7 +22,6 @@ from workshop.core import launcher
 from workshop.core.launcher import free_port
 from workshop.core.paths import PROJECT_ROOT as ROOT
 
-
 KINDS = ("unit", "emulator", "labs", "notebooks", "proof")
 
 
@@ -40,9 +39,14 @@ def local_environment(port: int, state_dir: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def emulator_process(state_dir: Path, port: int | None = None, persist: bool = False,
-                     stop: str = "terminate", serve_args: tuple[str, ...] = (),
-                     settings: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+def emulator_process(
+    state_dir: Path,
+    port: int | None = None,
+    persist: bool = False,
+    stop: str = "terminate",
+    serve_args: tuple[str, ...] = (),
+    settings: dict[str, str] | None = None,
+) -> Iterator[dict[str, str]]:
     """A running emulator in its own process; yields the environment that points at it.
 
     Test emulators save no state unless asked (``persist``): each starts empty, and the
@@ -54,8 +58,13 @@ def emulator_process(state_dir: Path, port: int | None = None, persist: bool = F
     server_env = {**env, **(settings or {})}
     url = f"http://127.0.0.1:{port}"
     log = open(state_dir / "emulator.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet",
-                                *serve_args], cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet", *serve_args],
+        cwd=ROOT,
+        env=server_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         for _ in range(300):
             if launcher.probe(url, timeout=0.2):
@@ -111,8 +120,9 @@ def prefix() -> str:
 
 def run_script(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """Run one of the kit's command-line tools as a learner would, capturing its output."""
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          input=stdin, timeout=300)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, input=stdin, timeout=300
+    )
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from tests.lambda_helpers import deploy_source, ready_names
 
-ECHO = '''
+ECHO = """
 import json
 def handler(event, context):
     if event["path"].endswith("/broken"):
@@ -21,7 +21,7 @@ def handler(event, context):
                                 "query": event["queryStringParameters"], "body": event["body"],
                                 "stage": event["requestContext"]["stage"],
                                 "contentType": event["headers"].get("Content-Type")})}
-'''
+"""
 
 
 @pytest.fixture
@@ -37,15 +37,25 @@ def api(backend, prefix):
     uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"
     for resource, method in ((orders, "POST"), (order, "GET"), (proxy, "ANY")):
         apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod=method, authorizationType="NONE")
-        apigw.put_integration(restApiId=api_id, resourceId=resource, httpMethod=method, type="AWS_PROXY",
-                              integrationHttpMethod="POST", uri=uri)
+        apigw.put_integration(
+            restApiId=api_id,
+            resourceId=resource,
+            httpMethod=method,
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=uri,
+        )
     apigw.create_deployment(restApiId=api_id, stageName="dev")
     return f"{backend.endpoint_url}/restapis/{api_id}/dev/_user_request_"
 
 
 def _call(url, method="GET", body=None):
-    request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), json.loads(response.read())

@@ -27,9 +27,11 @@ def _queue(backend, names, purpose):
 
 def _one_message(backend, url):
     sqs = backend.client("sqs")
-    messages = wait_for(lambda: sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"],
-                                                    WaitTimeSeconds=1).get("Messages"),
-                        "a message in the destination queue", timeout=15)
+    messages = wait_for(
+        lambda: sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], WaitTimeSeconds=1).get("Messages"),
+        "a message in the destination queue",
+        timeout=15,
+    )
     return messages[0]
 
 
@@ -42,8 +44,9 @@ def test_retries_then_on_failure_destination(backend, names):
     deploy_source(backend, names, "failing", FAILING)
     function = names.function("failing")
     lam = backend.client("lambda")
-    lam.put_function_event_invoke_config(FunctionName=function, MaximumRetryAttempts=1,
-                                         DestinationConfig={"OnFailure": {"Destination": arn}})
+    lam.put_function_event_invoke_config(
+        FunctionName=function, MaximumRetryAttempts=1, DestinationConfig={"OnFailure": {"Destination": arn}}
+    )
     assert lam.get_function_event_invoke_config(FunctionName=function)["MaximumRetryAttempts"] == 1
     response = lam.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps({"n": 7}))
     record = json.loads(_one_message(backend, url)["Body"])
@@ -88,9 +91,11 @@ def test_on_success_destination(backend, names):
     url, arn = _queue(backend, names, "successes")
     deploy_source(backend, names, "doubler", SUCCEEDING)
     backend.client("lambda").put_function_event_invoke_config(
-        FunctionName=names.function("doubler"), DestinationConfig={"OnSuccess": {"Destination": arn}})
-    backend.client("lambda").invoke(FunctionName=names.function("doubler"), InvocationType="Event",
-                                    Payload=b'{"n": 21}')
+        FunctionName=names.function("doubler"), DestinationConfig={"OnSuccess": {"Destination": arn}}
+    )
+    backend.client("lambda").invoke(
+        FunctionName=names.function("doubler"), InvocationType="Event", Payload=b'{"n": 21}'
+    )
     record = json.loads(_one_message(backend, url)["Body"])
     assert record["requestContext"]["condition"] == "Success"
     assert record["responsePayload"] == {"doubled": 42}
@@ -98,9 +103,11 @@ def test_on_success_destination(backend, names):
 
 
 def _admin(backend, route, body=None):
-    request = urllib.request.Request(f"{backend.endpoint_url}/_workshop/{route}",
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     method="GET" if body is None else "POST")
+    request = urllib.request.Request(
+        f"{backend.endpoint_url}/_workshop/{route}",
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "POST",
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
@@ -113,12 +120,15 @@ def test_chaos_failures_report_a_successful_run_as_failed(backend, names):
     url, arn = _queue(backend, names, "injected")
     deploy_source(backend, names, "doubler", SUCCEEDING)
     backend.client("lambda").put_function_event_invoke_config(
-        FunctionName=names.function("doubler"), MaximumRetryAttempts=0,
-        DestinationConfig={"OnFailure": {"Destination": arn}})
+        FunctionName=names.function("doubler"),
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": arn}},
+    )
     try:
         assert _admin(backend, "chaos", {"failure_rate": 1.0})["failure_rate"] == 1.0
-        backend.client("lambda").invoke(FunctionName=names.function("doubler"), InvocationType="Event",
-                                        Payload=b'{"n": 1}')
+        backend.client("lambda").invoke(
+            FunctionName=names.function("doubler"), InvocationType="Event", Payload=b'{"n": 1}'
+        )
         record = json.loads(_one_message(backend, url)["Body"])
         assert record["responseContext"]["functionError"] == "Unhandled"
         assert record["responsePayload"]["errorType"] == "Workshop.InjectedFailure"
@@ -142,8 +152,11 @@ def test_an_event_older_than_its_maximum_age_is_dropped_to_the_destination(backe
     function = names.function("failing")
     # The first retry waits one (compressed) minute: exactly the maximum age, so the event expires.
     backend.client("lambda").put_function_event_invoke_config(
-        FunctionName=function, MaximumEventAgeInSeconds=60, MaximumRetryAttempts=2,
-        DestinationConfig={"OnFailure": {"Destination": arn}})
+        FunctionName=function,
+        MaximumEventAgeInSeconds=60,
+        MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": arn}},
+    )
     backend.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b'{"n": 3}')
     record = json.loads(_one_message(backend, url)["Body"])
     assert record["requestContext"]["condition"] == "EventAgeExceeded"

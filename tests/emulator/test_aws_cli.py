@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.lambda_helpers import deploy_source, invoke, ready_names
-from workshop.lab_helpers import capstone, orders
 from workshop.core.waiting import wait_for
+from workshop.lab_helpers import capstone, orders
 
 VENV_BIN = Path(sys.executable).parent
 AWS = VENV_BIN / "aws"
@@ -28,9 +28,12 @@ AWS = VENV_BIN / "aws"
 
 def shell_environment(emulator: dict[str, str]) -> dict[str, str]:
     """The learner's shell before the eval: which emulator (WORKSHOP_PORT), nothing for the CLI."""
-    env = {k: v for k, v in emulator.items() if not k.startswith("AWS_") or k in ("AWS_CONFIG_FILE",
-                                                                                  "AWS_SHARED_CREDENTIALS_FILE",
-                                                                                  "AWS_EC2_METADATA_DISABLED")}
+    env = {
+        k: v
+        for k, v in emulator.items()
+        if not k.startswith("AWS_")
+        or k in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")
+    }
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
     env["AWS_PAGER"] = ""
     return env
@@ -39,21 +42,29 @@ def shell_environment(emulator: dict[str, str]) -> dict[str, str]:
 def cli(emulator: dict[str, str], command: str, timeout: float = 120) -> str:
     """Run ``command`` in bash after the README's eval line; its stdout, or a failure with stderr."""
     script = f'set -euo pipefail\neval "$(python -m workshop env)"\n{command}\n'
-    done = subprocess.run(["bash", "-c", script], env=shell_environment(emulator), capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        ["bash", "-c", script], env=shell_environment(emulator), capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, f"{command!r} failed ({done.returncode}):\n{done.stderr}\n{done.stdout}"
     return done.stdout
 
 
 def test_workshop_env_points_the_cli_at_this_emulator(emulator):
-    printed = subprocess.run([sys.executable, "-m", "workshop", "env"], env=shell_environment(emulator),
-                             capture_output=True, text=True, timeout=60, check=True).stdout
+    printed = subprocess.run(
+        [sys.executable, "-m", "workshop", "env"],
+        env=shell_environment(emulator),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     exported = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in printed.splitlines())
     assert exported["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{emulator['WORKSHOP_PORT']}"
     assert exported["AWS_ACCESS_KEY_ID"] and exported["AWS_SECRET_ACCESS_KEY"] and exported["AWS_DEFAULT_REGION"]
     # Without the eval the CLI has no credentials at all: the eval is what makes the commands below work.
-    bare = subprocess.run([str(AWS), "s3", "ls"], env=shell_environment(emulator), capture_output=True, text=True,
-                          timeout=60)
+    bare = subprocess.run(
+        [str(AWS), "s3", "ls"], env=shell_environment(emulator), capture_output=True, text=True, timeout=60
+    )
     assert bare.returncode != 0 and "credentials" in bare.stderr.lower(), bare.stderr
     # The CLI after the eval answers with the emulator's account, not a real one.
     identity = json.loads(cli(emulator, "aws sts get-caller-identity --output json"))
@@ -89,8 +100,12 @@ def test_aws_s3_cp_runs_the_capstone_pipeline_and_aws_logs_shows_the_intake(back
     # The intake's log: START, the handler's own line (the decoded key), END and REPORT.
     # (PyPI's CLI is v1, which reads logs with filter-log-events; v2's `aws logs tail` is tested below.)
     group = f"/aws/lambda/{names.function(capstone.ORDERS.purpose('intake'))}"
-    messages = [e["message"] for e in json.loads(cli(
-        emulator, f"aws logs filter-log-events --log-group-name {group} --output json"))["events"]]
+    messages = [
+        e["message"]
+        for e in json.loads(cli(emulator, f"aws logs filter-log-events --log-group-name {group} --output json"))[
+            "events"
+        ]
+    ]
     handler_lines = [json.loads(m) for m in messages if m.startswith("{")]
     assert {"key": key, "records": len(order_ids)} in handler_lines, messages
     for marker in ("START RequestId: ", "END RequestId: ", "REPORT RequestId: "):
@@ -113,8 +128,10 @@ def test_aws_logs_tail_shows_a_handlers_logs(backend, emulator, prefix):
     version = cli(emulator, f"{CLI_V2} --version")
     assert version.startswith("aws-cli/2."), version
     # v2 of this age reads no AWS_ENDPOINT_URL (2.13 and later do): the endpoint goes on the command line
-    tailed = cli(emulator, f'{CLI_V2} logs tail /aws/lambda/{function} --since 1h --format short '
-                           f'--endpoint-url "$AWS_ENDPOINT_URL"')
+    tailed = cli(
+        emulator,
+        f'{CLI_V2} logs tail /aws/lambda/{function} --since 1h --format short --endpoint-url "$AWS_ENDPOINT_URL"',
+    )
     lines = tailed.splitlines()
     assert [line.split(" ", 1)[1] for line in lines if "tail me" in line] == ["tail me 1", "tail me 2"], tailed
     assert any("REPORT RequestId: " in line for line in lines), tailed

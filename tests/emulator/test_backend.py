@@ -29,11 +29,14 @@ def test_real_aws_needs_an_explicit_choice():
     assert (backend.kind, backend.endpoint_url, backend.region) == ("aws", None, "eu-central-1")
 
 
-@pytest.mark.parametrize("environ, message", [
-    ({"WORKSHOP_BACKEND": "cloud"}, "not one of"),
-    ({"WORKSHOP_BACKEND": "endpoint"}, "needs AWS_ENDPOINT_URL"),
-    ({"WORKSHOP_PORT": "http"}, "not a port"),
-])
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({"WORKSHOP_BACKEND": "cloud"}, "not one of"),
+        ({"WORKSHOP_BACKEND": "endpoint"}, "needs AWS_ENDPOINT_URL"),
+        ({"WORKSHOP_PORT": "http"}, "not a port"),
+    ],
+)
 def test_bad_settings_get_clear_errors(environ, message):
     with pytest.raises(WorkshopError, match=message):
         backends.from_environment(environ)

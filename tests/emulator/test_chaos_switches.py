@@ -13,17 +13,17 @@ from collections import Counter
 
 import pytest
 
-from tests.lambda_helpers import deploy_source, log_messages, ready_names
 from tests.emulator.test_event_delivery import queue, recorded_events
-from workshop.lab_helpers import chaos
+from tests.lambda_helpers import deploy_source, log_messages, ready_names
 from workshop.core.waiting import wait_for
+from workshop.lab_helpers import chaos
 
-RECORDER = '''
+RECORDER = """
 import json
 def handler(event, context):
     print("EVENT " + json.dumps(event))
     return {"ok": True}
-'''
+"""
 
 
 @pytest.fixture
@@ -42,13 +42,23 @@ def test_switched_puts_back_the_switches_in_force_before(switches):
     switches.configure(duplicate_rate=0.5, failure_rate=0.25, seed=3)
     with switches.switched(duplicate_rate=1.0) as inside:
         assert inside["duplicate_rate"] == 1.0 and inside["failure_rate"] == 0.25
-    assert switches.current() == {"duplicate_rate": 0.5, "failure_rate": 0.25, "delay_ms": 0, "seed": 3,
-                                  "failing": ["async", "stream", "sqs"]}
+    assert switches.current() == {
+        "duplicate_rate": 0.5,
+        "failure_rate": 0.25,
+        "delay_ms": 0,
+        "seed": 3,
+        "failing": ["async", "stream", "sqs"],
+    }
     with pytest.raises(RuntimeError):
         with switches.switched(failure_rate=1.0, delay_ms=5):
             raise RuntimeError("the block fails")
-    assert switches.current() == {"duplicate_rate": 0.5, "failure_rate": 0.25, "delay_ms": 0, "seed": 3,
-                                  "failing": ["async", "stream", "sqs"]}
+    assert switches.current() == {
+        "duplicate_rate": 0.5,
+        "failure_rate": 0.25,
+        "delay_ms": 0,
+        "seed": 3,
+        "failing": ["async", "stream", "sqs"],
+    }
     switches.reset()
     with switches.switched(duplicate_rate=0.3):
         pass
@@ -60,16 +70,20 @@ def test_failures_are_injected_only_into_invocations_lambda_retries(backend, nam
     function = names.function("recorder")
     lam = backend.client("lambda")
     url, arn = queue(backend, names, "failed")
-    lam.put_function_event_invoke_config(FunctionName=function, MaximumRetryAttempts=1,
-                                         DestinationConfig={"OnFailure": {"Destination": arn}})
+    lam.put_function_event_invoke_config(
+        FunctionName=function, MaximumRetryAttempts=1, DestinationConfig={"OnFailure": {"Destination": arn}}
+    )
     switches.configure(failure_rate=1.0)
     response = lam.invoke(FunctionName=function, Payload=b'{"n": 1}')
     assert "FunctionError" not in response, "AWS does not retry a synchronous invoke: nothing to inject"
     assert json.loads(response["Payload"].read()) == {"ok": True}
 
     lam.invoke(FunctionName=function, InvocationType="Event", Payload=b'{"n": 2}')
-    message = wait_for(lambda: backend.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
-                       "the failed event at its on-failure destination", timeout=15)[0]
+    message = wait_for(
+        lambda: backend.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"),
+        "the failed event at its on-failure destination",
+        timeout=15,
+    )[0]
     record = json.loads(message["Body"])
     assert record["requestPayload"] == {"n": 2}
     assert record["responsePayload"]["errorType"] == "Workshop.InjectedFailure"
@@ -89,9 +103,17 @@ def test_failures_can_be_kept_to_some_of_the_retried_invocations(backend, names,
         switches.configure(failing="sqs,lambda")
     backend.client("sqs").send_message(QueueUrl=url, MessageBody="once")
     backend.client("lambda").create_event_source_mapping(FunctionName=function, EventSourceArn=arn, BatchSize=10)
-    wait_for(lambda: backend.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-             ["ApproximateNumberOfMessagesNotVisible"] == "0" and recorded_events(backend, function),
-             "the message processed and deleted", timeout=20)
+    wait_for(
+        lambda: (
+            backend.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][
+                "ApproximateNumberOfMessagesNotVisible"
+            ]
+            == "0"
+            and recorded_events(backend, function)
+        ),
+        "the message processed and deleted",
+        timeout=20,
+    )
     stats = chaos._admin("stats")["invocations"][function]
     assert stats == {"ok": 1, "error": 0}
     backend.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b'{"n": 3}')
@@ -103,8 +125,9 @@ def test_every_sqs_message_a_mapping_hands_over_arrives_exactly_twice_at_rate_on
     function = names.function("recorder")
     url, arn = queue(backend, names, "twice")
     switches.configure(duplicate_rate=1.0)
-    backend.client("sqs").send_message_batch(QueueUrl=url, Entries=[
-        {"Id": str(n), "MessageBody": f"job {n}"} for n in range(3)])
+    backend.client("sqs").send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"job {n}"} for n in range(3)]
+    )
     backend.client("lambda").create_event_source_mapping(FunctionName=function, EventSourceArn=arn, BatchSize=10)
 
     def bodies():
@@ -112,12 +135,16 @@ def test_every_sqs_message_a_mapping_hands_over_arrives_exactly_twice_at_rate_on
 
     def drained():
         attributes = backend.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        return (attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
-                and sum(bodies().values()) >= 6)
+        return (
+            attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+            and sum(bodies().values()) >= 6
+        )
 
     wait_for(drained, "the queue to empty", timeout=20)
-    wait_for(lambda: backend.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages") is None,
-             "a quiet queue")
+    wait_for(
+        lambda: backend.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages") is None,
+        "a quiet queue",
+    )
     assert bodies() == {"job 0": 2, "job 1": 2, "job 2": 2}
 
 
@@ -126,16 +153,20 @@ def test_every_stream_batch_is_handed_over_exactly_twice_at_rate_one(backend, na
     function = names.function("recorder")
     ddb = backend.client("dynamodb")
     table = names.table("twice")
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
     stream = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     switches.configure(duplicate_rate=1.0)
     for n in range(5):
         ddb.put_item(TableName=table, Item={"id": {"S": f"item-{n}"}})
-    backend.client("lambda").create_event_source_mapping(FunctionName=function, EventSourceArn=stream,
-                                                         StartingPosition="TRIM_HORIZON", BatchSize=2)
+    backend.client("lambda").create_event_source_mapping(
+        FunctionName=function, EventSourceArn=stream, StartingPosition="TRIM_HORIZON", BatchSize=2
+    )
 
     def sequences():
         return [r["dynamodb"]["SequenceNumber"] for e in recorded_events(backend, function) for r in e["Records"]]

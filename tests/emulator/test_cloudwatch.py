@@ -2,12 +2,12 @@
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.lambda_helpers import ready_names
 from tests.emulator.test_event_delivery import queue
+from tests.lambda_helpers import ready_names
 from workshop.core.waiting import wait_for
 
 
@@ -17,7 +17,7 @@ def names(backend, prefix):
 
 
 def _alarm_inbox(backend, names):
-    sns, sqs = backend.client("sns"), backend.client("sqs")
+    sns = backend.client("sns")
     topic = sns.create_topic(Name=names.topic("ops"))["TopicArn"]
     url, arn = queue(backend, names, "ops-inbox")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
@@ -45,18 +45,27 @@ def test_sqs_publishes_queue_metrics(backend, names):
 
     def visible():
         points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
             Dimensions=[{"Name": "QueueName", "Value": names.queue("jobs")}],
-            StartTime=datetime.now(timezone.utc) - timedelta(minutes=5), EndTime=datetime.now(timezone.utc),
-            Period=60, Statistics=["Maximum"])["Datapoints"]
+            StartTime=datetime.now(UTC) - timedelta(minutes=5),
+            EndTime=datetime.now(UTC),
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
         return points and max(p["Maximum"] for p in points) == 3
 
     wait_for(visible, "the queue depth metric", timeout=10)
     own = [{"Name": "QueueName", "Value": names.queue("jobs")}]
     pages = cloudwatch.get_paginator("list_metrics").paginate(Namespace="AWS/SQS", Dimensions=own)
     metrics = {m["MetricName"] for page in pages for m in page["Metrics"] if m["Dimensions"] == own}
-    assert {"ApproximateNumberOfMessagesNotVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent",
-            "NumberOfMessagesReceived", "NumberOfMessagesDeleted"} <= metrics
+    assert {
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateAgeOfOldestMessage",
+        "NumberOfMessagesSent",
+        "NumberOfMessagesReceived",
+        "NumberOfMessagesDeleted",
+    } <= metrics
 
 
 def test_backlog_alarm_fires_then_recovers_and_notifies(backend, names):
@@ -65,10 +74,19 @@ def test_backlog_alarm_fires_then_recovers_and_notifies(backend, names):
     cloudwatch = backend.client("cloudwatch")
     alarm = names.alarm("backlog")
     cloudwatch.put_metric_alarm(
-        AlarmName=alarm, AlarmDescription="Too many jobs waiting", Namespace="AWS/SQS",
-        MetricName="ApproximateNumberOfMessagesVisible", Statistic="Maximum", Period=60, EvaluationPeriods=1,
-        Threshold=5, ComparisonOperator="GreaterThanThreshold",
-        Dimensions=[{"Name": "QueueName", "Value": names.queue("jobs")}], AlarmActions=[topic], OKActions=[topic])
+        AlarmName=alarm,
+        AlarmDescription="Too many jobs waiting",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+        Dimensions=[{"Name": "QueueName", "Value": names.queue("jobs")}],
+        AlarmActions=[topic],
+        OKActions=[topic],
+    )
     assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "INSUFFICIENT_DATA"
 
     sqs = backend.client("sqs")
@@ -96,16 +114,32 @@ def test_set_alarm_state_publishes_and_missing_data_can_breach(backend, names):
     topic, inbox = _alarm_inbox(backend, names)
     cloudwatch = backend.client("cloudwatch")
     cloudwatch.put_metric_alarm(
-        AlarmName=names.alarm("silence"), Namespace="Workshop", MetricName="Heartbeats", Statistic="Sum",
-        Period=60, EvaluationPeriods=2, Threshold=1, ComparisonOperator="LessThanThreshold",
-        TreatMissingData="breaching", AlarmActions=[topic])
+        AlarmName=names.alarm("silence"),
+        Namespace="Workshop",
+        MetricName="Heartbeats",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=2,
+        Threshold=1,
+        ComparisonOperator="LessThanThreshold",
+        TreatMissingData="breaching",
+        AlarmActions=[topic],
+    )
     [message] = _alarm_messages(backend, inbox, 1)
     assert message["NewStateValue"] == "ALARM" and message["Trigger"]["TreatMissingData"] == "breaching"
 
     cloudwatch.put_metric_alarm(
-        AlarmName=names.alarm("manual"), Namespace="Workshop", MetricName="Unused", Statistic="Average",
-        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="ignore", AlarmActions=[topic])
+        AlarmName=names.alarm("manual"),
+        Namespace="Workshop",
+        MetricName="Unused",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="ignore",
+        AlarmActions=[topic],
+    )
     cloudwatch.set_alarm_state(AlarmName=names.alarm("manual"), StateValue="ALARM", StateReason="testing the pager")
     [manual] = _alarm_messages(backend, inbox, 1)
     assert manual["AlarmName"] == names.alarm("manual") and manual["NewStateReason"] == "testing the pager"
@@ -126,9 +160,16 @@ def test_late_publications_never_leave_a_period_without_its_datapoint():
         for n in range(8):
             sqs.send_message(QueueUrl=url, MessageBody=str(n))
         cloudwatch.put_metric_alarm(
-            AlarmName="late-backlog", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
-            Dimensions=[{"Name": "QueueName", "Value": "late-backlog"}], Statistic="Maximum", Period=60,
-            EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold")
+            AlarmName="late-backlog",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": "late-backlog"}],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=5,
+            ComparisonOperator="GreaterThanThreshold",
+        )
         watcher = CloudWatch(service=None, minute_seconds=1.0)
         watcher.stop()  # driven by hand below, with late publications
         states = []

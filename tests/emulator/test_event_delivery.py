@@ -10,12 +10,12 @@ import pytest
 from tests.lambda_helpers import deploy_source, log_messages, ready_names
 from workshop.core.waiting import wait_for
 
-RECORDER = '''
+RECORDER = """
 import json
 def handler(event, context):
     print("EVENT " + json.dumps(event))
     return "ok"
-'''
+"""
 
 
 @pytest.fixture
@@ -24,12 +24,15 @@ def names(backend, prefix):
 
 
 def recorded_events(backend, function):
-    return [json.loads(m[len("EVENT "):]) for m in log_messages(backend, function) if m.startswith("EVENT ")]
+    return [json.loads(m[len("EVENT ") :]) for m in log_messages(backend, function) if m.startswith("EVENT ")]
 
 
 def wait_events(backend, function, count, timeout=15):
-    return wait_for(lambda: (events := recorded_events(backend, function)) and len(events) >= count and events,
-                    f"{count} events received by {function}", timeout=timeout)
+    return wait_for(
+        lambda: (events := recorded_events(backend, function)) and len(events) >= count and events,
+        f"{count} events received by {function}",
+        timeout=timeout,
+    )
 
 
 def queue(backend, names, purpose, **attributes):
@@ -43,8 +46,9 @@ def receive_all(backend, url, count, timeout=15):
     sqs, seen = backend.client("sqs"), []
 
     def more():
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                           MessageAttributeNames=["All"]).get("Messages", []):
+        for message in sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        ).get("Messages", []):
             seen.append(message)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return len(seen) >= count and seen
@@ -55,14 +59,20 @@ def receive_all(backend, url, count, timeout=15):
 def notify_lambda(backend, names, bucket, function, **filters):
     lam = backend.client("lambda")
     arn = lam.get_function_configuration(FunctionName=function)["FunctionArn"]
-    lam.add_permission(FunctionName=function, StatementId="s3", Action="lambda:InvokeFunction",
-                       Principal="s3.amazonaws.com", SourceArn=f"arn:aws:s3:::{bucket}")
+    lam.add_permission(
+        FunctionName=function,
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn=f"arn:aws:s3:::{bucket}",
+    )
     rules = [{"Name": k, "Value": v} for k, v in filters.items()]
     config = {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}
     if rules:
         config["Filter"] = {"Key": {"FilterRules": rules}}
     backend.client("s3").put_bucket_notification_configuration(
-        Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": [config]})
+        Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": [config]}
+    )
 
 
 def test_s3_upload_invokes_lambda_with_aws_record(backend, names):
@@ -97,10 +107,13 @@ def test_s3_to_sqs_and_sns(backend, names):
     sns = backend.client("sns")
     topic = sns.create_topic(Name=names.topic("uploads"))["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=audit_arn)
-    backend.client("s3").put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}],
-        "TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectRemoved:*"]}],
-    })
+    backend.client("s3").put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}],
+            "TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectRemoved:*"]}],
+        },
+    )
     s3 = backend.client("s3")
     s3.put_object(Bucket=bucket, Key="a.json", Body=b"{}")
     s3.delete_object(Bucket=bucket, Key="a.json")
@@ -122,14 +135,26 @@ def test_sns_to_lambda_with_real_envelope_and_filter_policy(backend, names):
     sns = backend.client("sns")
     topic = sns.create_topic(Name=names.topic("orders"))["TopicArn"]
     function_arn = backend.client("lambda").get_function_configuration(FunctionName=function)["FunctionArn"]
-    subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn,
-                                 Attributes={"FilterPolicy": json.dumps({"channel": ["web"]})})["SubscriptionArn"]
-    first = sns.publish(TopicArn=topic, Message="hello", Subject="greeting",
-                        MessageAttributes={"channel": {"DataType": "String", "StringValue": "web"}})
-    sns.publish(TopicArn=topic, Message="filtered out",
-                MessageAttributes={"channel": {"DataType": "String", "StringValue": "phone"}})
-    second = sns.publish(TopicArn=topic, Message="again",
-                         MessageAttributes={"channel": {"DataType": "String", "StringValue": "web"}})
+    subscription = sns.subscribe(
+        TopicArn=topic,
+        Protocol="lambda",
+        Endpoint=function_arn,
+        Attributes={"FilterPolicy": json.dumps({"channel": ["web"]})},
+    )["SubscriptionArn"]
+    first = sns.publish(
+        TopicArn=topic,
+        Message="hello",
+        Subject="greeting",
+        MessageAttributes={"channel": {"DataType": "String", "StringValue": "web"}},
+    )
+    sns.publish(
+        TopicArn=topic,
+        Message="filtered out",
+        MessageAttributes={"channel": {"DataType": "String", "StringValue": "phone"}},
+    )
+    second = sns.publish(
+        TopicArn=topic, Message="again", MessageAttributes={"channel": {"DataType": "String", "StringValue": "web"}}
+    )
     events = wait_events(backend, function, 2)
     records = [e["Records"][0] for e in events]
     assert {r["Sns"]["Message"] for r in records} == {"hello", "again"}
@@ -148,8 +173,11 @@ def test_sns_to_sqs_raw_and_envelope(backend, names):
     env_url, env_arn = queue(backend, names, "enveloped")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=env_arn)
-    sns.publish(TopicArn=topic, Message='{"order": 1}',
-                MessageAttributes={"kind": {"DataType": "String", "StringValue": "order"}})
+    sns.publish(
+        TopicArn=topic,
+        Message='{"order": 1}',
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "order"}},
+    )
     [raw] = receive_all(backend, raw_url, 1)
     assert raw["Body"] == '{"order": 1}'
     assert raw["MessageAttributes"]["kind"]["StringValue"] == "order"
@@ -179,8 +207,9 @@ def test_sns_to_http_endpoint_on_loopback(backend, names):
         topic = sns.create_topic(Name=names.topic("web"))["TopicArn"]
         sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=f"http://127.0.0.1:{server.server_address[1]}/hook")
         sns.publish(TopicArn=topic, Message="to the web")
-        notifications = wait_for(lambda: [b for _, b in received if b.get("Type") == "Notification"],
-                                 "an HTTP notification")
+        notifications = wait_for(
+            lambda: [b for _, b in received if b.get("Type") == "Notification"], "an HTTP notification"
+        )
         assert notifications[0]["Message"] == "to the web"
         headers = next(h for h, b in received if b.get("Type") == "Notification")
         assert headers["x-amz-sns-message-type"] == "Notification"
@@ -208,14 +237,23 @@ def test_versioned_multipart_and_removal_records(backend, names):
     arn = lam.get_function_configuration(FunctionName=function)["FunctionArn"]
     s3 = backend.client("s3")
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Id": "everything",
-                                          "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {"LambdaFunctionArn": arn, "Id": "everything", "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}
+            ]
+        },
+    )
     version = s3.put_object(Bucket=bucket, Key="v.csv", Body=b"one")["VersionId"]
     upload = s3.create_multipart_upload(Bucket=bucket, Key="big.csv")["UploadId"]
     part = s3.upload_part(Bucket=bucket, Key="big.csv", UploadId=upload, PartNumber=1, Body=b"x" * 1024)
-    s3.complete_multipart_upload(Bucket=bucket, Key="big.csv", UploadId=upload,
-                                 MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="big.csv",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )
     s3.delete_object(Bucket=bucket, Key="v.csv")
     events = wait_events(backend, function, 3)
     records = {r["eventName"]: r for e in events for r in e["Records"]}

@@ -2,15 +2,15 @@
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.lambda_helpers import deploy_source, log_messages, ready_names
 from tests.emulator.test_event_delivery import queue, recorded_events, wait_events
+from tests.lambda_helpers import deploy_source, log_messages, ready_names
 from workshop.core.waiting import wait_for
 
-BATCH_RECORDER = '''
+BATCH_RECORDER = """
 import json
 def handler(event, context):
     print("EVENT " + json.dumps(event))
@@ -20,7 +20,7 @@ def handler(event, context):
         if "poison" in body:
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
-'''
+"""
 
 
 @pytest.fixture
@@ -37,8 +37,10 @@ def _mapping(backend, function, source_arn, **options):
 def _send(backend, url, bodies):
     sqs = backend.client("sqs")
     for start in range(0, len(bodies), 10):
-        sqs.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start:start + 10])])
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + 10])],
+        )
 
 
 def _attribute(backend, url, name):
@@ -52,27 +54,45 @@ def test_sqs_mapping_honours_batch_size_and_deletes_processed(backend, names):
     url, arn = queue(backend, names, "jobs")
     _send(backend, url, [json.dumps({"job": i}) for i in range(7)])
     _mapping(backend, function, arn, BatchSize=3, MaximumBatchingWindowInSeconds=5)
-    events = wait_for(lambda: sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 7
-                      and recorded_events(backend, function), "7 records")
+    events = wait_for(
+        lambda: (
+            sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 7
+            and recorded_events(backend, function)
+        ),
+        "7 records",
+    )
     assert all(len(e["Records"]) <= 3 for e in events)
     record = events[0]["Records"][0]
     assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == arn
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
     assert sorted(json.loads(r["body"])["job"] for e in events for r in e["Records"]) == list(range(7))
-    wait_for(lambda: _attribute(backend, url, "ApproximateNumberOfMessages") == 0
-             and _attribute(backend, url, "ApproximateNumberOfMessagesNotVisible") == 0, "the queue to empty")
+    wait_for(
+        lambda: (
+            _attribute(backend, url, "ApproximateNumberOfMessages") == 0
+            and _attribute(backend, url, "ApproximateNumberOfMessagesNotVisible") == 0
+        ),
+        "the queue to empty",
+    )
 
 
 def test_partial_batch_failure_and_redrive_to_dlq(backend, names):
     deploy_source(backend, names, "batcher", BATCH_RECORDER)
     function = names.function("batcher")
     dlq_url, dlq_arn = queue(backend, names, "jobs-dlq")
-    url, arn = queue(backend, names, "jobs", VisibilityTimeout="1",
-                     RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}))
+    url, arn = queue(
+        backend,
+        names,
+        "jobs",
+        VisibilityTimeout="1",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+    )
     _send(backend, url, ["good 1", "poison pill", "good 2"])
     _mapping(backend, function, arn, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"])
-    message = wait_for(lambda: backend.client("sqs").receive_message(QueueUrl=dlq_url).get("Messages"),
-                       "the poison message in the dead-letter queue", timeout=20)[0]
+    message = wait_for(
+        lambda: backend.client("sqs").receive_message(QueueUrl=dlq_url).get("Messages"),
+        "the poison message in the dead-letter queue",
+        timeout=20,
+    )[0]
     assert message["Body"] == "poison pill"
     bodies = [r["body"] for e in recorded_events(backend, function) for r in e["Records"]]
     assert bodies.count("good 1") == 1 and bodies.count("good 2") == 1, "good messages are processed once"
@@ -83,12 +103,18 @@ def test_filter_criteria_drop_non_matching_sqs_messages(backend, names):
     deploy_source(backend, names, "batcher", BATCH_RECORDER)
     function = names.function("batcher")
     url, arn = queue(backend, names, "jobs")
-    _mapping(backend, function, arn, FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": ["paid"]}})}]})
+    _mapping(
+        backend, function, arn, FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": ["paid"]}})}]}
+    )
     _send(backend, url, [json.dumps({"kind": "paid", "n": 1}), json.dumps({"kind": "free", "n": 2}), "plain text"])
     wait_events(backend, function, 1)
-    wait_for(lambda: _attribute(backend, url, "ApproximateNumberOfMessages") == 0
-             and _attribute(backend, url, "ApproximateNumberOfMessagesNotVisible") == 0,
-             "filtered messages deleted too")
+    wait_for(
+        lambda: (
+            _attribute(backend, url, "ApproximateNumberOfMessages") == 0
+            and _attribute(backend, url, "ApproximateNumberOfMessagesNotVisible") == 0
+        ),
+        "filtered messages deleted too",
+    )
     bodies = [json.loads(r["body"]) for e in recorded_events(backend, function) for r in e["Records"]]
     assert bodies == [{"kind": "paid", "n": 1}]
 
@@ -96,14 +122,17 @@ def test_filter_criteria_drop_non_matching_sqs_messages(backend, names):
 def _stream_table(backend, names, purpose, view="NEW_AND_OLD_IMAGES"):
     ddb = backend.client("dynamodb")
     table = names.table(purpose)
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": view})
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
+    )
     return table, ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
 
 
-STREAM_RECORDER = '''
+STREAM_RECORDER = """
 import json
 def handler(event, context):
     for record in event["Records"]:
@@ -112,11 +141,11 @@ def handler(event, context):
     if any(r["dynamodb"].get("NewImage", {}).get("fail") for r in event["Records"]):
         raise RuntimeError("cannot process this batch")
     return None
-'''
+"""
 
 
 def _stream_records(backend, function):
-    return [json.loads(m[len("RECORD "):]) for m in log_messages(backend, function) if m.startswith("RECORD ")]
+    return [json.loads(m[len("RECORD ") :]) for m in log_messages(backend, function) if m.startswith("RECORD ")]
 
 
 def test_stream_mapping_delivers_in_order_and_readers_still_see_records(backend, names):
@@ -126,26 +155,33 @@ def test_stream_mapping_delivers_in_order_and_readers_still_see_records(backend,
     ddb = backend.client("dynamodb")
     for i in range(5):
         ddb.put_item(TableName=table, Item={"id": {"S": f"item-{i}"}, "n": {"N": str(i)}})
-    ddb.update_item(TableName=table, Key={"id": {"S": "item-0"}}, UpdateExpression="SET n = :n",
-                    ExpressionAttributeValues={":n": {"N": "10"}})
+    ddb.update_item(
+        TableName=table,
+        Key={"id": {"S": "item-0"}},
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "10"}},
+    )
     ddb.delete_item(TableName=table, Key={"id": {"S": "item-1"}})
     _mapping(backend, function, stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=2)
-    records = wait_for(lambda: len(_stream_records(backend, function)) >= 7 and _stream_records(backend, function),
-                       "7 stream records")
+    records = wait_for(
+        lambda: len(_stream_records(backend, function)) >= 7 and _stream_records(backend, function), "7 stream records"
+    )
     assert [r["name"] for r in records] == ["INSERT"] * 5 + ["MODIFY", "REMOVE"]
     assert [int(r["seq"]) for r in records] == sorted(int(r["seq"]) for r in records)
     streams = backend.client("dynamodbstreams")  # a plain boto3 client, no special configuration
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     assert len(streams.get_records(ShardIterator=iterator)["Records"]) == 7
 
 
 def _all_stream_records(backend, stream_arn):
     streams = backend.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     return streams.get_records(ShardIterator=iterator)["Records"]
 
 
@@ -153,15 +189,27 @@ def test_stream_records_follow_changes_as_aws_writes_them(backend, names):
     table, stream_arn = _stream_table(backend, names, "writes")
     ddb = backend.client("dynamodb")
     # an UpdateItem that creates the item: one INSERT carrying the whole new image
-    ddb.update_item(TableName=table, Key={"id": {"S": "a"}}, UpdateExpression="ADD n :one",
-                    ExpressionAttributeValues={":one": {"N": "1"}})
+    ddb.update_item(
+        TableName=table,
+        Key={"id": {"S": "a"}},
+        UpdateExpression="ADD n :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
     # writes that change no data: no record at all
     ddb.put_item(TableName=table, Item={"id": {"S": "a"}, "n": {"N": "1"}})
-    ddb.update_item(TableName=table, Key={"id": {"S": "a"}}, UpdateExpression="SET n = :one",
-                    ExpressionAttributeValues={":one": {"N": "1"}})
+    ddb.update_item(
+        TableName=table,
+        Key={"id": {"S": "a"}},
+        UpdateExpression="SET n = :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
     # a write that changes the item: one MODIFY
-    ddb.update_item(TableName=table, Key={"id": {"S": "a"}}, UpdateExpression="ADD n :one",
-                    ExpressionAttributeValues={":one": {"N": "1"}})
+    ddb.update_item(
+        TableName=table,
+        Key={"id": {"S": "a"}},
+        UpdateExpression="ADD n :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
     records = _all_stream_records(backend, stream_arn)
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
     assert records[0]["dynamodb"]["NewImage"] == {"id": {"S": "a"}, "n": {"N": "1"}}
@@ -177,16 +225,28 @@ def test_stream_retries_then_on_failure_destination(backend, names):
     ddb = backend.client("dynamodb")
     ddb.put_item(TableName=table, Item={"id": {"S": "bad"}, "fail": {"BOOL": True}})
     ddb.put_item(TableName=table, Item={"id": {"S": "after"}})
-    _mapping(backend, function, stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=1,
-             MaximumRetryAttempts=2, DestinationConfig={"OnFailure": {"Destination": failures_arn}})
-    message = wait_for(lambda: backend.client("sqs").receive_message(QueueUrl=failures_url).get("Messages"),
-                       "the failed batch's record", timeout=20)[0]
+    _mapping(
+        backend,
+        function,
+        stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=1,
+        MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": failures_arn}},
+    )
+    message = wait_for(
+        lambda: backend.client("sqs").receive_message(QueueUrl=failures_url).get("Messages"),
+        "the failed batch's record",
+        timeout=20,
+    )[0]
     record = json.loads(message["Body"])
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["DDBStreamBatchInfo"]["batchSize"] == 1
-    wait_for(lambda: any(r["id"] == "after" for r in _stream_records(backend, function)),
-             "the shard to move on after the failed batch")
+    wait_for(
+        lambda: any(r["id"] == "after" for r in _stream_records(backend, function)),
+        "the shard to move on after the failed batch",
+    )
     ids = [r["id"] for r in _stream_records(backend, function)]
     assert ids.count("bad") == 3 and ids.index("after") > max(i for i, x in enumerate(ids) if x == "bad")
 
@@ -198,11 +258,18 @@ def test_stream_filter_and_latest_and_disable(backend, names):
     ddb = backend.client("dynamodb")
     ddb.put_item(TableName=table, Item={"id": {"S": "before-mapping"}})
     pattern = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["wanted"]}}}}
-    uuid = _mapping(backend, function, stream_arn, StartingPosition="LATEST",
-                    FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
+    uuid = _mapping(
+        backend,
+        function,
+        stream_arn,
+        StartingPosition="LATEST",
+        FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]},
+    )
     lam = backend.client("lambda")
-    wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled",
-             "the mapping to take its LATEST position (State Creating -> Enabled)")
+    wait_for(
+        lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled",
+        "the mapping to take its LATEST position (State Creating -> Enabled)",
+    )
     ddb.put_item(TableName=table, Item={"id": {"S": "unwanted"}, "kind": {"S": "other"}})
     ddb.put_item(TableName=table, Item={"id": {"S": "wanted-1"}, "kind": {"S": "wanted"}})
     wait_for(lambda: _stream_records(backend, function), "the wanted record")
@@ -224,8 +291,11 @@ def test_invalid_filter_patterns_are_refused_at_creation(backend, names):
     lam = backend.client("lambda")
     for pattern in ('{"body": "not a list"}', "{not json", '{"body": [{"unknown-op": 1}]}'):
         with pytest.raises(ClientError) as error:
-            lam.create_event_source_mapping(FunctionName=names.function("batcher"), EventSourceArn=arn,
-                                            FilterCriteria={"Filters": [{"Pattern": pattern}]})
+            lam.create_event_source_mapping(
+                FunctionName=names.function("batcher"),
+                EventSourceArn=arn,
+                FilterCriteria={"Filters": [{"Pattern": pattern}]},
+            )
         assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
         assert "Invalid filter pattern definition" in error.value.response["Error"]["Message"]
     assert lam.list_event_source_mappings(FunctionName=names.function("batcher"))["EventSourceMappings"] == []
@@ -255,8 +325,10 @@ def test_fifo_queue_batches_keep_group_order(backend, names):
 
 def _fifo_queue(backend, names):
     sqs = backend.client("sqs")
-    url = sqs.create_queue(QueueName=names.queue("orders", fifo=True),
-                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    url = sqs.create_queue(
+        QueueName=names.queue("orders", fifo=True),
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
 
@@ -272,11 +344,21 @@ def test_bisect_isolates_the_failing_record(backend, names):
         if i == 2:
             item["fail"] = {"BOOL": True}
         ddb.put_item(TableName=table, Item=item)
-    _mapping(backend, function, stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=4,
-             BisectBatchOnFunctionError=True, MaximumRetryAttempts=0,
-             DestinationConfig={"OnFailure": {"Destination": failures_arn}})
-    message = wait_for(lambda: backend.client("sqs").receive_message(QueueUrl=failures_url).get("Messages"),
-                       "the isolated failing record", timeout=20)[0]
+    _mapping(
+        backend,
+        function,
+        stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=4,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": failures_arn}},
+    )
+    message = wait_for(
+        lambda: backend.client("sqs").receive_message(QueueUrl=failures_url).get("Messages"),
+        "the isolated failing record",
+        timeout=20,
+    )[0]
     info = json.loads(message["Body"])["DDBStreamBatchInfo"]
     assert info["batchSize"] == 1, "bisecting narrows the failure down to the one bad record"
     wait_for(lambda: "r3" in [r["id"] for r in _stream_records(backend, function)], "the records after it")
@@ -286,10 +368,14 @@ def test_bisect_isolates_the_failing_record(backend, names):
 
 def _empty_receives(backend, queue_name, seconds):
     """NumberOfEmptyReceives the emulator published for the queue over the last few seconds."""
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     datapoints = backend.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/SQS", MetricName="NumberOfEmptyReceives", Statistics=["Sum", "SampleCount"], Period=60,
-        Dimensions=[{"Name": "QueueName", "Value": queue_name}], StartTime=end - timedelta(seconds=seconds + 1),
+        Namespace="AWS/SQS",
+        MetricName="NumberOfEmptyReceives",
+        Statistics=["Sum", "SampleCount"],
+        Period=60,
+        Dimensions=[{"Name": "QueueName", "Value": queue_name}],
+        StartTime=end - timedelta(seconds=seconds + 1),
         EndTime=end + timedelta(seconds=1),
     )["Datapoints"]
     return sum(point["Sum"] for point in datapoints), sum(point["SampleCount"] for point in datapoints)
@@ -321,33 +407,37 @@ def test_a_fifo_group_in_flight_holds_only_its_own_messages(backend, names):
     """While a group's message is being handled its later messages are held back (the poller
     then finds nothing deliverable instead of spinning in a long poll), and each group is
     delivered in order once its message is done."""
-    deploy_source(backend, names, "slow", '''
+    deploy_source(
+        backend,
+        names,
+        "slow",
+        """
 import json, time
 def handler(event, context):
     print("EVENT " + json.dumps(event))
     if any(r["body"] == "a0" for r in event["Records"]):
         time.sleep(2)
-''')
+""",
+    )
     function = names.function("slow")
     url, arn = _fifo_queue(backend, names)
     sqs = backend.client("sqs")
     for body in ("a0", "a1", "b0", "b1"):
         sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=body[0])
     _mapping(backend, function, arn, BatchSize=1)
-    wait_for(lambda: sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 4, "4 records",
-             timeout=60)
+    wait_for(lambda: sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 4, "4 records", timeout=60)
     bodies = [r["body"] for e in recorded_events(backend, function) for r in e["Records"]]
     assert sorted(bodies) == ["a0", "a1", "b0", "b1"]
     assert bodies.index("a0") < bodies.index("a1") and bodies.index("b0") < bodies.index("b1")
 
 
-OVERLAP_RECORDER = '''
+OVERLAP_RECORDER = """
 import json, time
 def handler(event, context):
     started = time.time()
     time.sleep(1.5)  # longer than a cold start on a busy machine: the batches do overlap
     print("SPAN " + json.dumps([started, time.time()]))
-'''
+"""
 
 
 def _most_at_once(spans):
@@ -372,7 +462,7 @@ def test_an_sqs_mapping_keeps_several_batches_in_flight(backend, names, maximum_
     _mapping(backend, function, arn, BatchSize=1, **options)
 
     def spans():
-        found = [json.loads(m[len("SPAN "):]) for m in log_messages(backend, function) if m.startswith("SPAN ")]
+        found = [json.loads(m[len("SPAN ") :]) for m in log_messages(backend, function) if m.startswith("SPAN ")]
         return len(found) == 8 and found
 
     assert _most_at_once(wait_for(spans, "8 batches", timeout=60)) == expected

@@ -6,13 +6,13 @@ from tests.lambda_helpers import deploy_source, ready_names
 from workshop.core import backend as backends
 from workshop.lab_helpers.http_api import invoke_url, post_json
 
-ANSWER = '''
+ANSWER = """
 import json
 def handler(event, context):
     body = json.loads(event["body"] or "null")
     status = 400 if body is None or body == "bad" else 202
     return {"statusCode": status, "body": json.dumps({"got": body})}
-'''
+"""
 
 
 def test_invoke_url_per_backend():
@@ -30,9 +30,14 @@ def test_post_json_reaches_a_deployed_stage(backend, prefix):
     root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
     resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="jobs")["id"]
     apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod="POST", authorizationType="NONE")
-    apigw.put_integration(restApiId=api_id, resourceId=resource, httpMethod="POST", type="AWS_PROXY",
-                          integrationHttpMethod="POST",
-                          uri=f"arn:aws:apigateway:{backend.region}:lambda:path/2015-03-31/functions/{arn}/invocations")
+    apigw.put_integration(
+        restApiId=api_id,
+        resourceId=resource,
+        httpMethod="POST",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{backend.region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    )
     apigw.create_deployment(restApiId=api_id, stageName="live")
     url = invoke_url(backend, api_id, "live") + "/jobs"
     assert post_json(url, {"pages": 3}) == (202, {"got": {"pages": 3}})

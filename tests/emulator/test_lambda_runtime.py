@@ -1,10 +1,8 @@
 """The emulator runs Lambda handlers for real, through the standard Invoke API."""
 
 import base64
-import json
 import re
 import threading
-import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -12,7 +10,7 @@ from botocore.exceptions import ClientError
 from tests.lambda_helpers import deploy_source, invoke, log_messages, ready_names
 from workshop.core.waiting import wait_for
 
-COUNTER = '''
+COUNTER = """
 import os
 count = 0
 
@@ -27,7 +25,7 @@ def handler(event, context):
             "env": {k: os.environ.get(k) for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION",
                     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_EXECUTION_ENV",
                     "GREETING", "LAMBDA_TASK_ROOT", "_HANDLER")}}
-'''
+"""
 
 
 @pytest.fixture
@@ -47,10 +45,16 @@ def test_warm_environment_keeps_globals_and_sees_aws_context(backend, names):
     assert 6000 < context["remaining"] <= 7000
     assert context["log_group"] == f"/aws/lambda/{function}"
     assert context["arn"].endswith(f":function:{function}")
-    assert env == {"AWS_LAMBDA_FUNCTION_NAME": function, "AWS_REGION": "us-east-1",
-                   "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}",
-                   "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12", "GREETING": "hi",
-                   "LAMBDA_TASK_ROOT": env["LAMBDA_TASK_ROOT"], "_HANDLER": "app.handler"}
+    assert env == {
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "GREETING": "hi",
+        "LAMBDA_TASK_ROOT": env["LAMBDA_TASK_ROOT"],
+        "_HANDLER": "app.handler",
+    }
 
 
 def test_an_update_starts_a_fresh_environment(backend, names):
@@ -75,13 +79,19 @@ def test_handler_error_has_aws_payload(backend, names):
     assert body["stackTrace"][0].startswith('  File "/var/task/app.py", line 2, in handler')
 
 
-@pytest.mark.parametrize("source, error_type, message", [
-    ("import not_a_module\ndef handler(e, c): pass\n", "Runtime.ImportModuleError",
-     "Unable to import module 'app': No module named 'not_a_module'"),
-    ("def other(e, c): pass\n", "Runtime.HandlerNotFound", "Handler 'handler' missing on module 'app'"),
-    ("def handler(e, c):\n  return (\n", "Runtime.UserCodeSyntaxError", "Syntax error in module 'app'"),
-    ("def handler(e, c):\n    return {1, 2}\n", "Runtime.MarshalError", "Unable to marshal response"),
-])
+@pytest.mark.parametrize(
+    "source, error_type, message",
+    [
+        (
+            "import not_a_module\ndef handler(e, c): pass\n",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'app': No module named 'not_a_module'",
+        ),
+        ("def other(e, c): pass\n", "Runtime.HandlerNotFound", "Handler 'handler' missing on module 'app'"),
+        ("def handler(e, c):\n  return (\n", "Runtime.UserCodeSyntaxError", "Syntax error in module 'app'"),
+        ("def handler(e, c):\n    return {1, 2}\n", "Runtime.MarshalError", "Unable to marshal response"),
+    ],
+)
 def test_broken_code_gets_the_runtime_error(backend, names, source, error_type, message):
     deploy_source(backend, names, "broken", source)
     response, body = invoke(backend, names.function("broken"))
@@ -89,7 +99,7 @@ def test_broken_code_gets_the_runtime_error(backend, names, source, error_type, 
     assert body["errorType"] == error_type and message in body["errorMessage"]
 
 
-HOSTILE = '''
+HOSTILE = """
 import sys, time
 def handler(event, context):
     action = event.get("action")
@@ -103,16 +113,19 @@ def handler(event, context):
         while True:
             hoard.append(bytearray(20_000_000))
     return "fine"
-'''
+"""
 
 
-@pytest.mark.parametrize("action, timeout, error_type, message", [
-    ("hang", 1, "Sandbox.Timedout", "Task timed out after 1.00 seconds"),
-    ("exit", 1, "Runtime.ExitError", "Runtime exited with error: exit status 3"),
-    # A generous timeout: on a busy machine filling 320 MB takes a while, and it must be
-    # the memory limit, not the clock, that stops this one.
-    ("eat", 30, "Runtime.OutOfMemory", "Runtime exited with error"),
-])
+@pytest.mark.parametrize(
+    "action, timeout, error_type, message",
+    [
+        ("hang", 1, "Sandbox.Timedout", "Task timed out after 1.00 seconds"),
+        ("exit", 1, "Runtime.ExitError", "Runtime exited with error: exit status 3"),
+        # A generous timeout: on a busy machine filling 320 MB takes a while, and it must be
+        # the memory limit, not the clock, that stops this one.
+        ("eat", 30, "Runtime.OutOfMemory", "Runtime exited with error"),
+    ],
+)
 def test_hostile_handlers_never_take_the_emulator_down(backend, names, action, timeout, error_type, message):
     deploy_source(backend, names, "hostile", HOSTILE, timeout=timeout)
     response, body = invoke(backend, names.function("hostile"), {"action": action})
@@ -124,9 +137,15 @@ def test_hostile_handlers_never_take_the_emulator_down(backend, names, action, t
 
 
 def test_logs_have_start_end_report_and_tail(backend, names):
-    deploy_source(backend, names, "logger", (
-        "import logging\nlogging.getLogger().setLevel(logging.INFO)\n"
-        "def handler(event, context):\n    print('printed line')\n    logging.info('logged line')\n    return 1\n"))
+    deploy_source(
+        backend,
+        names,
+        "logger",
+        (
+            "import logging\nlogging.getLogger().setLevel(logging.INFO)\n"
+            "def handler(event, context):\n    print('printed line')\n    logging.info('logged line')\n    return 1\n"
+        ),
+    )
     function = names.function("logger")
     response, _ = invoke(backend, function, LogType="Tail")
     tail = base64.b64decode(response["LogResult"]).decode().splitlines()
@@ -137,24 +156,36 @@ def test_logs_have_start_end_report_and_tail(backend, names):
     assert tail[3] == f"END RequestId: {request_id}"
     assert tail[4].startswith(f"REPORT RequestId: {request_id}\tDuration: ") and "Init Duration" in tail[4]
     invoke(backend, function)
-    messages = wait_for(lambda: [m for m in log_messages(backend, function) if m.startswith("REPORT")][1:] and
-                        log_messages(backend, function), "two REPORT lines")
+    messages = wait_for(
+        lambda: (
+            [m for m in log_messages(backend, function) if m.startswith("REPORT")][1:]
+            and log_messages(backend, function)
+        ),
+        "two REPORT lines",
+    )
     reports = [m for m in messages if m.startswith("REPORT")]
     assert len(reports) == 2 and "Init Duration" not in reports[1], "only a cold start reports INIT"
     logs = backend.client("logs")
     [stream] = logs.describe_log_streams(logGroupName=f"/aws/lambda/{function}")["logStreams"]
     assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", stream["logStreamName"])
-    events = logs.get_log_events(logGroupName=f"/aws/lambda/{function}", logStreamName=stream["logStreamName"],
-                                 startFromHead=True)["events"]
+    events = logs.get_log_events(
+        logGroupName=f"/aws/lambda/{function}", logStreamName=stream["logStreamName"], startFromHead=True
+    )["events"]
     assert [e["message"] for e in events][:2] == [tail[0], "printed line"], "one warm environment, one stream"
 
 
 def test_handler_boto3_calls_reach_the_emulator(backend, names):
-    deploy_source(backend, names, "writer", (
-        "import boto3, os\n"
-        "def handler(event, context):\n"
-        "    boto3.client('s3').put_object(Bucket=event['bucket'], Key='from-lambda.txt', Body=b'hi')\n"
-        "    return os.environ['AWS_REGION']\n"))
+    deploy_source(
+        backend,
+        names,
+        "writer",
+        (
+            "import boto3, os\n"
+            "def handler(event, context):\n"
+            "    boto3.client('s3').put_object(Bucket=event['bucket'], Key='from-lambda.txt', Body=b'hi')\n"
+            "    return os.environ['AWS_REGION']\n"
+        ),
+    )
     bucket = names.bucket("processed")
     assert invoke(backend, names.function("writer"), {"bucket": bucket})[1] == "us-east-1"
     assert backend.client("s3").get_object(Bucket=bucket, Key="from-lambda.txt")["Body"].read() == b"hi"
@@ -166,8 +197,11 @@ def test_dry_run_event_and_unknown_function(backend, names):
     assert lam.invoke(FunctionName=names.function("counter"), InvocationType="DryRun")["StatusCode"] == 204
     response = lam.invoke(FunctionName=names.function("counter"), InvocationType="Event", Payload=b'{"async": 1}')
     assert response["StatusCode"] == 202
-    wait_for(lambda: any("'async': 1" in m for m in log_messages(backend, names.function("counter"))),
-             "the Event invocation to run", timeout=10)
+    wait_for(
+        lambda: any("'async': 1" in m for m in log_messages(backend, names.function("counter"))),
+        "the Event invocation to run",
+        timeout=10,
+    )
     with pytest.raises(ClientError) as error:
         lam.invoke(FunctionName=names.function("missing"))
     assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -177,12 +211,20 @@ def test_dry_run_event_and_unknown_function(backend, names):
 
 
 def test_concurrent_invocations_get_separate_environments(backend, names):
-    deploy_source(backend, names, "sleeper", (
-        "import os, time\ndef handler(event, context):\n    started = time.time()\n    time.sleep(1.5)\n"
-        "    return [os.getpid(), started, time.time()]\n"), timeout=30)
+    deploy_source(
+        backend,
+        names,
+        "sleeper",
+        (
+            "import os, time\ndef handler(event, context):\n    started = time.time()\n    time.sleep(1.5)\n"
+            "    return [os.getpid(), started, time.time()]\n"
+        ),
+        timeout=30,
+    )
     results = []
-    threads = [threading.Thread(target=lambda: results.append(invoke(backend, names.function("sleeper"))[1]))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(invoke(backend, names.function("sleeper"))[1])) for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -201,19 +243,26 @@ def test_a_crashing_function_does_not_disturb_another(backend, names):
 
 
 def test_non_python_runtimes_are_refused_clearly(backend, names):
-    deploy_source(backend, names, "node", "exports.handler = async () => 1;", runtime="nodejs20.x",
-                  handler="index.handler")
+    deploy_source(
+        backend, names, "node", "exports.handler = async () => 1;", runtime="nodejs20.x", handler="index.handler"
+    )
     response, body = invoke(backend, names.function("node"))
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.InvalidRuntime" and "Python handlers only" in body["errorMessage"]
 
 
 def test_handlers_import_only_what_the_aws_runtime_provides(backend, names):
-    deploy_source(backend, names, "importer", (
-        "import importlib\n"
-        "def handler(event, context):\n"
-        "    importlib.import_module(event['module'])\n"
-        "    return 'imported'\n"))
+    deploy_source(
+        backend,
+        names,
+        "importer",
+        (
+            "import importlib\n"
+            "def handler(event, context):\n"
+            "    importlib.import_module(event['module'])\n"
+            "    return 'imported'\n"
+        ),
+    )
     function = names.function("importer")
     for provided in ("boto3", "botocore", "json", "urllib3", "dateutil", "sqlite3"):
         assert invoke(backend, function, {"module": provided})[1] == "imported", provided
@@ -231,7 +280,8 @@ def test_vendored_packages_travel_in_the_zip(backend, names):
         "logger = Logger(service='digester')\n"
         "def handler(event, context):\n"
         "    logger.info('got it')\n"
-        "    return S3Event(event).bucket_name\n")
+        "    return S3Event(event).bucket_name\n"
+    )
     deploy.deploy_function(backend, names, "powered", {"app.py": source}, vendor=("aws_lambda_powertools",))
     event = {"Records": [{"s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}
     response, body = invoke(backend, names.function("powered"), event)

@@ -12,11 +12,11 @@ import moto
 import pytest
 from moto.awslambda import models as lambda_models
 from moto.cloudwatch import models as cloudwatch_models
-from moto.iam import models as iam_models
-from moto.kms import models as kms_models
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import table as dynamodb_tables
 from moto.dynamodbstreams import models as streams_models
+from moto.iam import models as iam_models
+from moto.kms import models as kms_models
 from moto.logs import models as logs_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.s3 import models as s3_models
@@ -46,61 +46,89 @@ def _parameters(function):
     return list(inspect.signature(function).parameters)
 
 
-@pytest.mark.parametrize("owner, name, parameters", [
-    (s3_notifications, "send_event", ["account_id", "event_name", "bucket", "key"]),
-    (s3_models.Notification, "matches", ["self", "event_name", "key_name"]),
-    (s3_models.S3Backend, "complete_multipart_upload", None),
-    (s3_models.S3Backend, "delete_object", ["self", "bucket_name", "key_name", "version_id", "bypass"]),
-    (sns_models.Subscription, "publish", ["self", "message", "message_id", "subject", "message_attributes",
-                                          "group_id", "deduplication_id", "message_structure"]),
-    (sns_models.Subscription, "_parse_message_structure", None),
-    (lambda_models.LambdaFunction, "update_configuration", ["self", "config_updates"]),
-    (lambda_models.LambdaFunction, "get_configuration", None),
-    (lambda_models.LambdaBackend, "get_function", ["self", "function_name_or_arn", "qualifier"]),
-    (lambda_models.LambdaBackend, "create_event_source_mapping", ["self", "spec"]),
-    (lambda_models.LambdaBackend, "delete_function", ["self", "function_name", "qualifier"]),
-    (lambda_models.LambdaBackend, "put_function_event_invoke_config", ["self", "function_name", "config"]),
-    (lambda_models, "EventInvokeConfig", None),
-    (lambda_models.EventSourceMapping, "get_configuration", ["self"]),
-    (logs_models.LogsBackend, "ensure_log_group", None),
-    (logs_models.LogsBackend, "create_log_stream", ["self", "log_group_name", "log_stream_name"]),
-    (logs_models.LogsBackend, "put_log_events", ["self", "log_group_name", "log_stream_name", "log_events"]),
-    (streams_models.ShardIterator, "get", ["self", "limit"]),
-    (dynamodb_models.DynamoDBBackend, "update_item", None),
-    (dynamodb_tables.Table, "put_item", None),
-    (dynamodb_tables.StreamShard, "add", ["self", "old", "new"]),
-    (DomainDispatcherApplication, "get_backend_for_host", ["self", "host"]),
-    (iam_models.IAMBackend, "get_roles", ["self"]),
-    (sqs_models.Queue, "add_message", ["self", "message"]),
-    (sqs_models.SQSBackend, "send_message", None),
-    (sqs_models.SQSBackend, "receive_message", None),
-    (sqs_models.SQSBackend, "delete_message", ["self", "queue_name", "receipt_handle"]),
-    (s3_models.FakeBucket, "get_permission", ["self", "action", "resource"]),
-    (kms_models.KmsBackend, "any_id_to_key_id", ["self", "key_id"]),
-    (kms_models.KmsBackend, "disable_key", ["self", "key_id"]),
-    (cloudwatch_models.CloudWatchBackend, "set_alarm_state",
-     ["self", "alarm_name", "reason", "reason_data", "state_value"]),
-    (cloudwatch_models.CloudWatchBackend, "put_metric_data", ["self", "namespace", "metric_data"]),
-    (cloudwatch_models.CloudWatchBackend, "put_metric_alarm", None),
-    (sqs_models.SQSBackend, "set_queue_attributes", ["self", "queue_name", "attributes"]),
-    (sqs_models.SQSBackend, "create_queue", ["self", "name", "tags", "kwargs"]),
-    (s3_models.S3Backend, "put_bucket_policy", ["self", "bucket_name", "policy"]),
-    (s3_models.S3Backend, "put_bucket_encryption", ["self", "bucket_name", "encryption"]),
-    (s3_responses.S3Response, "_notification_config_from_body", ["self"]),
-    (lambda_models.LambdaBackend, "update_event_source_mapping", ["self", "uuid", "spec"]),
-    (kms_models.KmsBackend, "put_key_policy", ["self", "key_id", "policy"]),
-])
+@pytest.mark.parametrize(
+    "owner, name, parameters",
+    [
+        (s3_notifications, "send_event", ["account_id", "event_name", "bucket", "key"]),
+        (s3_models.Notification, "matches", ["self", "event_name", "key_name"]),
+        (s3_models.S3Backend, "complete_multipart_upload", None),
+        (s3_models.S3Backend, "delete_object", ["self", "bucket_name", "key_name", "version_id", "bypass"]),
+        (
+            sns_models.Subscription,
+            "publish",
+            [
+                "self",
+                "message",
+                "message_id",
+                "subject",
+                "message_attributes",
+                "group_id",
+                "deduplication_id",
+                "message_structure",
+            ],
+        ),
+        (sns_models.Subscription, "_parse_message_structure", None),
+        (lambda_models.LambdaFunction, "update_configuration", ["self", "config_updates"]),
+        (lambda_models.LambdaFunction, "get_configuration", None),
+        (lambda_models.LambdaBackend, "get_function", ["self", "function_name_or_arn", "qualifier"]),
+        (lambda_models.LambdaBackend, "create_event_source_mapping", ["self", "spec"]),
+        (lambda_models.LambdaBackend, "delete_function", ["self", "function_name", "qualifier"]),
+        (lambda_models.LambdaBackend, "put_function_event_invoke_config", ["self", "function_name", "config"]),
+        (lambda_models, "EventInvokeConfig", None),
+        (lambda_models.EventSourceMapping, "get_configuration", ["self"]),
+        (logs_models.LogsBackend, "ensure_log_group", None),
+        (logs_models.LogsBackend, "create_log_stream", ["self", "log_group_name", "log_stream_name"]),
+        (logs_models.LogsBackend, "put_log_events", ["self", "log_group_name", "log_stream_name", "log_events"]),
+        (streams_models.ShardIterator, "get", ["self", "limit"]),
+        (dynamodb_models.DynamoDBBackend, "update_item", None),
+        (dynamodb_tables.Table, "put_item", None),
+        (dynamodb_tables.StreamShard, "add", ["self", "old", "new"]),
+        (DomainDispatcherApplication, "get_backend_for_host", ["self", "host"]),
+        (iam_models.IAMBackend, "get_roles", ["self"]),
+        (sqs_models.Queue, "add_message", ["self", "message"]),
+        (sqs_models.SQSBackend, "send_message", None),
+        (sqs_models.SQSBackend, "receive_message", None),
+        (sqs_models.SQSBackend, "delete_message", ["self", "queue_name", "receipt_handle"]),
+        (s3_models.FakeBucket, "get_permission", ["self", "action", "resource"]),
+        (kms_models.KmsBackend, "any_id_to_key_id", ["self", "key_id"]),
+        (kms_models.KmsBackend, "disable_key", ["self", "key_id"]),
+        (
+            cloudwatch_models.CloudWatchBackend,
+            "set_alarm_state",
+            ["self", "alarm_name", "reason", "reason_data", "state_value"],
+        ),
+        (cloudwatch_models.CloudWatchBackend, "put_metric_data", ["self", "namespace", "metric_data"]),
+        (cloudwatch_models.CloudWatchBackend, "put_metric_alarm", None),
+        (sqs_models.SQSBackend, "set_queue_attributes", ["self", "queue_name", "attributes"]),
+        (sqs_models.SQSBackend, "create_queue", ["self", "name", "tags", "kwargs"]),
+        (s3_models.S3Backend, "put_bucket_policy", ["self", "bucket_name", "policy"]),
+        (s3_models.S3Backend, "put_bucket_encryption", ["self", "bucket_name", "encryption"]),
+        (s3_responses.S3Response, "_notification_config_from_body", ["self"]),
+        (lambda_models.LambdaBackend, "update_event_source_mapping", ["self", "uuid", "spec"]),
+        (kms_models.KmsBackend, "put_key_policy", ["self", "key_id", "policy"]),
+    ],
+)
 def test_the_internals_used_still_exist(owner, name, parameters):
     assert hasattr(owner, name), f"moto no longer has {owner.__name__}.{name}: revisit workshop/emulator/moto_adapters/"
     if parameters is not None:
         assert _parameters(getattr(owner, name)) == parameters, (
-            f"moto changed the signature of {owner.__name__}.{name}: revisit workshop/emulator/moto_adapters/")
+            f"moto changed the signature of {owner.__name__}.{name}: revisit workshop/emulator/moto_adapters/"
+        )
 
 
 def test_the_attributes_read_still_exist():
     source = inspect.getsource(lambda_models.LambdaFunction.__init__)
-    for attribute in ("self.function_name", "self.handler", "self.run_time", "self.timeout", "self.memory_size",
-                      "self.environment_vars", "self.event_invoke_config", "self.logs_group_name", "self.role"):
+    for attribute in (
+        "self.function_name",
+        "self.handler",
+        "self.run_time",
+        "self.timeout",
+        "self.memory_size",
+        "self.environment_vars",
+        "self.event_invoke_config",
+        "self.logs_group_name",
+        "self.role",
+    ):
         assert attribute in source, f"LambdaFunction no longer sets {attribute}"
     assert "self._event_source_mappings" in inspect.getsource(lambda_models.LambdaBackend.__init__)
     assert "lambda_event_source_mappings" in inspect.getsource(sqs_models.Queue.__init__)
@@ -136,9 +164,16 @@ def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypat
     for name in ("size", "cast_value"):  # put back after the test
         monkeypatch.setattr(dynamo_type.DynamoType, name, dynamo_type.DynamoType.__dict__[name])
     moto_size = dynamo_type.DynamoType.size
-    values = [{"SS": ["a", "über", "rec-0001"]}, {"NS": ["1", "2.50", "-3e2"]}, {"BS": [b"\x00\x01", "AAE="]},
-              {"M": {"ids": {"SS": ["x", "y"]}, "n": {"N": "7"}, "l": {"L": [{"NS": ["10"]}, {"S": "s"}]}}},
-              {"S": "plain"}, {"N": "42"}, {"BOOL": True}, {"NULL": True}]
+    values = [
+        {"SS": ["a", "über", "rec-0001"]},
+        {"NS": ["1", "2.50", "-3e2"]},
+        {"BS": [b"\x00\x01", "AAE="]},
+        {"M": {"ids": {"SS": ["x", "y"]}, "n": {"N": "7"}, "l": {"L": [{"NS": ["10"]}, {"S": "s"}]}}},
+        {"S": "plain"},
+        {"N": "42"},
+        {"BOOL": True},
+        {"NULL": True},
+    ]
     expected = [(dynamo_type.DynamoType(v).size(), dynamo_type.DynamoType(v).cast_value) for v in values]
     moto_dynamodb._dynamodb_sets_without_wrapping_members()
     assert dynamo_type.DynamoType.size is not moto_size
@@ -147,8 +182,9 @@ def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypat
     members = {"SS": [f"rec-{n:05d}" for n in range(1000)]}
     wrapped = []
     original_init = dynamo_type.DynamoType.__init__
-    monkeypatch.setattr(dynamo_type.DynamoType, "__init__",
-                        lambda self, value: wrapped.append(1) or original_init(self, value))
+    monkeypatch.setattr(
+        dynamo_type.DynamoType, "__init__", lambda self, value: wrapped.append(1) or original_init(self, value)
+    )
     big = dynamo_type.DynamoType(members)
     wrapped.clear()
     assert big.size() == 9000 and len(big.cast_value) == 1000
@@ -158,18 +194,25 @@ def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypat
 def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
     """SendMessage and ReceiveMessage read one setting each; moto counted the whole queue for
     it (three passes per read), which made a backlog of jobs slow to add to and read from."""
-    for owner, name in ((sqs_models.Queue, "attributes"), (sqs_models.SQSBackend, "send_message"),
-                        (sqs_models.SQSBackend, "is_message_valid_based_on_retention_period")):
+    for owner, name in (
+        (sqs_models.Queue, "attributes"),
+        (sqs_models.SQSBackend, "send_message"),
+        (sqs_models.SQSBackend, "is_message_valid_based_on_retention_period"),
+    ):
         monkeypatch.setattr(owner, name, owner.__dict__[name])  # put back after the test
     full = sqs_models.Queue.attributes.fget
     moto_sqs._sqs_settings_read_without_counting()
     backend = sqs_models.SQSBackend("us-east-1", "123456789012")
-    queue = backend.create_queue("jobs.fifo", FifoQueue="true", ContentBasedDeduplication="true",
-                                 MessageRetentionPeriod="60")
+    queue = backend.create_queue(
+        "jobs.fifo", FifoQueue="true", ContentBasedDeduplication="true", MessageRetentionPeriod="60"
+    )
     backend.create_queue("plain")
     counted = []
-    for name in ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
-                 "approximate_number_of_messages_not_visible"):
+    for name in (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_delayed",
+        "approximate_number_of_messages_not_visible",
+    ):
         monkeypatch.setattr(sqs_models.Queue, name, property(lambda self, n=name: counted.append(n) or 0))
 
     for body in ("a", "b", "a"):  # content-based deduplication still applies: the second "a" is dropped
@@ -279,5 +322,7 @@ def test_a_fifo_deduplication_id_is_remembered_after_its_message_is_deleted(back
     again = sqs.send_message(QueueUrl=url, MessageBody="job", MessageGroupId="g", MessageDeduplicationId="job-1")
     assert again["MessageId"], "accepted, as AWS answers"
     sqs.send_message(QueueUrl=url, MessageBody="other", MessageGroupId="g", MessageDeduplicationId="job-2")
-    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]]
+    bodies = [
+        m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    ]
     assert bodies == ["other"], "the retried send is not delivered; another id is"

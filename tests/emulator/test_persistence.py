@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import emulator_process
-from tests.lambda_helpers import deploy_source, ready_names
 from tests.emulator.test_event_source_mappings import _stream_table
+from tests.lambda_helpers import deploy_source, ready_names
 from workshop.core import backend as backends
-from workshop.emulator import persistence
 from workshop.core.launcher import free_port
 from workshop.core.waiting import wait_for
+from workshop.emulator import persistence
 
 pytestmark = pytest.mark.timeout(300)
 
 # Appends each stream record's key to an S3 object per record: a record handed over twice
 # would show as a second attempt.
-STREAM_COUNTER = '''
+STREAM_COUNTER = """
 import boto3, os
 s3 = boto3.client("s3")
 def handler(event, context):
@@ -30,10 +30,10 @@ def handler(event, context):
         key = record["dynamodb"]["Keys"]["id"]["S"]
         seen = s3.list_objects_v2(Bucket=os.environ["BUCKET"], Prefix=f"seen/{key}/").get("KeyCount", 0)
         s3.put_object(Bucket=os.environ["BUCKET"], Key=f"seen/{key}/{seen}", Body=b"")
-'''
+"""
 
 # Fails its first attempt of each event, so the event waits for its retry.
-FAILS_ONCE = '''
+FAILS_ONCE = """
 import boto3, os
 s3 = boto3.client("s3")
 def handler(event, context):
@@ -42,7 +42,7 @@ def handler(event, context):
     s3.put_object(Bucket=os.environ["BUCKET"], Key=f"attempt/{context.aws_request_id}/{attempt}", Body=b"")
     if attempt == 1:
         raise RuntimeError("first attempt fails")
-'''
+"""
 
 
 def _backend(env: dict[str, str]) -> backends.Backend:
@@ -72,8 +72,9 @@ def test_a_clean_restart_keeps_every_resource_and_reads_streams_on(tmp_path):
         secret = kms.encrypt(KeyId=key_id, Plaintext=b"card 4111")["CiphertextBlob"]
         table, stream_arn = _stream_table(aws, names, "scores", view="NEW_IMAGE")
         counter = deploy_source(aws, names, "counter", STREAM_COUNTER, environment={"BUCKET": bucket})
-        aws.client("lambda").create_event_source_mapping(FunctionName=counter, EventSourceArn=stream_arn,
-                                                         StartingPosition="TRIM_HORIZON", BatchSize=2)
+        aws.client("lambda").create_event_source_mapping(
+            FunctionName=counter, EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=2
+        )
         for key in ("a", "b", "c"):
             ddb.put_item(TableName=table, Item={"id": {"S": key}})
         wait_for(lambda: len(_keys(aws, bucket, "seen/")) == 3, "3 stream records handled")
@@ -89,9 +90,19 @@ def test_a_clean_restart_keeps_every_resource_and_reads_streams_on(tmp_path):
         assert kms.decrypt(CiphertextBlob=secret)["Plaintext"] == b"card 4111"
         # the message in flight comes back after its visibility timeout, as on AWS
         bodies = set()
-        wait_for(lambda: bodies.update(m["Body"] for m in sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])) or len(bodies) == 2,
-            "both messages", timeout=30)
+        wait_for(
+            lambda: (
+                bodies.update(
+                    m["Body"]
+                    for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                        "Messages", []
+                    )
+                )
+                or len(bodies) == 2
+            ),
+            "both messages",
+            timeout=30,
+        )
         assert bodies == {"waiting", "in flight"}
         # the mapping reads on from where it was: no record again, new ones handled
         ddb.put_item(TableName=table, Item={"id": {"S": "d"}})
@@ -123,8 +134,11 @@ def test_a_crash_keeps_what_was_saved_and_waiting_events_still_run(tmp_path):
         with emulator_process(tmp_path, port=port, persist=True) as env:
             aws = _backend(env)
             assert aws.client("s3").get_object(Bucket=bucket, Key="committed")["Body"].read() == b"before the crash"
-            attempts = wait_for(lambda: len(_keys(aws, bucket, "attempt/")) == 2 and _keys(aws, bucket, "attempt/"),
-                                "the retry after the restart", timeout=60)
+            attempts = wait_for(
+                lambda: len(_keys(aws, bucket, "attempt/")) == 2 and _keys(aws, bucket, "attempt/"),
+                "the retry after the restart",
+                timeout=60,
+            )
             owner = _request_of(aws, bucket)
             assert attempts == [f"attempt/{owner}/1", f"attempt/{owner}/2"], "the retry is the same event"
 
@@ -163,13 +177,13 @@ def test_fresh_starts_empty_and_sets_the_saved_state_aside(tmp_path):
         assert _backend(env).client("s3").list_buckets()["Buckets"] == []
 
 
-RECORDS_KEYS = '''
+RECORDS_KEYS = """
 import boto3, os
 s3 = boto3.client("s3")
 def handler(event, context):
     for record in event["Records"]:
         s3.put_object(Bucket=os.environ["BUCKET"], Key="handled/" + record["s3"]["object"]["key"], Body=b"")
-'''
+"""
 
 
 def test_an_s3_event_not_yet_delivered_at_a_stop_is_delivered_after_the_restart(tmp_path):
@@ -182,20 +196,27 @@ def test_an_s3_event_not_yet_delivered_at_a_stop_is_delivered_after_the_restart(
         for bucket in (uploads, handled):
             s3.create_bucket(Bucket=bucket)
         function = deploy_source(aws, names, "keys", RECORDS_KEYS, environment={"BUCKET": handled})
-        aws.client("lambda").add_permission(FunctionName=function, StatementId="s3", Action="lambda:InvokeFunction",
-                                            Principal="s3.amazonaws.com")
-        s3.put_bucket_notification_configuration(Bucket=uploads, NotificationConfiguration={
-            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": function, "Events": ["s3:ObjectCreated:*"]}]})
-        request = urllib.request.Request(f"{aws.endpoint_url}/_workshop/chaos", method="POST",
-                                         data=json.dumps({"delay_ms": 4000}).encode())
+        aws.client("lambda").add_permission(
+            FunctionName=function, StatementId="s3", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com"
+        )
+        s3.put_bucket_notification_configuration(
+            Bucket=uploads,
+            NotificationConfiguration={
+                "LambdaFunctionConfigurations": [{"LambdaFunctionArn": function, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+        request = urllib.request.Request(
+            f"{aws.endpoint_url}/_workshop/chaos", method="POST", data=json.dumps({"delay_ms": 4000}).encode()
+        )
         urllib.request.urlopen(request, timeout=5).read()  # the event waits in delivery when the emulator stops
         s3.put_object(Bucket=uploads, Key="late.csv", Body=b"id\n1\n")
         time.sleep(0.5)
         assert _keys(aws, handled, "handled/") == []
     with emulator_process(tmp_path, port=port, persist=True) as env:
         aws = _backend(env)
-        wait_for(lambda: _keys(aws, handled, "handled/") == ["handled/late.csv"], "the event after the restart",
-                 timeout=60)
+        wait_for(
+            lambda: _keys(aws, handled, "handled/") == ["handled/late.csv"], "the event after the restart", timeout=60
+        )
 
 
 def test_start_fresh_refuses_while_an_emulator_holds_its_state(tmp_path):
@@ -203,6 +224,7 @@ def test_start_fresh_refuses_while_an_emulator_holds_its_state(tmp_path):
     import sys
 
     with emulator_process(tmp_path, persist=True) as env:
-        done = subprocess.run([sys.executable, "-m", "workshop", "start", "--fresh"], env=env, capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "workshop", "start", "--fresh"], env=env, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode != 0 and "stop it first" in done.stderr + done.stdout, done

@@ -15,8 +15,9 @@ import pytest
 @pytest.fixture
 def fifo(backend, prefix):
     sqs = backend.client("sqs")
-    url = sqs.create_queue(QueueName=backend.names(prefix).queue("fifo-receive", fifo=True),
-                           Attributes={"FifoQueue": "true"})["QueueUrl"]
+    url = sqs.create_queue(
+        QueueName=backend.names(prefix).queue("fifo-receive", fifo=True), Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
     return sqs, url
 
 
@@ -26,8 +27,9 @@ def _send(sqs, url, group, *bodies):
 
 
 def _receive(sqs, url):
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
-                                   AttributeNames=["MessageGroupId"]).get("Messages", [])
+    messages = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, AttributeNames=["MessageGroupId"]
+    ).get("Messages", [])
     return messages, [m["Body"] for m in messages]
 
 

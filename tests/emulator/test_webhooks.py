@@ -11,8 +11,9 @@ from workshop.lab_helpers import webhook
 
 
 def _post(url, payload):
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.status, response.read().decode()
 
@@ -32,14 +33,20 @@ def test_receiver_answers_like_slack_and_keeps_messages(in_process_backend, pref
 
 def test_a_lambda_handler_posts_to_the_webhook(in_process_backend, backend, prefix):
     names = ready_names(backend, prefix)
-    deploy_source(backend, names, "notifier", (
-        "import json, os, urllib.request\n"
-        "def handler(event, context):\n"
-        "    body = json.dumps({'text': f\"ALARM {event['alarm']}\"}).encode()\n"
-        "    request = urllib.request.Request(os.environ['WEBHOOK_URL'], data=body, method='POST',\n"
-        "                                     headers={'Content-Type': 'application/json'})\n"
-        "    return urllib.request.urlopen(request, timeout=5).read().decode()\n"),
-        environment={"WEBHOOK_URL": webhook.url(f"{prefix}-ops")})
+    deploy_source(
+        backend,
+        names,
+        "notifier",
+        (
+            "import json, os, urllib.request\n"
+            "def handler(event, context):\n"
+            "    body = json.dumps({'text': f\"ALARM {event['alarm']}\"}).encode()\n"
+            "    request = urllib.request.Request(os.environ['WEBHOOK_URL'], data=body, method='POST',\n"
+            "                                     headers={'Content-Type': 'application/json'})\n"
+            "    return urllib.request.urlopen(request, timeout=5).read().decode()\n"
+        ),
+        environment={"WEBHOOK_URL": webhook.url(f"{prefix}-ops")},
+    )
     assert invoke(backend, names.function("notifier"), {"alarm": "backlog"})[1] == "ok"
     assert [m["text"] for m in webhook.messages(f"{prefix}-ops")] == ["ALARM backlog"]
 

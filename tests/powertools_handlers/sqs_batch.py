@@ -16,13 +16,15 @@ def record_handler(record: SQSRecord):
     job = record.json_body
     if job.get("poison"):
         raise ValueError(f"job {job['id']} cannot be done")
-    processed.update_item(Key={"Key": job["id"]}, UpdateExpression="ADD Times :one",
-                          ExpressionAttributeValues={":one": 1})
+    processed.update_item(
+        Key={"Key": job["id"]}, UpdateExpression="ADD Times :one", ExpressionAttributeValues={":one": 1}
+    )
 
 
 def handler(event, context):
     print(json.dumps({"batch": [json.loads(r["body"])["id"] for r in event["Records"]]}))
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     print(json.dumps({"response": response}))
     return response

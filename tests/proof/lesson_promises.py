@@ -62,8 +62,9 @@ def _eventually(condition: Callable[[], Any], what: str, timeout: float = 60) ->
 def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
     """Every message visible in a queue now, deleted as read."""
     messages = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                       AttributeNames=["All"]).get("Messages", []):
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+    ).get("Messages", []):
         for message in batch:
             messages.append(message)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -72,18 +73,25 @@ def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
 
 # ---- lab 4: the ingest pipeline fans out ---------------------------------------------------
 
+
 def fan_out(ns: dict[str, Any]) -> str:
     """Each good file becomes one summary (no file rejected as its own duplicate, no alarm about
     it); each summary reaches the audit queue, and the EU queue gets exactly the EU ones."""
     aws, names, batch, s3 = _need(ns, "aws", "names", "batch", "s3")
     keys = [item.key for item in batch]
     settle()
-    error_keys = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.bucket("error"))
-                  for o in page.get("Contents", [])}
+    error_keys = {
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.bucket("error"))
+        for o in page.get("Contents", [])
+    }
     falsely_rejected = sorted(set(keys) & error_keys)
     assert not falsely_rejected, f"good files rejected under redelivery: {falsely_rejected}"
-    summaries = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=names.bucket("processed"), Prefix="summaries/") for o in page.get("Contents", [])}
+    summaries = {
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.bucket("processed"), Prefix="summaries/")
+        for o in page.get("Contents", [])
+    }
     missing = [k for k in keys if f"summaries/{k}.json" not in summaries]
     assert not missing, f"files without a summary: {missing}"
     audited = set(ns["mine"](ns["audit"] + ns["read_all"](ns["audit_url"])))
@@ -95,17 +103,21 @@ def fan_out(ns: dict[str, Any]) -> str:
 
 # ---- lab 5: game scores from a stream --------------------------------------------------------
 
+
 def game_scores(ns: dict[str, Any]) -> str:
     """The last season's totals equal pandas' groupby of its records, after every retried or
     redelivered batch had its chance to count a game twice."""
     expected, totals_of = _need(ns, "expected", "totals_of")
     settle()
     counted = totals_of(expected.index)
-    assert counted.equals(expected), f"totals differ from the records:\n{(counted - expected)[(counted != expected).any(axis=1)]}"
+    assert counted.equals(expected), (
+        f"totals differ from the records:\n{(counted - expected)[(counted != expected).any(axis=1)]}"
+    )
     return f"{int(expected['GamesPlayed'].sum())} games, {len(expected)} players: totals exact"
 
 
 # ---- lab and walkthrough 6: one job per precise change ---------------------------------------
+
 
 def _no_more_jobs(sqs: Any, url: str, owners: set[str], field: str) -> list[dict[str, Any]]:
     settle()
@@ -126,7 +138,7 @@ def placement_jobs(ns: dict[str, Any]) -> str:
 
 def loyalty_jobs(ns: dict[str, Any]) -> str:
     """The last season: one voucher job per customer, on the tenth order, and no second one."""
-    jobs, = _need(ns, "jobs")
+    (jobs,) = _need(ns, "jobs")
     customers = sorted({job["customer"] for job in jobs})
     assert len(jobs) == len(customers) == 3, f"one job per customer expected: {jobs}"
     assert all(job["tenth_order"] == f"{job['customer']}-order-10" for job in jobs), jobs
@@ -136,6 +148,7 @@ def loyalty_jobs(ns: dict[str, Any]) -> str:
 
 
 # ---- lab and walkthrough 7: the dead-letter queue holds the poison job only -------------------
+
 
 def _done_jobs(lines: list[str]) -> set[str]:
     return {line.split()[1].rstrip(":") for line in lines if line.startswith("done ")}
@@ -148,8 +161,10 @@ def poison_job(ns: dict[str, Any]) -> str:
     settle()
     dead = dead + [json.loads(m["Body"]) for m in _drain(ns["sqs"], ns["dlq_url"])]
     assert [job["job_id"] for job in dead] == [poison], f"the dead-letter queue holds {dead}"
-    done = _eventually(lambda: set(good) <= (jobs := _done_jobs(ns["consumer_log"]("done", ns["since"]))) and jobs,
-                       "every good job done")
+    done = _eventually(
+        lambda: set(good) <= (jobs := _done_jobs(ns["consumer_log"]("done", ns["since"]))) and jobs,
+        "every good job done",
+    )
     assert poison not in done
     assert len(ns["done"]) == len(good), f"the lab says {len(ns['done'])} jobs done, for {len(good)} good jobs"
     _assert_empty(ns["sqs"], ns["jobs_url"])
@@ -177,6 +192,7 @@ def _assert_empty(sqs: Any, url: str) -> None:
 
 # ---- lab and walkthrough 9: the capstone conserves every file and record ----------------------
 
+
 def capstone_day(ns: dict[str, Any]) -> str:
     """Every file of the day archived or rejected: of each content exactly one file archived,
     the others rejected as duplicates, malformed ones rejected with their reason; every record
@@ -185,8 +201,10 @@ def capstone_day(ns: dict[str, Any]) -> str:
     aws, names, day = _need(ns, "aws", "names", "day")
     keys = [made.key for made in day]
     settle()
-    rows = {row["file"]: row for row in _eventually(lambda: capstone.settled(aws, names, keys),
-                                                    "every file and record accounted for")}
+    rows = {
+        row["file"]: row
+        for row in _eventually(lambda: capstone.settled(aws, names, keys), "every file and record accounted for")
+    }
     by_content: dict[str, list[str]] = {}
     for made in day:
         if made.expected == orders.MALFORMED:
@@ -204,10 +222,14 @@ def capstone_day(ns: dict[str, Any]) -> str:
             assert row["records"] == row["delivered"] == _rows_in(key, bodies[key]), row
     rejected = {key for key, row in rows.items() if row["ended_in"] == "error"}
     alarmed = _alarmed_files(ns, set(keys), rejected)
-    assert alarmed == rejected, (f"alarms about files not rejected: {sorted(alarmed - rejected)}; "
-                                 f"rejected without an alarm: {sorted(rejected - alarmed)}")
-    return (f"{len(keys)} files: {len(keys) - len(rejected)} archived, {len(rejected)} rejected, "
-            f"one alarm subject per rejected file and none other")
+    assert alarmed == rejected, (
+        f"alarms about files not rejected: {sorted(alarmed - rejected)}; "
+        f"rejected without an alarm: {sorted(rejected - alarmed)}"
+    )
+    return (
+        f"{len(keys)} files: {len(keys) - len(rejected)} archived, {len(rejected)} rejected, "
+        f"one alarm subject per rejected file and none other"
+    )
 
 
 def _rows_in(key: str, body: bytes) -> int:
@@ -237,6 +259,7 @@ def _alarmed_files(ns: dict[str, Any], keys: set[str], rejected: set[str]) -> se
 
 # ---- labs 2 and 3: the ingest pipeline's two kinds of twice ----------------------------------
 
+
 def _contents(files: list[Any]) -> dict[str, list[str]]:
     """Content hash -> the keys uploaded with it, in upload order."""
     by_content: dict[str, list[str]] = {}
@@ -255,11 +278,15 @@ def idempotency_records(ns: dict[str, Any]) -> str:
         statuses.setdefault(line["received"], Counter())[line["status"]] += 1
     for keys in _contents(files).values():
         first = [key for key in keys if statuses.get(key, Counter())["new"]]
-        assert len(first) == 1 and statuses[first[0]]["new"] == 1, f"{keys}: new {[dict(statuses.get(k, {})) for k in keys]}"
+        assert len(first) == 1 and statuses[first[0]]["new"] == 1, (
+            f"{keys}: new {[dict(statuses.get(k, {})) for k in keys]}"
+        )
         assert statuses[first[0]]["duplicate"] == 0, f"{first[0]}: its own redelivery called a duplicate"
         for key in keys:
             if key != first[0]:
-                assert set(statuses.get(key, {})) == {"duplicate"}, f"{key}, another upload: {dict(statuses.get(key, {}))}"
+                assert set(statuses.get(key, {})) == {"duplicate"}, (
+                    f"{key}, another upload: {dict(statuses.get(key, {}))}"
+                )
     return f"{len(files)} uploads of {len(_contents(files))} contents: each content new once, no false duplicate"
 
 
@@ -268,8 +295,13 @@ def error_bucket_alarm(ns: dict[str, Any]) -> str:
     malformed files rejected; nothing left behind; an alarm for every rejected file, none other."""
     batch, where, drain_inbox, alarmed = _need(ns, "batch", "where", "drain_inbox", "alarmed")
     settle()
-    places = {item.key: _eventually(lambda key=item.key: (found := where(key))[0] in ("processed", "error") and found,
-                                    f"{item.key} processed or rejected") for item in batch}
+    places = {
+        item.key: _eventually(
+            lambda key=item.key: (found := where(key))[0] in ("processed", "error") and found,
+            f"{item.key} processed or rejected",
+        )
+        for item in batch
+    }
     for item in batch:
         if item.expected == orders.MALFORMED:
             place, reason = places[item.key]
@@ -287,7 +319,9 @@ def error_bucket_alarm(ns: dict[str, Any]) -> str:
     _eventually(lambda: rejected <= all_alarms(), "an alarm for every rejected file")
     settle()
     assert all_alarms() == rejected, f"alarms about files not rejected: {sorted(all_alarms() - rejected)}"
-    return f"{len(batch)} files: {len(batch) - len(rejected)} processed once, {len(rejected)} rejected with an alarm each"
+    return (
+        f"{len(batch)} files: {len(batch) - len(rejected)} processed once, {len(rejected)} rejected with an alarm each"
+    )
 
 
 def idempotency_modes(ns: dict[str, Any]) -> str:
@@ -303,13 +337,18 @@ def idempotency_modes(ns: dict[str, Any]) -> str:
     for keys in _contents(files).values():
         keys = [f"dedupe/holder/{key}" for key in keys]
         first = [key for key in keys if by_key.get(key, Counter())["processed"]]
-        assert len(first) == 1 and by_key[first[0]]["processed"] == 1, \
+        assert len(first) == 1 and by_key[first[0]]["processed"] == 1, (
             f"{keys}: processed {[dict(by_key.get(k, {})) for k in keys]}, not once"
+        )
         assert set(by_key[first[0]]) <= {"processed", "redelivery"}, f"{first[0]}: {dict(by_key[first[0]])}"
         for key in keys:
             if key != first[0]:
                 assert set(by_key.get(key, {})) == {"duplicate"}, f"{key}, another upload: {dict(by_key.get(key, {}))}"
     powertools = [line for line in handler_lines("powertools-demo", 0) if line.get("outcome") == "processed"]
-    assert len(powertools) == len(resent), f"Powertools ran its handler {len(powertools)} times for {len(resent)} events"
-    return (f"{len(files)} uploads of {len(_contents(files))} contents: each processed once, every other delivery "
-            f"named right; Powertools ran once per event ({len(resent)})")
+    assert len(powertools) == len(resent), (
+        f"Powertools ran its handler {len(powertools)} times for {len(resent)} events"
+    )
+    return (
+        f"{len(files)} uploads of {len(_contents(files))} contents: each processed once, every other delivery "
+        f"named right; Powertools ran once per event ({len(resent)})"
+    )

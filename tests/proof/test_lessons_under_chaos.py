@@ -37,8 +37,8 @@ from nbclient.exceptions import CellExecutionError
 
 from tests.conftest import emulator_process
 from tests.notebooks.test_notebooks import CHECK_CALL, text_of
-from workshop.core import backend as backends
 from workshop.account import environment
+from workshop.core import backend as backends
 from workshop.core.paths import PROJECT_ROOT as ROOT
 
 pytestmark = pytest.mark.slow
@@ -51,10 +51,13 @@ class Chaos:
 
     def switches(self) -> dict[str, object]:
         """The switches as the emulator reports them, when nothing has changed them."""
-        return {"duplicate_rate": float(self.settings.get("WORKSHOP_CHAOS_DUPLICATE_RATE", 0)),
-                "failure_rate": float(self.settings.get("WORKSHOP_CHAOS_FAILURE_RATE", 0)),
-                "delay_ms": 0, "seed": int(self.settings["WORKSHOP_CHAOS_SEED"]),
-                "failing": self.settings.get("WORKSHOP_CHAOS_FAILING", "async,stream,sqs").split(",")}
+        return {
+            "duplicate_rate": float(self.settings.get("WORKSHOP_CHAOS_DUPLICATE_RATE", 0)),
+            "failure_rate": float(self.settings.get("WORKSHOP_CHAOS_FAILURE_RATE", 0)),
+            "delay_ms": 0,
+            "seed": int(self.settings["WORKSHOP_CHAOS_SEED"]),
+            "failing": self.settings.get("WORKSHOP_CHAOS_FAILING", "async,stream,sqs").split(","),
+        }
 
 
 DUPLICATES = Chaos("duplicates", {"WORKSHOP_CHAOS_DUPLICATE_RATE": "1.0", "WORKSHOP_CHAOS_SEED": "11"})
@@ -69,23 +72,30 @@ FAILURES_BUT_SQS = Chaos("failures", {**FAILURES.settings, "WORKSHOP_CHAOS_FAILI
 
 @dataclass(frozen=True)
 class Lesson:
-    notebook: str                            # relative to the repository
-    promise: str                             # a function of tests/proof/lesson_promises.py
-    under: tuple[Chaos, ...]                 # the switches it must survive
+    notebook: str  # relative to the repository
+    promise: str  # a function of tests/proof/lesson_promises.py
+    under: tuple[Chaos, ...]  # the switches it must survive
     unsafe_on_purpose: tuple[str, ...] = ()  # text found in cells that show what goes wrong without the lesson
 
 
 LESSONS = (
     Lesson("solutions/02_idempotency.ipynb", "idempotency_records", (DUPLICATES,)),
     # it doubles every delivery itself; the failures add Lambda's retries of the same events
-    Lesson("notebooks/02_idempotency.ipynb", "idempotency_modes", (FAILURES,),
-           # the naive handler processes every delivery: that is what the notebook shows
-           ),
+    Lesson(
+        "notebooks/02_idempotency.ipynb",
+        "idempotency_modes",
+        (FAILURES,),
+        # the naive handler processes every delivery: that is what the notebook shows
+    ),
     Lesson("solutions/03_error_bucket_alarm.ipynb", "error_bucket_alarm", (DUPLICATES, FAILURES)),
     Lesson("solutions/04_fan_out.ipynb", "fan_out", (DUPLICATES,)),
-    Lesson("solutions/05_game_scores.ipynb", "game_scores", (DUPLICATES, FAILURES),
-           # the plain ADD aggregator's first season: exact only while nothing is delivered twice
-           unsafe_on_purpose=("expected = play(scores.generate(1000",)),
+    Lesson(
+        "solutions/05_game_scores.ipynb",
+        "game_scores",
+        (DUPLICATES, FAILURES),
+        # the plain ADD aggregator's first season: exact only while nothing is delivered twice
+        unsafe_on_purpose=("expected = play(scores.generate(1000",),
+    ),
     Lesson("solutions/06_stream_to_fifo.ipynb", "placement_jobs", (DUPLICATES, FAILURES)),
     Lesson("notebooks/06_stream_to_fifo.ipynb", "loyalty_jobs", (DUPLICATES, FAILURES)),
     Lesson("solutions/07_sqs_polling.ipynb", "poison_job", (DUPLICATES,)),
@@ -93,8 +103,11 @@ LESSONS = (
     Lesson("solutions/09_capstone.ipynb", "capstone_day", (DUPLICATES, FAILURES_BUT_SQS)),
     Lesson("notebooks/09_capstone.ipynb", "capstone_day", (DUPLICATES,)),
 )
-RUNS = [pytest.param(lesson, chaos, id=f"{Path(lesson.notebook).parent.name}/{Path(lesson.notebook).stem}-{chaos.name}")
-        for lesson in LESSONS for chaos in lesson.under]
+RUNS = [
+    pytest.param(lesson, chaos, id=f"{Path(lesson.notebook).parent.name}/{Path(lesson.notebook).stem}-{chaos.name}")
+    for lesson in LESSONS
+    for chaos in lesson.under
+]
 _runs = itertools.count(1)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # a traceback's colours
 
@@ -111,6 +124,7 @@ def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
                 state = tmp_path_factory.mktemp(f"chaos-{chaos.name}")
                 started[key] = stack.enter_context(emulator_process(state, settings=chaos.settings))
             return started[key]
+
         yield of
 
 
@@ -121,8 +135,11 @@ def prepared(lesson: Lesson, source: nbformat.NotebookNode | None = None) -> nbf
         found = [c for c in notebook.cells if c.cell_type == "code" and marker in c.source]
         assert len(found) == 1, f"{lesson.notebook}: {len(found)} cells contain {marker!r}, expected one"
         notebook.cells.remove(found[0])
-    notebook.cells.append(nbformat.v4.new_code_cell(
-        f"from tests import lesson_promises\nprint('PROMISE KEPT:', lesson_promises.{lesson.promise}(globals()))"))
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            f"from tests import lesson_promises\nprint('PROMISE KEPT:', lesson_promises.{lesson.promise}(globals()))"
+        )
+    )
     return notebook
 
 
@@ -134,12 +151,14 @@ class Outcome:
     injected_failures: int
 
     def promise_line(self) -> str:
-        return next((line for line in text_of(self.notebook.cells[-1]).splitlines()
-                     if line.startswith("PROMISE KEPT")), "")
+        return next(
+            (line for line in text_of(self.notebook.cells[-1]).splitlines() if line.startswith("PROMISE KEPT")), ""
+        )
 
 
-def run_under(lesson: Lesson, chaos: Chaos, env: dict[str, str], workdir: Path,
-              notebook: nbformat.NotebookNode | None = None) -> Outcome:
+def run_under(
+    lesson: Lesson, chaos: Chaos, env: dict[str, str], workdir: Path, notebook: nbformat.NotebookNode | None = None
+) -> Outcome:
     """Run the lesson as a participant of its own on the chaos emulator, in a folder of its own."""
     prefix = f"ch{Path(lesson.notebook).name[:2]}{lesson.notebook[0]}{chaos.name[0]}{next(_runs):02d}"
     env = {**env, "WORKSHOP_PREFIX": prefix}
@@ -147,13 +166,21 @@ def run_under(lesson: Lesson, chaos: Chaos, env: dict[str, str], workdir: Path,
     environment.provision(aws, aws.names(prefix))
     _admin(aws, "chaos", {"seed": chaos.switches()["seed"]})  # the same sequence for every run
     notebook = prepared(lesson, notebook)
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
     error = None
     try:
         client.execute(env=env)
     except CellExecutionError as failure:
-        failed = next((c for c in notebook.cells if c.cell_type == "code"
-                       and any(o.output_type == "error" for o in c.get("outputs", []))), None)
+        failed = next(
+            (
+                c
+                for c in notebook.cells
+                if c.cell_type == "code" and any(o.output_type == "error" for o in c.get("outputs", []))
+            ),
+            None,
+        )
         head = failed.source.splitlines()[0] if failed is not None else "?"
         error = f"cell starting {head!r}: {ANSI.sub('', str(failure))[-3000:]}"
     stats, switches = _admin(aws, "stats"), _admin(aws, "chaos")
@@ -162,8 +189,11 @@ def run_under(lesson: Lesson, chaos: Chaos, env: dict[str, str], workdir: Path,
 
 
 def _admin(aws: backends.Backend, route: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(f"{aws.endpoint_url}/_workshop/{route}", method="GET" if body is None else "POST",
-                                     data=None if body is None else json.dumps(body).encode())
+    request = urllib.request.Request(
+        f"{aws.endpoint_url}/_workshop/{route}",
+        method="GET" if body is None else "POST",
+        data=None if body is None else json.dumps(body).encode(),
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -178,8 +208,11 @@ def test_the_lesson_keeps_its_promise(lesson: Lesson, chaos: Chaos, emulators, t
     if chaos.name == "failures":
         assert outcome.injected_failures > 0, "failures were injected, so something was retried"
     if lesson.notebook.startswith("solutions/"):
-        verdicts = {m["id"]: text_of(c).strip() for c in outcome.notebook.cells
-                    if c.cell_type == "code" and (m := CHECK_CALL.search(c.source))}
+        verdicts = {
+            m["id"]: text_of(c).strip()
+            for c in outcome.notebook.cells
+            if c.cell_type == "code" and (m := CHECK_CALL.search(c.source))
+        }
         wrong = {k: v for k, v in verdicts.items() if "correct —" not in v or "incorrect" in v}
         assert not wrong, f"checks not correct under {chaos.name}: {wrong}"
 
@@ -210,4 +243,3 @@ def test_every_lesson_entry_names_a_notebook_and_a_promise():
         assert callable(getattr(lesson_promises, lesson.promise, None)), lesson.promise
         assert lesson.under, f"{lesson.notebook} runs under no switch"
         prepared(lesson)  # each unsafe-on-purpose marker finds exactly one cell
-

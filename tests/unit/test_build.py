@@ -14,35 +14,45 @@ def _solution(*cells):
 
 
 def test_solution_blocks_become_prompts_and_placeholders():
-    source = ("import boto3\n"
-              "def handler(event, context):\n"
-              "    # BEGIN SOLUTION: decode the key with unquote_plus\n"
-              "    key = unquote_plus(event['Records'][0]['s3']['object']['key'])\n"
-              "    # END SOLUTION\n"
-              "    return key\n")
+    source = (
+        "import boto3\n"
+        "def handler(event, context):\n"
+        "    # BEGIN SOLUTION: decode the key with unquote_plus\n"
+        "    key = unquote_plus(event['Records'][0]['s3']['object']['key'])\n"
+        "    # END SOLUTION\n"
+        "    return key\n"
+    )
     stripped = build.strip_solutions(source, "x")
-    assert stripped == ("import boto3\n"
-                        "def handler(event, context):\n"
-                        "    # TODO: decode the key with unquote_plus\n"
-                        "    pass\n"
-                        "    return key\n")
+    assert stripped == (
+        "import boto3\n"
+        "def handler(event, context):\n"
+        "    # TODO: decode the key with unquote_plus\n"
+        "    pass\n"
+        "    return key\n"
+    )
     compile(stripped, "lab", "exec")  # the lab cell still parses
     assert build.strip_solutions("# BEGIN SOLUTION\nx = 1\n# END SOLUTION", "x") == "# TODO: your code here\npass"
 
 
-@pytest.mark.parametrize("source, problem", [
-    ("# BEGIN SOLUTION\nx = 1\n", "never closed"),
-    ("x = 1\n# END SOLUTION\n", "END SOLUTION without BEGIN"),
-    ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n", "inside another"),
-])
+@pytest.mark.parametrize(
+    "source, problem",
+    [
+        ("# BEGIN SOLUTION\nx = 1\n", "never closed"),
+        ("x = 1\n# END SOLUTION\n", "END SOLUTION without BEGIN"),
+        ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n", "inside another"),
+    ],
+)
 def test_unbalanced_markers_are_named(source, problem):
     with pytest.raises(build.BuildError, match=problem):
         build.strip_solutions(source, "01_s3_trigger.ipynb, cell 4")
 
 
 def test_lab_drops_instructor_cells_and_outputs():
-    answer = nbformat.v4.new_code_cell("# BEGIN SOLUTION: create it\ncreate()\n# END SOLUTION",
-                                       execution_count=3, outputs=[nbformat.v4.new_output("stream", text="done")])
+    answer = nbformat.v4.new_code_cell(
+        "# BEGIN SOLUTION: create it\ncreate()\n# END SOLUTION",
+        execution_count=3,
+        outputs=[nbformat.v4.new_output("stream", text="done")],
+    )
     notes = nbformat.v4.new_markdown_cell("say this", metadata={"tags": ["instructor"]})
     check = nbformat.v4.new_code_cell('check("1.1")', metadata={"tags": ["check"]})
     lab = build.lab_from_solution(_solution(notes, answer, check), "sample.ipynb")

@@ -12,8 +12,10 @@ from workshop.teaching import build, notebook_outputs
 
 COMMANDS = ("setup", "teardown", "serve", "start", "stop", "status", "env", "lab", "reset", "labs", "outputs")
 PARTICIPANT_OPTIONS = ("--prefix", "--participants", "--roster", "--prefixes", "--workers", "--yes")
-OPTIONS = {"setup": (*PARTICIPANT_OPTIONS, "--upto", "--connect-host", "--no-progress"),
-           "teardown": (*PARTICIPANT_OPTIONS, "--dry-run")}
+OPTIONS = {
+    "setup": (*PARTICIPANT_OPTIONS, "--upto", "--connect-host", "--no-progress"),
+    "teardown": (*PARTICIPANT_OPTIONS, "--dry-run"),
+}
 
 
 @pytest.fixture
@@ -46,8 +48,10 @@ def test_an_unknown_option_names_its_command(capsys):
 
 @pytest.mark.parametrize("command", ["setup", "teardown"])
 def test_setup_and_teardown_help_list_their_options_under_both_names(env, command):
-    for args, usage in ((["-m", "workshop", command], f"usage: python -m workshop {command} "),
-                        ([f"{command}_env.py"], f"usage: {command}_env.py ")):
+    for args, usage in (
+        (["-m", "workshop", command], f"usage: python -m workshop {command} "),
+        ([f"{command}_env.py"], f"usage: {command}_env.py "),
+    ):
         result = run_script(env, *args, "--help")
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(usage), result.stdout

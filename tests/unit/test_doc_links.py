@@ -52,8 +52,9 @@ def links_of(path: Path) -> list[str]:
 
 
 def is_aws(host: str) -> bool:
-    return host == "aws" or any(host == suffix.lstrip(".") or host.endswith("." + suffix.lstrip("."))
-                                for suffix in _AWS_SUFFIXES)
+    return host == "aws" or any(
+        host == suffix.lstrip(".") or host.endswith("." + suffix.lstrip(".")) for suffix in _AWS_SUFFIXES
+    )
 
 
 def is_aws_documentation(url: str) -> bool:
@@ -91,8 +92,10 @@ def link_problems(path: Path) -> list[str]:
             if parts.hostname in AWS_LIBRARY_DOC_HOSTS and parts.scheme == "https":
                 continue
             if not is_aws_documentation(url):
-                problems.append(f"{url} links to AWS, but not to AWS's documentation over https "
-                                f"({', '.join(sorted(AWS_DOC_HOSTS))})")
+                problems.append(
+                    f"{url} links to AWS, but not to AWS's documentation over https "
+                    f"({', '.join(sorted(AWS_DOC_HOSTS))})"
+                )
             elif _LOCALE.match(parts.path):
                 problems.append(f"{url} links to a translation; link the English page")
     return problems
@@ -111,8 +114,10 @@ def test_links_are_well_formed_and_aws_links_go_to_aws_documentation(path):
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=name)
 def test_each_walkthrough_and_lab_cites_aws_documentation(path):
     cited = [url for url in links_of(path) if is_aws_documentation(url)]
-    assert cited, (f"{name(path)} states how AWS behaves without linking a single AWS documentation page: "
-                   "link each statement to the page that states it")
+    assert cited, (
+        f"{name(path)} states how AWS behaves without linking a single AWS documentation page: "
+        "link each statement to the page that states it"
+    )
 
 
 def test_the_link_reader_sees_what_a_reader_sees():
@@ -127,21 +132,27 @@ print("[also not](http://localhost:1)")
 [ref]: https://docs.aws.amazon.com/c.html
 """
     assert sorted(markdown_links(markdown)) == [
-        "https://aws.amazon.com/kms/pricing/", "https://aws.amazon.com/s3/",
-        "https://docs.aws.amazon.com/a.html", "https://docs.aws.amazon.com/b.html",
-        "https://docs.aws.amazon.com/c.html"]
+        "https://aws.amazon.com/kms/pricing/",
+        "https://aws.amazon.com/s3/",
+        "https://docs.aws.amazon.com/a.html",
+        "https://docs.aws.amazon.com/b.html",
+        "https://docs.aws.amazon.com/c.html",
+    ]
 
 
-@pytest.mark.parametrize("url, wrong", [
-    ("http://docs.aws.amazon.com/lambda/latest/dg/welcome.html", "not over https"),
-    ("https://repost.aws/knowledge-center/sqs-fifo-messages-not-returned", "not documentation"),
-    ("https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/NotificationHowTo.html", "a mirror"),
-    ("https://s3.amazonaws.com/some-bucket/page.html", "not a documentation host"),
-    ("http://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html", "not over https"),
-    ("https://docs.aws.amazon.com/ja_jp/AmazonS3/latest/userguide/NotificationHowTo.html", "a translation"),
-    ("https://docs.aws.amazon.com/AmazonS3/latest/userguide/NotificationHowTo.html.", "sentence punctuation"),
-    ("https://", "no host"),
-])
+@pytest.mark.parametrize(
+    "url, wrong",
+    [
+        ("http://docs.aws.amazon.com/lambda/latest/dg/welcome.html", "not over https"),
+        ("https://repost.aws/knowledge-center/sqs-fifo-messages-not-returned", "not documentation"),
+        ("https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/NotificationHowTo.html", "a mirror"),
+        ("https://s3.amazonaws.com/some-bucket/page.html", "not a documentation host"),
+        ("http://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html", "not over https"),
+        ("https://docs.aws.amazon.com/ja_jp/AmazonS3/latest/userguide/NotificationHowTo.html", "a translation"),
+        ("https://docs.aws.amazon.com/AmazonS3/latest/userguide/NotificationHowTo.html.", "sentence punctuation"),
+        ("https://", "no host"),
+    ],
+)
 def test_links_that_are_refused(tmp_path, url, wrong):
     page = tmp_path / "page.md"
     page.write_text(f"See [the page]({url}).\n")
@@ -150,8 +161,10 @@ def test_links_that_are_refused(tmp_path, url, wrong):
 
 def test_links_that_are_accepted(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("[S3](https://docs.aws.amazon.com/AmazonS3/latest/userguide/NotificationHowTo.html), "
-                    "[KMS](https://aws.amazon.com/kms/pricing/), [nbval](https://nbval.readthedocs.io), "
-                    "[guide](INSTRUCTOR.md), [anchor](https://docs.aws.amazon.com/x.html#section-1), "
-                    "[boto3](https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html)\n")
+    page.write_text(
+        "[S3](https://docs.aws.amazon.com/AmazonS3/latest/userguide/NotificationHowTo.html), "
+        "[KMS](https://aws.amazon.com/kms/pricing/), [nbval](https://nbval.readthedocs.io), "
+        "[guide](INSTRUCTOR.md), [anchor](https://docs.aws.amazon.com/x.html#section-1), "
+        "[boto3](https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html)\n"
+    )
     assert link_problems(page) == []

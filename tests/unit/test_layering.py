@@ -88,21 +88,31 @@ def test_imports_point_downward():
 
 def test_the_kit_never_imports_the_notebooks_face():
     """``from workshop import check`` is for notebooks; the kit's own modules name the layer."""
-    wrong = [name for name, imported in IMPORTS.items() if name != "workshop"
-             for target in imported if target.startswith("workshop:") and target != "workshop:__version__"]
+    wrong = [
+        name
+        for name, imported in IMPORTS.items()
+        if name != "workshop"
+        for target in imported
+        if target.startswith("workshop:") and target != "workshop:__version__"
+    ]
     assert wrong == [], f"modules importing the notebooks' face: {sorted(set(wrong))}"
 
 
 def test_only_the_moto_adapters_import_moto():
-    wrong = sorted(name for name, imported in IMPORTS.items()
-                   if not name.startswith(MOTO_ADAPTERS)
-                   and any(target == "moto" or target.startswith("moto.") for target in imported))
+    wrong = sorted(
+        name
+        for name, imported in IMPORTS.items()
+        if not name.startswith(MOTO_ADAPTERS)
+        and any(target == "moto" or target.startswith("moto.") for target in imported)
+    )
     assert wrong == [], f"moto imported outside {MOTO_ADAPTERS}: {wrong}"
 
 
 def test_no_circles():
-    graph = {name: {target for target in imported if target in MODULES and target != name}
-             for name, imported in IMPORTS.items()}
+    graph = {
+        name: {target for target in imported if target in MODULES and target != name}
+        for name, imported in IMPORTS.items()
+    }
     # a package's __init__ importing its own submodules is how a package shows its face, not a circle
     for name in graph:
         graph[name] = {t for t in graph[name] if not (MODULES[name].name == "__init__.py" and t.startswith(name + "."))}
@@ -113,7 +123,7 @@ def test_no_circles():
         stack.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == "open":
-                circles.append(" -> ".join(stack[stack.index(target):] + [target]))
+                circles.append(" -> ".join(stack[stack.index(target) :] + [target]))
             elif target not in state:
                 visit(target, stack)
         stack.pop()
@@ -130,19 +140,30 @@ def test_every_package_says_what_it_is_for_and_shows_its_face(package):
     tree = ast.parse(MODULES[package].read_text())
     docstring = ast.get_docstring(tree)
     assert docstring, f"{package} has no docstring saying what it is for"
-    names = [target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets
-             if isinstance(target, ast.Name)]
+    names = [
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    ]
     assert "__all__" in names, f"{package} has no __all__"
     face = importlib.import_module(package).__all__
     folder = MODULES[package].parent
     submodules = {path.stem for path in folder.glob("*.py") if path.stem != "__init__"} | {
-        path.name for path in folder.iterdir() if (path / "__init__.py").exists()}
+        path.name for path in folder.iterdir() if (path / "__init__.py").exists()
+    }
     if set(face) <= submodules | {"__main__"}:  # a package that lists its modules lists them all
-        assert sorted(face) == sorted(submodules), f"{package}.__all__ lists {sorted(face)}, its modules are {sorted(submodules)}"
+        assert sorted(face) == sorted(submodules), (
+            f"{package}.__all__ lists {sorted(face)}, its modules are {sorted(submodules)}"
+        )
 
 
 def test_no_module_over_400_lines_without_a_reason():
     """A long module says why in a line starting ``Longer than 400 lines:``."""
-    long = [f"{name} ({lines} lines)" for name, path in MODULES.items()
-            if (lines := len(path.read_text().splitlines())) > 400 and "Longer than 400 lines:" not in path.read_text()]
+    long = [
+        f"{name} ({lines} lines)"
+        for name, path in MODULES.items()
+        if (lines := len(path.read_text().splitlines())) > 400 and "Longer than 400 lines:" not in path.read_text()
+    ]
     assert long == [], f"modules over 400 lines without a stated reason: {long}"

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workshop.teaching import grading, pacing
 from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.teaching import grading, pacing
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
@@ -39,8 +39,9 @@ def header(path: Path) -> re.Match:
 def test_opens_with_its_measured_time_level_prerequisites_and_objectives(path):
     found = header(path)
     measured = pacing.estimate(path)
-    assert int(found["minutes"]) == measured.core, f"{path.name}: the header says {found['minutes']} min, " \
-                                                   f"the measure {measured.core}"
+    assert int(found["minutes"]) == measured.core, (
+        f"{path.name}: the header says {found['minutes']} min, the measure {measured.core}"
+    )
     assert int(found["stretch"] or 0) == measured.stretch
 
 
@@ -59,7 +60,7 @@ def test_ends_with_key_points_questions_reading_and_cleanup(path):
         assert where, f"{path.name} has no '{heading}' section"
         positions.append(where[-1])
     assert positions == sorted(positions), f"{path.name}: the closing sections come in the order {CLOSING}"
-    asked = [m["id"] for source in sources[positions[1]:positions[2]] for m in QUESTION_CHECK.finditer(source)]
+    asked = [m["id"] for source in sources[positions[1] : positions[2]] for m in QUESTION_CHECK.finditer(source)]
     assert 2 <= len(asked) <= 3, f"{path.name} asks {len(asked)} questions; two or three"
     home = f"{'solutions' if path.parent.name == 'labs' else 'notebooks'}/{path.name}"
     registered = {q.id for q in grading.questions(asked_in=home)}
@@ -67,20 +68,24 @@ def test_ends_with_key_points_questions_reading_and_cleanup(path):
     assert "https://docs.aws.amazon.com/" in sources[positions[2]], f"{path.name}'s 'Read next' links AWS's pages"
 
 
-
 @pytest.mark.parametrize("question", grading.questions(), ids=lambda q: q.id)
 def test_a_questions_choices_answer_cell_and_registration_agree(question):
     """The markdown above a question's check lists exactly the choices its why explains, and the
     cell sets the registered answer in the solution, None where the learner answers."""
     sources = cells(ROOT / question.asked_in)
-    where = [n for n, c in enumerate(sources) if c.cell_type == "code"
-             and any(m["id"] == question.id for m in QUESTION_CHECK.finditer(c.source))]
+    where = [
+        n
+        for n, c in enumerate(sources)
+        if c.cell_type == "code" and any(m["id"] == question.id for m in QUESTION_CHECK.finditer(c.source))
+    ]
     assert len(where) == 1, f"{question.asked_in} checks {question.id} in one cell"
     prompt, cell = sources[where[0] - 1], sources[where[0]]
-    assert prompt.cell_type == "markdown" and prompt.source.startswith(f"**{question.id}**"), \
+    assert prompt.cell_type == "markdown" and prompt.source.startswith(f"**{question.id}**"), (
         f"{question.id} is asked in the markdown cell right above its check"
-    assert tuple(CHOICE.findall(prompt.source)) == question.choices, f"{question.id}: the choices asked are the " \
-                                                                     f"ones its why explains, in order"
+    )
+    assert tuple(CHOICE.findall(prompt.source)) == question.choices, (
+        f"{question.id}: the choices asked are the ones its why explains, in order"
+    )
     variable = f"q{question.id.split('.q', 1)[1]}"
     given = re.findall(rf"^{variable} = (\S+)", cell.source, re.MULTILINE)
     expected = f'"{question.answer}"' if question.asked_in.startswith("solutions/") else "None"
@@ -93,10 +98,13 @@ def test_no_letter_is_the_safe_guess():
     questions = grading.questions()
     counts = Counter(q.answer for q in questions)
     for letter in "abc":
-        assert abs(counts[letter] - len(questions) / 3) <= 2, f"right answers per letter: {dict(sorted(counts.items()))}"
+        assert abs(counts[letter] - len(questions) / 3) <= 2, (
+            f"right answers per letter: {dict(sorted(counts.items()))}"
+        )
     for lab in sorted({q.lab for q in questions}, key=int):
         answers = [q.answer for q in questions if q.lab == lab]
         assert max(Counter(answers).values()) <= len(answers) / 2, f"step {lab}'s right answers: {answers}"
+
 
 def test_solutions_open_as_their_labs_do():
     for lab in LABS:
@@ -110,11 +118,11 @@ def _agenda() -> dict[str, dict[str, str]]:
     head = next(r for r in rows if "walkthrough (min)" in r)
     names = [part.strip() for part in head.strip("|").split("|")]
     table = {}
-    for row in rows[rows.index(head) + 2:]:
+    for row in rows[rows.index(head) + 2 :]:
         values = [part.strip() for part in row.strip("|").split("|")]
         if len(values) != len(names) or not values[0][:1].isdigit():
             continue
-        table[values[0].split()[0]] = dict(zip(names, values))
+        table[values[0].split()[0]] = dict(zip(names, values, strict=True))
     return table
 
 
@@ -144,20 +152,23 @@ def test_the_readmes_lunch_path_fits_45_minutes():
         minutes = sum(pacing.estimate(ROOT / f"{p}.ipynb").core for p in paths)
         assert minutes <= pacing.LUNCH_MINUTES, f"{lunch}: {minutes} min"
         said = re.search(r"\(([\d +]+) min", lunch)
-        assert said and sum(int(n) for n in said[1].split("+")) == minutes, f"{lunch}: says {said and said[1]}, " \
-                                                                            f"measured {minutes}"
+        assert said and sum(int(n) for n in said[1].split("+")) == minutes, (
+            f"{lunch}: says {said and said[1]}, measured {minutes}"
+        )
         labs_reached |= {p for p in paths if p.startswith("labs/")}
     assert labs_reached == {f"labs/{lab.stem}" for lab in LABS}, "the lunch path reaches every lab"
 
 
 def test_the_estimate_counts_reading_exercises_questions_and_stretch(tmp_path):
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# T\n" + "word " * 400),  # 2 min of reading
-        nbformat.v4.new_code_cell("\n".join(f"x{n} = {n}" for n in range(20))),  # 2 min of code
-        nbformat.v4.new_code_cell('check("1.1")'),  # 8 min, and 0.1 min for the line
-        nbformat.v4.new_markdown_cell("## More (stretch)\n" + "word " * 200),
-        nbformat.v4.new_code_cell('check("1.2")\ncheck("1.q1")'),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# T\n" + "word " * 400),  # 2 min of reading
+            nbformat.v4.new_code_cell("\n".join(f"x{n} = {n}" for n in range(20))),  # 2 min of code
+            nbformat.v4.new_code_cell('check("1.1")'),  # 8 min, and 0.1 min for the line
+            nbformat.v4.new_markdown_cell("## More (stretch)\n" + "word " * 200),
+            nbformat.v4.new_code_cell('check("1.2")\ncheck("1.q1")'),
+        ]
+    )
     path = tmp_path / "n.ipynb"
     nbformat.write(notebook, path)
     assert pacing.estimate(path) == pacing.Estimate(core=15, stretch=15)

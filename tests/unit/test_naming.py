@@ -1,8 +1,15 @@
 import pytest
 
 from workshop.core.errors import WorkshopError
-from workshop.core.naming import (PREFIX_MAX_LENGTH, TAG_KEY, Names, class_prefixes, prefix_from_user_name,
-                             resolve_prefix, validate_prefix)
+from workshop.core.naming import (
+    PREFIX_MAX_LENGTH,
+    TAG_KEY,
+    Names,
+    class_prefixes,
+    prefix_from_user_name,
+    resolve_prefix,
+    validate_prefix,
+)
 
 
 @pytest.mark.parametrize("good", ["ab", "ana", "learner-01", "x9", "a" * PREFIX_MAX_LENGTH])
@@ -10,17 +17,20 @@ def test_valid_prefixes_pass(good):
     assert validate_prefix(good) == good
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ("", "empty"),
-    ("a", "at least 2"),
-    ("Ana", "lowercase"),
-    ("9lives", "starting with a letter"),
-    ("ana-", "ending with a letter or digit"),
-    ("ana_b", "lowercase letters, digits and hyphens"),
-    ("ana.b", "lowercase letters, digits and hyphens"),
-    ("a--b", "'--'"),
-    ("a" * (PREFIX_MAX_LENGTH + 1), "S3 bucket names"),
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("", "empty"),
+        ("a", "at least 2"),
+        ("Ana", "lowercase"),
+        ("9lives", "starting with a letter"),
+        ("ana-", "ending with a letter or digit"),
+        ("ana_b", "lowercase letters, digits and hyphens"),
+        ("ana.b", "lowercase letters, digits and hyphens"),
+        ("a--b", "'--'"),
+        ("a" * (PREFIX_MAX_LENGTH + 1), "S3 bucket names"),
+    ],
+)
 def test_invalid_prefixes_get_a_reason(bad, reason):
     with pytest.raises(WorkshopError) as error:
         validate_prefix(bad)
@@ -28,10 +38,18 @@ def test_invalid_prefixes_get_a_reason(bad, reason):
     assert repr(bad) in str(error.value)
 
 
-@pytest.mark.parametrize("user, expected", [
-    ("jane", "jane"), ("Jane.Doe", "jane-doe"), ("j_doe", "j-doe"), ("123", "learner"),
-    ("", "learner"), ("x", "learner"), ("Élodie Martin-Smith the Third", "lodie-martin-smith-t"),
-])
+@pytest.mark.parametrize(
+    "user, expected",
+    [
+        ("jane", "jane"),
+        ("Jane.Doe", "jane-doe"),
+        ("j_doe", "j-doe"),
+        ("123", "learner"),
+        ("", "learner"),
+        ("x", "learner"),
+        ("Élodie Martin-Smith the Third", "lodie-martin-smith-t"),
+    ],
+)
 def test_prefix_from_user_name_is_always_valid(user, expected):
     derived = prefix_from_user_name(user)
     assert derived == expected

@@ -10,8 +10,10 @@ def _notebook(demo_text, plain_text, png):
     demo = nbformat.v4.new_code_cell("random_demo()", metadata={"tags": ["demo", "nbval-ignore-output"]})
     demo.outputs = [nbformat.v4.new_output("stream", name="stdout", text=demo_text)]
     plain = nbformat.v4.new_code_cell("print(total)")
-    plain.outputs = [nbformat.v4.new_output("stream", name="stdout", text=plain_text),
-                     nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]
+    plain.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=plain_text),
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+    ]
     notebook.cells = [demo, plain]
     for n, cell in enumerate(notebook.cells):
         cell.id = f"c{n}"

@@ -52,6 +52,6 @@ def test_awkward_keys_appear_and_shares_can_be_switched_off():
 def test_first_order_id_changes_the_content_and_nothing_else():
     before, after = orders.generate(40, seed=4), orders.generate(40, seed=4, first_order_id=10_000_000)
     assert [(f.key, f.expected, f.reason) for f in before] == [(f.key, f.expected, f.reason) for f in after]
-    good = [(b, a) for b, a in zip(before, after) if b.expected == orders.GOOD]
+    good = [(b, a) for b, a in zip(before, after, strict=True) if b.expected == orders.GOOD]
     assert good and all(b.body != a.body for b, a in good)
     assert not {b.body for b, _ in good} & {a.body for _, a in good}, "a second run is not all duplicates"

@@ -1,7 +1,6 @@
 """The README's commands are the ones CI and the tests use."""
 
 import re
-from pathlib import Path
 
 from workshop.core.paths import PROJECT_ROOT as ROOT
 
@@ -36,9 +35,14 @@ def test_make_test_runs_pytest_and_make_lab_the_kit():
 
 
 def test_manual_commands_name_files_that_exist():
-    for command in ("pip install --no-compile -r requirements.txt", "python setup_env.py", "jupyter lab",
-                    "python teardown_env.py", "python -m workshop status",
-                    "pip install -r requirements-dev.txt"):
+    for command in (
+        "pip install --no-compile -r requirements.txt",
+        "python setup_env.py",
+        "jupyter lab",
+        "python teardown_env.py",
+        "python -m workshop status",
+        "pip install -r requirements-dev.txt",
+    ):
         assert command in README, command
     for path in ("requirements.txt", "requirements-dev.txt", "setup_env.py", "teardown_env.py"):
         assert (ROOT / path).exists()

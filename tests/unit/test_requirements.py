@@ -33,11 +33,37 @@ LEARNER_CODE = ("workshop", "notebooks", "labs", "solutions", "instructor", "set
 DEV_CODE = ("tests", "bench")
 
 # Test and benchmark tools: requirements-dev.txt only.
-DEV_ONLY = {"pytest", "pytest-timeout", "ruff", "nbval", "playwright", "awscli", "coverage", "iniconfig", "pluggy",
-            "greenlet", "docutils", "rsa", "pyasn1"}
+DEV_ONLY = {
+    "pytest",
+    "pytest-timeout",
+    "ruff",
+    "nbval",
+    "playwright",
+    "awscli",
+    "coverage",
+    "iniconfig",
+    "pluggy",
+    "greenlet",
+    "docutils",
+    "rsa",
+    "pyasn1",
+}
 # What moto's `server` extra pulls in for services the emulator does not serve: in neither file.
-NEVER_LOADED = {"cfn-lint", "sympy", "mpmath", "networkx", "regex", "jsonpatch", "docker", "graphql-core",
-                "antlr4-python3-runtime", "aws-xray-sdk", "wrapt", "jsonpath-ng", "py-partiql-parser"}
+NEVER_LOADED = {
+    "cfn-lint",
+    "sympy",
+    "mpmath",
+    "networkx",
+    "regex",
+    "jsonpatch",
+    "docker",
+    "graphql-core",
+    "antlr4-python3-runtime",
+    "aws-xray-sdk",
+    "wrapt",
+    "jsonpath-ng",
+    "py-partiql-parser",
+}
 
 # Markers are judged for this machine and, for packages a file pins for another system's
 # learners (colorama on Windows), for the other two.
@@ -85,6 +111,7 @@ def pinned_version(requirement: Requirement) -> Version | None:
 
 # ---- the files themselves ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("pins", [LEARNER_PINS, DEV_PINS], ids=["requirements.txt", "requirements-dev.txt"])
 def test_every_package_is_pinned_exactly(pins):
     loose = sorted(str(r) for r in pins.values() if pinned_version(r) is None)
@@ -105,8 +132,9 @@ def test_the_dev_file_builds_on_the_learners_and_the_learners_installs_the_kit()
 
 def test_a_learner_installs_no_test_tool_and_nothing_the_emulator_never_loads():
     assert not DEV_ONLY & LEARNER_PINS.keys(), sorted(DEV_ONLY & LEARNER_PINS.keys())
-    assert not NEVER_LOADED & (LEARNER_PINS.keys() | DEV_PINS.keys()), sorted(NEVER_LOADED & (LEARNER_PINS.keys()
-                                                                                             | DEV_PINS.keys()))
+    assert not NEVER_LOADED & (LEARNER_PINS.keys() | DEV_PINS.keys()), sorted(
+        NEVER_LOADED & (LEARNER_PINS.keys() | DEV_PINS.keys())
+    )
     # moto's server app needs only Flask and flask-cors; its `server` extra would bring every
     # service's dependencies (cfn-lint and sympy among them).
     moto = LEARNER_PINS["moto"]
@@ -115,6 +143,7 @@ def test_a_learner_installs_no_test_tool_and_nothing_the_emulator_never_loads():
 
 
 # ---- imports -------------------------------------------------------------------------------
+
 
 def _imports_of_source(source: str) -> set[str]:
     names = set()
@@ -210,6 +239,7 @@ def test_the_import_scan_sees_imports():
 
 # ---- completeness: what the pinned packages pull in ----------------------------------------
 
+
 def pulled_in(roots: dict[str, Requirement], platform: str) -> tuple[set[str], set[str]]:
     """(every package ``roots`` need on ``platform``, read from installed metadata;
     those needed but not installed here)."""
@@ -232,8 +262,9 @@ def pulled_in(roots: dict[str, Requirement], platform: str) -> tuple[set[str], s
             continue
         for line in requires:
             requirement = Requirement(line)
-            if requirement.marker is None or any(requirement.marker.evaluate({**environment, "extra": extra})
-                                                 for extra in ("", *sorted(done))):
+            if requirement.marker is None or any(
+                requirement.marker.evaluate({**environment, "extra": extra}) for extra in ("", *sorted(done))
+            ):
                 todo.append((canonical(requirement.name), set(requirement.extras)))
     return needed, absent
 
@@ -246,8 +277,11 @@ def test_each_file_pins_exactly_what_its_packages_pull_in(which):
     assert not absent, f"not installed in this venv (`make test` installs both files): {sorted(absent)}"
     unpinned = sorted(here - pins.keys())
     assert not unpinned, f"pulled in by {which}'s packages but not pinned: {unpinned}"
-    wrong = sorted(f"{name}: {metadata.version(name)} installed, {pins[name]} pinned" for name in here
-                   if Version(metadata.version(name)) != pinned_version(pins[name]))
+    wrong = sorted(
+        f"{name}: {metadata.version(name)} installed, {pins[name]} pinned"
+        for name in here
+        if Version(metadata.version(name)) != pinned_version(pins[name])
+    )
     assert not wrong, f"installed versions differ from the pins (reinstall: `make test`): {wrong}"
 
     # Each pin is needed: a package a learner asked for by name, or pulled in by one, on some system.
@@ -263,6 +297,9 @@ def asked_for(paths: list[Path]) -> set[str]:
     for path in paths:
         head, found, _ = path.read_text().partition("\n# What the packages above pull in")
         assert found, f"{path.name} no longer says where the pulled-in packages start"
-        names |= {canonical(Requirement(line.split(" #", 1)[0]).name) for line in head.splitlines()
-                  if line.strip() and not line.startswith(("#", "-"))}
+        names |= {
+            canonical(Requirement(line.split(" #", 1)[0]).name)
+            for line in head.splitlines()
+            if line.strip() and not line.startswith(("#", "-"))
+        }
     return names

@@ -20,10 +20,10 @@ from botocore.exceptions import ClientError
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from workshop.core.backend import Backend
 from workshop.account.environment import EXECUTION_ROLE
-from workshop.core.naming import Names
 from workshop.aws.python_runtime import PROVIDED_DISTRIBUTIONS
+from workshop.core.backend import Backend
+from workshop.core.naming import Names
 
 DEFAULT_RUNTIME = "python3.12"
 # A ZIP entry's date must be after 1980; a fixed one makes the same code give the same zip (and CodeSha256).
@@ -56,8 +56,11 @@ def package(files: Mapping[str, str | bytes] | Path, vendor: tuple[str, ...] = (
     ``vendor`` names installed distributions to bundle with it."""
     if isinstance(files, Path):
         root = files
-        files = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-                 if p.is_file() and "__pycache__" not in p.parts}
+        files = {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
     if vendor:
         files = {**vendored_files(*vendor), **files}
     buffer = io.BytesIO()
@@ -97,8 +100,13 @@ def deploy_function(
     name = names.function(purpose)
     zipped = code if isinstance(code, bytes) else package(code, vendor)
     configuration = dict(
-        Role=role_arn or execution_role_arn(backend, names), Handler=handler, Runtime=runtime, Timeout=timeout,
-        MemorySize=memory_size, Environment={"Variables": dict(environment or {})}, **options,
+        Role=role_arn or execution_role_arn(backend, names),
+        Handler=handler,
+        Runtime=runtime,
+        Timeout=timeout,
+        MemorySize=memory_size,
+        Environment={"Variables": dict(environment or {})},
+        **options,
     )
     _ensure_log_group(backend, names, f"/aws/lambda/{name}")
     try:
@@ -120,8 +128,9 @@ def _create(lam: Any, name: str, zipped: bytes, configuration: dict[str, Any], n
     """CreateFunction, retrying while a just-created role is not yet usable (IAM is eventually consistent)."""
     for attempt in range(10):
         try:
-            return lam.create_function(FunctionName=name, Code={"ZipFile": zipped}, Tags=names.tag,
-                                       **configuration)["FunctionArn"]
+            return lam.create_function(FunctionName=name, Code={"ZipFile": zipped}, Tags=names.tag, **configuration)[
+                "FunctionArn"
+            ]
         except ClientError as error:
             if "cannot be assumed" not in str(error) or attempt == 9:
                 raise

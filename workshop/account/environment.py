@@ -17,10 +17,10 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from workshop.account import tagging
+from workshop.account.policies import LAMBDA_TRUST_POLICY, lambda_execution_policy
 from workshop.core.backend import Backend
 from workshop.core.errors import WorkshopError, error_code
 from workshop.core.naming import Names
-from workshop.account.policies import LAMBDA_TRUST_POLICY, lambda_execution_policy
 
 CREATED, EXISTS, UPDATED = "created", "exists", "updated"
 
@@ -70,8 +70,6 @@ def provision(backend: Backend, names: Names) -> list[Outcome]:
         ensure = _ENSURERS[resource.kind]
         outcomes.append(Outcome(resource.kind, resource.name(names), ensure(backend, names, resource.purpose)))
     return outcomes
-
-
 
 
 def _ensure_role(backend: Backend, names: Names, purpose: str) -> str:
@@ -176,8 +174,9 @@ def ensure_bucket(backend: Backend, names: Names, purpose: str) -> str:
     return names.bucket(purpose)
 
 
-def ensure_table(backend: Backend, name: str, keys: list[tuple[str, str]], tags: list[dict[str, str]],
-                 **options: object) -> str:
+def ensure_table(
+    backend: Backend, name: str, keys: list[tuple[str, str]], tags: list[dict[str, str]], **options: object
+) -> str:
     """An on-demand table of string keys (``[(attribute, "HASH"), (attribute, "RANGE")]``),
     created when missing ("created", else "exists"); returns once it is active. Looked up
     first, so an existing table needs no permission to create one."""
@@ -189,10 +188,14 @@ def ensure_table(backend: Backend, name: str, keys: list[tuple[str, str]], tags:
     except dynamodb.exceptions.ResourceNotFoundException:
         pass
     try:
-        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", Tags=tags,
-                              KeySchema=[{"AttributeName": a, "KeyType": kind} for a, kind in keys],
-                              AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys],
-                              **options)
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            Tags=tags,
+            KeySchema=[{"AttributeName": a, "KeyType": kind} for a, kind in keys],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys],
+            **options,
+        )
     except dynamodb.exceptions.ResourceInUseException:
         status = EXISTS
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})

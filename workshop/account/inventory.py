@@ -17,18 +17,34 @@ from botocore.exceptions import ClientError
 
 from workshop.account import tagging
 from workshop.core.backend import Backend
-from workshop.core.naming import Names
 from workshop.core.errors import error_code
+from workshop.core.naming import Names
 
 # Dependents first: mappings and functions before the tables and queues they read,
 # topics' subscriptions before topics, roles last since everything above uses them.
 TEARDOWN_ORDER = (
-    "mapping", "function", "api", "alarm", "topic", "queue", "table", "bucket", "log_group", "key", "role",
+    "mapping",
+    "function",
+    "api",
+    "alarm",
+    "topic",
+    "queue",
+    "table",
+    "bucket",
+    "log_group",
+    "key",
+    "role",
 )
 
 _GONE = {
-    "NoSuchBucket", "NoSuchEntity", "ResourceNotFoundException", "NotFound", "NotFoundException",
-    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "ResourceNotFound",
+    "NoSuchBucket",
+    "NoSuchEntity",
+    "ResourceNotFoundException",
+    "NotFound",
+    "NotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "ResourceNotFound",
 }
 
 
@@ -74,6 +90,7 @@ def _paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[
 
 # ---- finders -------------------------------------------------------------------------
 
+
 def _find_functions(backend: Backend, names: Names) -> Iterator[Found]:
     for function in _paginate(backend.client("lambda"), "list_functions", "Functions"):
         name, arn = function["FunctionName"], function["FunctionArn"]
@@ -85,8 +102,7 @@ def _find_mappings(backend: Backend, names: Names) -> Iterator[Found]:
     """Mappings are untaggable here; they belong to the participant through their function."""
     lam = backend.client("lambda")
     for function in _find_functions(backend, names):
-        for mapping in _paginate(lam, "list_event_source_mappings", "EventSourceMappings",
-                                 FunctionName=function.name):
+        for mapping in _paginate(lam, "list_event_source_mappings", "EventSourceMappings", FunctionName=function.name):
             yield Found("mapping", f"{function.name} <- {mapping.get('EventSourceArn', '?')}", mapping["UUID"])
 
 
@@ -97,8 +113,10 @@ def _find_apis(backend: Backend, names: Names) -> Iterator[Found]:
 
 
 def _find_alarms(backend: Backend, names: Names) -> Iterator[Found]:
-    pages = backend.client("cloudwatch").get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix=f"{names.prefix}-", AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    pages = (
+        backend.client("cloudwatch")
+        .get_paginator("describe_alarms")
+        .paginate(AlarmNamePrefix=f"{names.prefix}-", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     )
     for page in pages:
         for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
@@ -164,13 +182,22 @@ def _find_roles(backend: Backend, names: Names) -> Iterator[Found]:
 
 
 _FINDERS: dict[str, Callable[[Backend, Names], Iterator[Found]]] = {
-    "mapping": _find_mappings, "function": _find_functions, "api": _find_apis, "alarm": _find_alarms,
-    "topic": _find_topics, "queue": _find_queues, "table": _find_tables, "bucket": _find_buckets,
-    "log_group": _find_log_groups, "key": _find_keys, "role": _find_roles,
+    "mapping": _find_mappings,
+    "function": _find_functions,
+    "api": _find_apis,
+    "alarm": _find_alarms,
+    "topic": _find_topics,
+    "queue": _find_queues,
+    "table": _find_tables,
+    "bucket": _find_buckets,
+    "log_group": _find_log_groups,
+    "key": _find_keys,
+    "role": _find_roles,
 }
 
 
 # ---- deleters ------------------------------------------------------------------------
+
 
 def _delete_topic(backend: Backend, topic: Found) -> None:
     sns = backend.client("sns")

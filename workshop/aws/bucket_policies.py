@@ -20,9 +20,10 @@ DENIED, PERMITTED, NEUTRAL = "DENIED", "PERMITTED", "NEUTRAL"
 def request_context(headers: dict[str, str], secure: bool) -> dict[str, str]:
     """Condition keys of one S3 request (header names lower-case)."""
     context = {"aws:SecureTransport": "true" if secure else "false"}
-    for header, key in (("x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"),
-                        ("x-amz-server-side-encryption-aws-kms-key-id",
-                         "s3:x-amz-server-side-encryption-aws-kms-key-id")):
+    for header, key in (
+        ("x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"),
+        ("x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-aws-kms-key-id"),
+    ):
         if headers.get(header):
             context[key] = headers[header]
     return context
@@ -34,9 +35,11 @@ def evaluate(policy: str | bytes, action: str, resource: str, context: dict[str,
     statements = statements if isinstance(statements, list) else [statements]
     result = NEUTRAL
     for statement in statements:
-        if not (_matches(statement.get("Action"), action, ignore_case=True)
-                and _matches(statement.get("Resource"), resource)
-                and _conditions_hold(statement.get("Condition") or {}, context)):
+        if not (
+            _matches(statement.get("Action"), action, ignore_case=True)
+            and _matches(statement.get("Resource"), resource)
+            and _conditions_hold(statement.get("Condition") or {}, context)
+        ):
             continue
         if statement.get("Effect") == "Deny":
             return DENIED
@@ -66,8 +69,10 @@ def _condition_holds(operator: str, tests: dict[str, Any], context: dict[str, st
     if_exists = operator.endswith("IfExists")
     name = operator.removesuffix("IfExists")
     for key, expected in tests.items():
-        expected = [str(e).lower() if isinstance(e, bool) else str(e)
-                    for e in (expected if isinstance(expected, list) else [expected])]
+        expected = [
+            str(e).lower() if isinstance(e, bool) else str(e)
+            for e in (expected if isinstance(expected, list) else [expected])
+        ]
         present = key in context
         actual = context.get(key)
         if name == "Null":

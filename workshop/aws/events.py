@@ -12,7 +12,7 @@ import base64
 import hashlib
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,8 +24,8 @@ SQS_SENDER = "AIDAEXAMPLELOCALSENDER"
 
 def iso_millis(moment: datetime | None = None) -> str:
     """``2026-11-22T10:15:30.123Z``: the timestamp format of S3, SNS and Lambda records."""
-    moment = moment or datetime.now(timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 EMPTY_ETAG = "d41d8cd98f00b204e9800998ecf8427e"  # a delete marker's eTag: the MD5 of no bytes
@@ -46,9 +46,21 @@ def s3_request_ids() -> tuple[str, str]:
     return request_id, host_id
 
 
-def s3_event_record(*, event_name: str, region: str, bucket: str, bucket_arn: str, key: str, size: int,
-                    etag: str, version_id: str | None, configuration_id: str, sequencer: str,
-                    event_time: datetime | None = None, source_ip: str = "127.0.0.1") -> dict[str, Any]:
+def s3_event_record(
+    *,
+    event_name: str,
+    region: str,
+    bucket: str,
+    bucket_arn: str,
+    key: str,
+    size: int,
+    etag: str,
+    version_id: str | None,
+    configuration_id: str,
+    sequencer: str,
+    event_time: datetime | None = None,
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
     """One record of an S3 event notification; ``event_name`` with or without the ``s3:``."""
     name = event_name.removeprefix("s3:")
     request_id, host_id = s3_request_ids()
@@ -87,24 +99,35 @@ def _signature(*parts: str) -> str:
     return base64.b64encode(hashlib.sha512("\n".join(parts).encode()).digest() * 4).decode()
 
 
-def sns_notification(*, message_id: str, topic_arn: str, subject: str | None, message: str,
-                     message_attributes: dict[str, dict[str, Any]], unsubscribe_url: str,
-                     signing_cert_url: str, timestamp: datetime | None = None) -> dict[str, Any]:
+def sns_notification(
+    *,
+    message_id: str,
+    topic_arn: str,
+    subject: str | None,
+    message: str,
+    message_attributes: dict[str, dict[str, Any]],
+    unsubscribe_url: str,
+    signing_cert_url: str,
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
     """The JSON SNS delivers to SQS (without raw delivery) and to HTTP endpoints."""
     notification: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn}
     if subject is not None:
         notification["Subject"] = subject  # absent, not null, when the publisher gave none
-    notification.update({
-        "Message": message,
-        "Timestamp": iso_millis(timestamp),
-        "SignatureVersion": "1",
-        "Signature": _signature(message_id, topic_arn, message),
-        "SigningCertURL": signing_cert_url,
-        "UnsubscribeURL": unsubscribe_url,
-    })
+    notification.update(
+        {
+            "Message": message,
+            "Timestamp": iso_millis(timestamp),
+            "SignatureVersion": "1",
+            "Signature": _signature(message_id, topic_arn, message),
+            "SigningCertURL": signing_cert_url,
+            "UnsubscribeURL": unsubscribe_url,
+        }
+    )
     if message_attributes:
         notification["MessageAttributes"] = {
-            name: {"Type": value["Type"], "Value": value["Value"]} for name, value in message_attributes.items()}
+            name: {"Type": value["Type"], "Value": value["Value"]} for name, value in message_attributes.items()
+        }
     return notification
 
 
@@ -131,9 +154,16 @@ def sns_lambda_record(notification: dict[str, Any], *, subscription_arn: str) ->
     }
 
 
-_SQS_RECORD_ATTRIBUTES = ("ApproximateReceiveCount", "SentTimestamp", "SequenceNumber", "MessageGroupId",
-                          "SenderId", "MessageDeduplicationId", "ApproximateFirstReceiveTimestamp",
-                          "AWSTraceHeader")
+_SQS_RECORD_ATTRIBUTES = (
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SequenceNumber",
+    "MessageGroupId",
+    "SenderId",
+    "MessageDeduplicationId",
+    "ApproximateFirstReceiveTimestamp",
+    "AWSTraceHeader",
+)
 
 
 def sqs_lambda_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
@@ -146,8 +176,9 @@ def sqs_lambda_record(message: dict[str, Any], *, queue_arn: str, region: str) -
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": attributes,
-        "messageAttributes": {name: _lambda_message_attribute(value)
-                              for name, value in message.get("MessageAttributes", {}).items()},
+        "messageAttributes": {
+            name: _lambda_message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
         "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
         # AWS sends this on every record, null when the message has no attributes
         "md5OfMessageAttributes": message.get("MD5OfMessageAttributes") or None,
@@ -174,14 +205,25 @@ def dynamodb_lambda_record(record: dict[str, Any], *, stream_arn: str) -> dict[s
     change = dict(record["dynamodb"])
     created = change.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
-        created = created.replace(tzinfo=created.tzinfo or timezone.utc).timestamp()
+        created = created.replace(tzinfo=created.tzinfo or UTC).timestamp()
     # whole seconds as a JSON float (1664559083.0), as AWS sends them today
     change["ApproximateCreationDateTime"] = float(int(float(created) if created is not None else time.time()))
     for image in ("Keys", "NewImage", "OldImage"):
         if image in change:
             change[image] = {name: _attribute_json(value) for name, value in change[image].items()}
-    ordered = {name: change[name] for name in ("ApproximateCreationDateTime", "Keys", "NewImage", "OldImage",
-                                               "SequenceNumber", "SizeBytes", "StreamViewType") if name in change}
+    ordered = {
+        name: change[name]
+        for name in (
+            "ApproximateCreationDateTime",
+            "Keys",
+            "NewImage",
+            "OldImage",
+            "SequenceNumber",
+            "SizeBytes",
+            "StreamViewType",
+        )
+        if name in change
+    }
     lambda_record = {
         "eventID": record["eventID"],
         "eventName": record["eventName"],
@@ -199,7 +241,7 @@ def dynamodb_lambda_record(record: dict[str, Any], *, stream_arn: str) -> dict[s
 def _attribute_json(value: dict[str, Any]) -> dict[str, Any]:
     """An attribute value in DynamoDB's wire JSON: boto3 hands binaries over as bytes, Lambda
     receives them as base64 text."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {kind: _base64(inner)}
     if kind == "BS":
@@ -215,17 +257,29 @@ def _base64(data: bytes | str) -> str:
     return base64.b64encode(data).decode() if isinstance(data, (bytes, bytearray)) else data
 
 
-def stream_failure_record(*, condition: str, function_arn: str, approximate_invoke_count: int, shard_id: str,
-                          stream_arn: str, records: list[dict[str, Any]], function_error: str | None,
-                          request_id: str | None = None) -> dict[str, Any]:
+def stream_failure_record(
+    *,
+    condition: str,
+    function_arn: str,
+    approximate_invoke_count: int,
+    shard_id: str,
+    stream_arn: str,
+    records: list[dict[str, Any]],
+    function_error: str | None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """What a stream mapping sends to its OnFailure destination for a batch it gave up on."""
     arrivals = [_arrival(r) for r in records]
     response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
     if function_error:
         response_context["functionError"] = function_error
     return {
-        "requestContext": {"requestId": request_id or str(uuid.uuid4()), "functionArn": function_arn,
-                           "condition": condition, "approximateInvokeCount": approximate_invoke_count},
+        "requestContext": {
+            "requestId": request_id or str(uuid.uuid4()),
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": approximate_invoke_count,
+        },
         "responseContext": response_context,
         "version": "1.0",
         "timestamp": iso_millis(),
@@ -244,13 +298,22 @@ def stream_failure_record(*, condition: str, function_arn: str, approximate_invo
 def _arrival(record: dict[str, Any]) -> str:
     created = record["dynamodb"].get("ApproximateCreationDateTime")
     if not isinstance(created, datetime):
-        created = datetime.fromtimestamp(float(created or time.time()), timezone.utc)
-    return created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        created = datetime.fromtimestamp(float(created or time.time()), UTC)
+    return created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def async_destination_record(*, request_id: str, function_arn: str, condition: str, approximate_invoke_count: int,
-                             request_payload: Any, response_payload: Any = None, function_error: str | None = None,
-                             executed_version: str = "$LATEST", with_response: bool = True) -> dict[str, Any]:
+def async_destination_record(
+    *,
+    request_id: str,
+    function_arn: str,
+    condition: str,
+    approximate_invoke_count: int,
+    request_payload: Any,
+    response_payload: Any = None,
+    function_error: str | None = None,
+    executed_version: str = "$LATEST",
+    with_response: bool = True,
+) -> dict[str, Any]:
     """The record an asynchronous invocation sends to its OnSuccess / OnFailure destination."""
     response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": executed_version}
     if function_error:
@@ -258,8 +321,12 @@ def async_destination_record(*, request_id: str, function_arn: str, condition: s
     record: dict[str, Any] = {
         "version": "1.0",
         "timestamp": iso_millis(),
-        "requestContext": {"requestId": request_id, "functionArn": function_arn, "condition": condition,
-                           "approximateInvokeCount": approximate_invoke_count},
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": approximate_invoke_count,
+        },
         "requestPayload": request_payload,
         "responseContext": response_context,
     }

@@ -53,8 +53,11 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         top.print_help(sys.stderr)
         return EXIT_USAGE
     if not argv[0].startswith("-") and argv[0] not in commands:
-        print(f"error: {argv[0]!r} is not a command; the commands are {', '.join(commands)} "
-              f"('{PROG} --help' says what each does).", file=sys.stderr)
+        print(
+            f"error: {argv[0]!r} is not a command; the commands are {', '.join(commands)} "
+            f"('{PROG} --help' says what each does).",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if prog and argv[0] in commands:
         commands[argv[0]].prog = prog

@@ -18,9 +18,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     serve_.add_argument("--port", type=int, default=None, help=f"default $WORKSHOP_PORT or {backends.DEFAULT_PORT}")
     serve_.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve_.add_argument("--quiet", action="store_true", help="do not log every request")
-    serve_.add_argument("--fresh", action="store_true",
-                        help="start empty instead of loading the state saved by the last run on this port "
-                             "(it is kept aside, not deleted)")
+    serve_.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start empty instead of loading the state saved by the last run on this port "
+        "(it is kept aside, not deleted)",
+    )
     serve_.set_defaults(run=serve)
     start_ = commands.add_parser("start", help="start the background emulator unless one is running")
     start_.add_argument("--fresh", action="store_true", help="start empty, setting the saved state aside")
@@ -56,8 +59,10 @@ def start(args: argparse.Namespace) -> int:
         raise WorkshopError("An emulator is running with its state; stop it first ('make stop'), then start --fresh.")
     port = backends.endpoint_port(backend.endpoint_url)
     health = launcher.ensure_running(backend.endpoint_url, port, fresh=fresh)
-    print(f"Emulator running at {backend.endpoint_url} (pid {health['pid']}); stop it with 'make stop'. "
-          "It keeps its state across restarts; 'python -m workshop start --fresh' starts empty.")
+    print(
+        f"Emulator running at {backend.endpoint_url} (pid {health['pid']}); stop it with 'make stop'. "
+        "It keeps its state across restarts; 'python -m workshop start --fresh' starts empty."
+    )
     return 0
 
 

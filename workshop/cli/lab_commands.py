@@ -19,8 +19,9 @@ FIRST_NOTEBOOK = "notebooks/00_getting_started.ipynb"
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    commands.add_parser("lab", help="start the emulator, set up your environment, open JupyterLab; "
-                        "further options go to jupyter lab").set_defaults(run=lab)
+    commands.add_parser(
+        "lab", help="start the emulator, set up your environment, open JupyterLab; further options go to jupyter lab"
+    ).set_defaults(run=lab)
     reset_ = commands.add_parser("reset", help="start a step again from a clean environment")
     reset_.add_argument("--step", type=int, required=True, metavar="N", help="the step to start again")
     reset_.add_argument("--prefix", help="participant prefix (default: $WORKSHOP_PREFIX, else your user name)")

@@ -27,17 +27,31 @@ executed here: labs carry no outputs.
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    labs_ = commands.add_parser("labs", help="regenerate labs/ from solutions/ (make labs)", description=LABS,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    labs_ = commands.add_parser(
+        "labs",
+        help="regenerate labs/ from solutions/ (make labs)",
+        description=LABS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     labs_.add_argument("--check", action="store_true", help="only report labs that are out of date")
     labs_.set_defaults(run=labs)
-    outputs_ = commands.add_parser("outputs", help="re-run notebooks/ and solutions/ and store their outputs "
-                                   "(make outputs)", description=OUTPUTS,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    outputs_.add_argument("paths", nargs="*", type=Path,
-                          help="notebooks to refresh (default: every notebook in notebooks/ and solutions/)")
-    outputs_.add_argument("--force", action="store_true",
-                          help="write every notebook run, even when only ignored outputs or masked values changed")
+    outputs_ = commands.add_parser(
+        "outputs",
+        help="re-run notebooks/ and solutions/ and store their outputs (make outputs)",
+        description=OUTPUTS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    outputs_.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="notebooks to refresh (default: every notebook in notebooks/ and solutions/)",
+    )
+    outputs_.add_argument(
+        "--force",
+        action="store_true",
+        help="write every notebook run, even when only ignored outputs or masked values changed",
+    )
     outputs_.set_defaults(run=outputs)
 
 
@@ -61,8 +75,9 @@ def outputs(args: argparse.Namespace) -> int:
 
     from workshop.teaching import notebook_outputs
 
-    paths = [p.resolve() for p in args.paths] or sorted(p for folder in notebook_outputs.EXECUTED_FOLDERS
-                                                        for p in (notebook_outputs.ROOT / folder).glob("*.ipynb"))
+    paths = [p.resolve() for p in args.paths] or sorted(
+        p for folder in notebook_outputs.EXECUTED_FOLDERS for p in (notebook_outputs.ROOT / folder).glob("*.ipynb")
+    )
     try:
         notebook_outputs.refresh(paths, force=args.force)
     except CellExecutionError as error:

@@ -29,18 +29,36 @@ from workshop.core.naming import (
     validate_prefix,
 )
 
-__all__ = ["ParticipantResult", "add_participant_options", "class_name", "confirm", "connect", "connection_line",
-           "for_each_participant", "participant_prefixes", "read_roster", "table"]
+__all__ = [
+    "ParticipantResult",
+    "add_participant_options",
+    "class_name",
+    "confirm",
+    "connect",
+    "connection_line",
+    "for_each_participant",
+    "participant_prefixes",
+    "read_roster",
+    "table",
+]
 
 
 def add_participant_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prefix", help="participant prefix (default: $WORKSHOP_PREFIX, else your user name); "
-                        "with --participants or --roster, the class name")
+    parser.add_argument(
+        "--prefix",
+        help="participant prefix (default: $WORKSHOP_PREFIX, else your user name); "
+        "with --participants or --roster, the class name",
+    )
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--participants", type=int, metavar="N",
-                       help="a whole class: prefixes <prefix>-01 ... <prefix>-N")
-    group.add_argument("--roster", type=Path, metavar="FILE",
-                       help="a whole class from a file of names, one a line: prefixes <prefix>-<name>")
+    group.add_argument(
+        "--participants", type=int, metavar="N", help="a whole class: prefixes <prefix>-01 ... <prefix>-N"
+    )
+    group.add_argument(
+        "--roster",
+        type=Path,
+        metavar="FILE",
+        help="a whole class from a file of names, one a line: prefixes <prefix>-<name>",
+    )
     group.add_argument("--prefixes", metavar="A,B,C", help="a class given by its prefixes, comma-separated")
     parser.add_argument("--workers", type=int, default=8, help="participants handled in parallel (default 8)")
     parser.add_argument("--yes", action="store_true", help="on a real AWS account, do not ask for confirmation")
@@ -105,16 +123,19 @@ def read_roster(path: Path, class_: str) -> dict[str, str]:
         slug = slug[:room].rstrip("-")
         prefix = validate_prefix(f"{class_}-{slug}")
         if prefix in roster:
-            raise WorkshopError(f"{path}, lines {first_line[prefix]} and {number}: {roster[prefix]!r} and {name!r} "
-                                f"both become {prefix!r}; write one of them differently.")
+            raise WorkshopError(
+                f"{path}, lines {first_line[prefix]} and {number}: {roster[prefix]!r} and {name!r} "
+                f"both become {prefix!r}; write one of them differently."
+            )
         roster[prefix], first_line[prefix] = name, number
     if not roster:
         raise WorkshopError(f"The roster {path} names nobody.")
     return roster
 
 
-def connection_line(backend: backends.Backend, prefix: str, class_: str | None, connect_host: str | None = None,
-                    progress: bool = True) -> str:
+def connection_line(
+    backend: backends.Backend, prefix: str, class_: str | None, connect_host: str | None = None, progress: bool = True
+) -> str:
     """The one line a participant pastes into their shell (or a notebook's %env) to join.
 
     On a shared emulator the instructor's own view of it is ``127.0.0.1``; learners reach it at
@@ -144,8 +165,10 @@ def connect(yes: bool, action: str, prefixes: Sequence[str]) -> backends.Backend
     print(f"Backend: {backend.kind} ({where}), region {backend.region}")
     if backend.kind == backends.AWS:
         who = prefixes[0] if len(prefixes) == 1 else f"{len(prefixes)} participants"
-        confirm(f"This will {action} resources of {who} in the REAL AWS account "
-                f"{backend.account_id()} ({backend.region}).", yes)
+        confirm(
+            f"This will {action} resources of {who} in the REAL AWS account {backend.account_id()} ({backend.region}).",
+            yes,
+        )
     return backend
 
 
@@ -195,4 +218,3 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     import pandas as pd  # imported here: it costs half a second that `serve` and `status` need not pay
 
     return pd.DataFrame(list(rows)).to_string(index=False) if rows else "(none)"
-

@@ -30,16 +30,31 @@ Idempotent: run it again and it changes nothing. See README.md.
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("setup", help="provision your environment, or a class's (python setup_env.py)",
-                                 description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "setup",
+        help="provision your environment, or a class's (python setup_env.py)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     participants.add_participant_options(parser)
-    parser.add_argument("--upto", type=int, default=0, metavar="N",
-                        help="start at step N: run the solutions of steps 0 .. N-1 for each participant")
-    parser.add_argument("--connect-host", metavar="HOST",
-                        help="learners reach this machine's emulator at HOST (serve it with --host 0.0.0.0): "
-                        "their connection lines point there")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="a class without progress recording: no progress table, WORKSHOP_PROGRESS=off")
+    parser.add_argument(
+        "--upto",
+        type=int,
+        default=0,
+        metavar="N",
+        help="start at step N: run the solutions of steps 0 .. N-1 for each participant",
+    )
+    parser.add_argument(
+        "--connect-host",
+        metavar="HOST",
+        help="learners reach this machine's emulator at HOST (serve it with --host 0.0.0.0): "
+        "their connection lines point there",
+    )
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="a class without progress recording: no progress table, WORKSHOP_PROGRESS=off",
+    )
     parser.set_defaults(run=run)
 
 
@@ -69,11 +84,14 @@ def run(args: argparse.Namespace) -> int:
     if len(results) == 1 and not class_:
         return _report_one(results[0])
     names = participants.read_roster(args.roster, class_) if getattr(args, "roster", None) else {}
-    lines = {r.prefix: participants.connection_line(backend, r.prefix, class_, args.connect_host, recording)
-             for r in results}
+    lines = {
+        r.prefix: participants.connection_line(backend, r.prefix, class_, args.connect_host, recording) for r in results
+    }
     if backend.kind == "embedded" and not args.connect_host:
-        print("These environments live on this machine's emulator. For learners on other machines, serve it "
-              "with 'python -m workshop serve --host 0.0.0.0' and pass --connect-host <this machine's address>.")
+        print(
+            "These environments live on this machine's emulator. For learners on other machines, serve it "
+            "with 'python -m workshop serve --host 0.0.0.0' and pass --connect-host <this machine's address>."
+        )
     return _report_class(results, names, lines, time.perf_counter() - started)
 
 
@@ -88,8 +106,10 @@ def _report_one(result: ParticipantResult) -> int:
     completed = [row["name"] for row in result.rows if row["kind"] == STEP]
     changed = [row for row in resources if row["status"] != environment.EXISTS]
     if changed:
-        print(f"Environment of {result.prefix!r} ready: {len(changed)} of {len(resources)} resources "
-              f"created or updated ({result.seconds:.1f} s).")
+        print(
+            f"Environment of {result.prefix!r} ready: {len(changed)} of {len(resources)} resources "
+            f"created or updated ({result.seconds:.1f} s)."
+        )
     else:
         print(f"Nothing to do: all {len(resources)} resources of {result.prefix!r} already exist.")
     if completed:
@@ -97,22 +117,25 @@ def _report_one(result: ParticipantResult) -> int:
     return 0
 
 
-def _report_class(results: list[ParticipantResult], names: dict[str, str], lines: dict[str, str],
-                  seconds: float) -> int:
+def _report_class(
+    results: list[ParticipantResult], names: dict[str, str], lines: dict[str, str], seconds: float
+) -> int:
     from workshop.teaching.steps import STEP
 
     summary = []
     for result in results:
         statuses = [row["status"] for row in result.rows]
-        summary.append({
-            **({"participant": names.get(result.prefix, "")} if names else {}),
-            "prefix": result.prefix,
-            "created": statuses.count(environment.CREATED),
-            "updated": statuses.count(environment.UPDATED),
-            "unchanged": statuses.count(environment.EXISTS),
-            "steps done": sum(1 for row in result.rows if row["kind"] == STEP),
-            "result": f"failed: {result.error}" if result.error else "ready",
-        })
+        summary.append(
+            {
+                **({"participant": names.get(result.prefix, "")} if names else {}),
+                "prefix": result.prefix,
+                "created": statuses.count(environment.CREATED),
+                "updated": statuses.count(environment.UPDATED),
+                "unchanged": statuses.count(environment.EXISTS),
+                "steps done": sum(1 for row in result.rows if row["kind"] == STEP),
+                "result": f"failed: {result.error}" if result.error else "ready",
+            }
+        )
     print(participants.table(summary))
     print("\nEach participant connects with their line (in a shell, or a notebook cell with %env per variable):")
     width = max(len(names.get(r.prefix, r.prefix)) for r in results)

@@ -23,9 +23,12 @@ class itself, its progress table; a participant's own teardown never touches tha
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("teardown", help="remove what belongs to a participant or a class "
-                                 "(python teardown_env.py)",
-                                 description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "teardown",
+        help="remove what belongs to a participant or a class (python teardown_env.py)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     participants.add_participant_options(parser)
     parser.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
     parser.set_defaults(run=run)
@@ -47,12 +50,14 @@ def run(args: argparse.Namespace) -> int:
 
     results = participants.for_each_participant(prefixes, teardown, args.workers)
     # the class's own resources (its progress table) go last, once every participant's went
-    own = (participants.for_each_participant([class_], teardown, 1)
-           if class_ and not any(r.error for r in results) else [])
+    own = (
+        participants.for_each_participant([class_], teardown, 1) if class_ and not any(r.error for r in results) else []
+    )
     rows = [row for result in results for row in result.rows]
     class_rows = [row for result in own for row in result.rows]
-    print(participants.table(rows + class_rows) if rows or class_rows
-          else f"Nothing to delete for {', '.join(prefixes)}.")
+    print(
+        participants.table(rows + class_rows) if rows or class_rows else f"Nothing to delete for {', '.join(prefixes)}."
+    )
     failed = [r for r in results + own if r.error]
     for result in failed:
         print(f"error: teardown of {result.prefix!r} failed: {result.error}")

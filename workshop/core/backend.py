@@ -39,9 +39,17 @@ LOCAL_ACCOUNT_ID = "123456789012"
 FAKE_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # What a process the kit starts for itself (a private emulator, a notebook run, a test) must never
 # inherit from the developer's shell: real credentials, or a backend chosen for something else.
-SCRUBBED_VARIABLES = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                      "AWS_ENDPOINT_URL", "WORKSHOP_BACKEND", "WORKSHOP_PREFIX", "WORKSHOP_PORT",
-                      "WORKSHOP_STATE_DIR")
+SCRUBBED_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "WORKSHOP_BACKEND",
+    "WORKSHOP_PREFIX",
+    "WORKSHOP_PORT",
+    "WORKSHOP_STATE_DIR",
+)
 
 _CLIENT_CONFIG = botocore.config.Config(
     retries={"max_attempts": 3, "mode": "standard"},
@@ -131,9 +139,15 @@ def local_process_environment(port: int, state_dir: str | os.PathLike[str], **ex
     """The environment of a process the kit starts on its own embedded emulator at ``port``:
     this process's variables without :data:`SCRUBBED_VARIABLES`, and no AWS config files."""
     env = {name: value for name, value in os.environ.items() if name not in SCRUBBED_VARIABLES}
-    env.update(WORKSHOP_BACKEND=EMBEDDED, WORKSHOP_PORT=str(port), WORKSHOP_STATE_DIR=str(state_dir),
-               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true",
-               **extra)
+    env.update(
+        WORKSHOP_BACKEND=EMBEDDED,
+        WORKSHOP_PORT=str(port),
+        WORKSHOP_STATE_DIR=str(state_dir),
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        **extra,
+    )
     return env
 
 
@@ -160,9 +174,7 @@ def from_environment(environ: dict[str, str] | os._Environ = os.environ) -> Back
     if kind == ENDPOINT:
         url = environ.get("AWS_ENDPOINT_URL", "")
         if not url.startswith(("http://", "https://")):
-            raise WorkshopError(
-                "The 'endpoint' backend needs AWS_ENDPOINT_URL, for example http://localhost:4566."
-            )
+            raise WorkshopError("The 'endpoint' backend needs AWS_ENDPOINT_URL, for example http://localhost:4566.")
         return Backend(ENDPOINT, url.rstrip("/"), _local_region(environ))
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or boto3.Session().region_name
     if not region:

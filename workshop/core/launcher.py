@@ -79,7 +79,16 @@ def ensure_running(url: str, port: int, fresh: bool = False) -> dict[str, Any]:
     log_path = state_dir() / f"emulator-{port}.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "workshop", "serve", "--port", str(port), "--quiet", *(["--fresh"] if fresh else [])],
+            [
+                sys.executable,
+                "-m",
+                "workshop",
+                "serve",
+                "--port",
+                str(port),
+                "--quiet",
+                *(["--fresh"] if fresh else []),
+            ],
             cwd=PROJECT_ROOT,
             stdin=subprocess.DEVNULL,
             stdout=log,

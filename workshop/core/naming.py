@@ -34,10 +34,7 @@ def validate_prefix(prefix: str) -> str:
     elif len(prefix) < 2:
         problem = "it needs at least 2 characters"
     elif not _PREFIX_PATTERN.match(prefix):
-        problem = (
-            "use lowercase letters, digits and hyphens, starting with a letter "
-            "and ending with a letter or digit"
-        )
+        problem = "use lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit"
     elif "--" in prefix:
         problem = "it contains '--', which reads badly in resource names"
     if problem:

@@ -17,8 +17,13 @@ class WaitTimeout(TimeoutError):
     """The condition never held; the message says what was awaited and what was last seen."""
 
 
-def wait_for(condition: Callable[[], T], description: str, timeout: float = 30.0,
-             interval: float = 0.05, max_interval: float = 1.0) -> T:
+def wait_for(
+    condition: Callable[[], T],
+    description: str,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    max_interval: float = 1.0,
+) -> T:
     """Call ``condition`` until it returns something truthy; return that value.
 
     The interval grows up to ``max_interval`` so long waits on real AWS stay cheap.
@@ -35,8 +40,9 @@ def wait_for(condition: Callable[[], T], description: str, timeout: float = 30.0
         interval = min(interval * 1.5, max_interval)
 
 
-def wait_until_settled(read: Callable[[], T], description: str, quiet: float = 1.0, timeout: float = 60.0,
-                       interval: float = 0.1) -> T:
+def wait_until_settled(
+    read: Callable[[], T], description: str, quiet: float = 1.0, timeout: float = 60.0, interval: float = 0.1
+) -> T:
     """Call ``read`` until it returns a truthy value that stays equal for ``quiet`` seconds;
     return that value. For effects with no "done" signal, such as a stream worked through
     with retries: it has settled when nothing changes any more."""
@@ -51,6 +57,7 @@ def wait_until_settled(read: Callable[[], T], description: str, quiet: float = 1
         elif now - since >= quiet:
             return value
         if now >= deadline:
-            raise WaitTimeout(f"Timed out after {timeout:g} s waiting for {description} to settle "
-                              f"(last seen: {last!r}).")
+            raise WaitTimeout(
+                f"Timed out after {timeout:g} s waiting for {description} to settle (last seen: {last!r})."
+            )
         time.sleep(interval)

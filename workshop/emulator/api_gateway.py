@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -86,8 +86,15 @@ def handle(environ: dict[str, Any], start_response: Callable, service: GatewaySe
     return _proxy_response(start_response, result.payload)
 
 
-def proxy_event(environ: dict[str, Any], api_id: str, stage: str, route: Any, path: str,
-                path_parameters: dict[str, str], account_id: str) -> dict[str, Any]:
+def proxy_event(
+    environ: dict[str, Any],
+    api_id: str,
+    stage: str,
+    route: Any,
+    path: str,
+    path_parameters: dict[str, str],
+    account_id: str,
+) -> dict[str, Any]:
     """AWS's REST API proxy event (payload format 1.0)."""
     headers, multi_headers = {}, {}
     for key, value in environ.items():
@@ -108,7 +115,7 @@ def proxy_event(environ: dict[str, Any], api_id: str, stage: str, route: Any, pa
         body, encoded = (raw.decode("utf-8"), False) if raw else (None, False)
     except UnicodeDecodeError:
         body, encoded = base64.b64encode(raw).decode(), True
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     request_id = str(uuid.uuid4())
     method = environ.get("REQUEST_METHOD", "GET")
     return {
@@ -134,10 +141,20 @@ def proxy_event(environ: dict[str, Any], api_id: str, stage: str, route: Any, pa
             "domainPrefix": api_id,
             "requestTimeEpoch": int(time.time() * 1000),
             "requestId": request_id,
-            "identity": {"cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None,
-                         "caller": None, "sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"), "principalOrgId": None,
-                         "accessKey": None, "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None,
-                         "userArn": None, "userAgent": environ.get("HTTP_USER_AGENT"), "user": None},
+            "identity": {
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"),
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": environ.get("HTTP_USER_AGENT"),
+                "user": None,
+            },
             "domainName": environ.get("HTTP_HOST", "127.0.0.1"),
             "apiId": api_id,
         },

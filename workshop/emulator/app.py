@@ -23,8 +23,12 @@ ADMIN_PREFIX = "/_workshop/"
 class EmulatorApp:
     """Routes ``/_workshop/*`` to the kit's admin API and everything else to moto."""
 
-    def __init__(self, service: AdminService, on_shutdown: Callable[[], None] | None = None,
-                 on_request: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        service: AdminService,
+        on_shutdown: Callable[[], None] | None = None,
+        on_request: Callable[[], None] | None = None,
+    ) -> None:
         self._moto = moto_server.moto_wsgi_app()
         self._service = service
         self._started = time.time()
@@ -34,7 +38,7 @@ class EmulatorApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(ADMIN_PREFIX):
-            return self._admin(path[len(ADMIN_PREFIX):], environ, start_response)
+            return self._admin(path[len(ADMIN_PREFIX) :], environ, start_response)
         if self._on_request:
             self._on_request()
         if api_gateway.is_user_request(environ):

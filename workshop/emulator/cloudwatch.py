@@ -20,7 +20,7 @@ import json
 import math
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from workshop.emulator.moto_adapters import cloudwatch as moto_cloudwatch
@@ -34,10 +34,17 @@ OPERATORS = {
     "LessThanThreshold": (lambda v, t: v < t, "less than"),
     "LessThanOrEqualToThreshold": (lambda v, t: v <= t, "less than or equal to"),
 }
-REGION_NAMES = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)", "us-west-1":
-                "US West (N. California)", "us-west-2": "US West (Oregon)", "eu-west-1": "EU (Ireland)",
-                "eu-central-1": "EU (Frankfurt)", "eu-west-2": "EU (London)", "ap-southeast-2":
-                "Asia Pacific (Sydney)", "ap-northeast-1": "Asia Pacific (Tokyo)"}
+REGION_NAMES = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "eu-west-1": "EU (Ireland)",
+    "eu-central-1": "EU (Frankfurt)",
+    "eu-west-2": "EU (London)",
+    "ap-southeast-2": "Asia Pacific (Sydney)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+}
 METRIC_RETENTION_MINUTES = 30
 ACTIVE_QUEUE_MINUTES = 6 * 60  # AWS publishes a queue's metrics up to six hours after its last action
 
@@ -75,21 +82,28 @@ class CloudWatch:
     # ---- SQS metrics ---------------------------------------------------------------
 
     def publish_sqs_metrics(self) -> None:
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
         now = moment.replace(tzinfo=None)  # moto keeps naive UTC timestamps
         by_region: dict[str, list[dict[str, Any]]] = {}
         active_within = ACTIVE_QUEUE_MINUTES * self.minute
         for region, queue, metrics in moto_sqs.sqs_queue_metrics(active_within=active_within):
             unit = {"ApproximateAgeOfOldestMessage": "Seconds"}
             by_region.setdefault(region, []).extend(
-                {"MetricName": name, "Value": float(value), "Unit": unit.get(name, "Count"), "Timestamp": now,
-                 "Dimensions": [{"Name": "QueueName", "Value": queue}]}
-                for name, value in metrics.items())
+                {
+                    "MetricName": name,
+                    "Value": float(value),
+                    "Unit": unit.get(name, "Count"),
+                    "Timestamp": now,
+                    "Dimensions": [{"Name": "QueueName", "Value": queue}],
+                }
+                for name, value in metrics.items()
+            )
         for region, data in by_region.items():
             backend = moto_cloudwatch.cloudwatch_backend(region)
             backend.put_metric_data("AWS/SQS", data)
-            moto_cloudwatch.forget_metrics_before(region, "AWS/SQS",
-                                                  now - timedelta(seconds=METRIC_RETENTION_MINUTES * self.minute))
+            moto_cloudwatch.forget_metrics_before(
+                region, "AWS/SQS", now - timedelta(seconds=METRIC_RETENTION_MINUTES * self.minute)
+            )
         self._published_at = moment.timestamp()
 
     # ---- alarms --------------------------------------------------------------------
@@ -98,12 +112,22 @@ class CloudWatch:
         alarms = {}
         for region in moto_cloudwatch.cloudwatch_regions():
             backend = moto_cloudwatch.cloudwatch_backend(region)
-            alarms[region] = (backend, [a for a in list(backend.alarms.values())
-                                        if a.metric_name and a.comparison_operator in OPERATORS])
+            alarms[region] = (
+                backend,
+                [a for a in list(backend.alarms.values()) if a.metric_name and a.comparison_operator in OPERATORS],
+            )
         # Nothing an alarm reads has changed: its state would not either.
-        seen = (self._published_at,
-                [(region, len(backend.metric_data), [(a.name, a.configuration_updated_timestamp, a.state_value)
-                                                     for a in judged]) for region, (backend, judged) in alarms.items()])
+        seen = (
+            self._published_at,
+            [
+                (
+                    region,
+                    len(backend.metric_data),
+                    [(a.name, a.configuration_updated_timestamp, a.state_value) for a in judged],
+                )
+                for region, (backend, judged) in alarms.items()
+            ],
+        )
         if seen == self._evaluated_for:
             return
         self._evaluated_for = seen
@@ -115,7 +139,7 @@ class CloudWatch:
 
     def _evaluate(self, region: str, alarm: Any, series: dict[tuple[Any, ...], list[tuple[float, float]]]) -> None:
         period = alarm.period * self.minute / 60
-        created = alarm.configuration_updated_timestamp.replace(tzinfo=timezone.utc).timestamp()
+        created = alarm.configuration_updated_timestamp.replace(tzinfo=UTC).timestamp()
         # just after the last publication, so its datapoints fall inside the latest period
         now = time.time() if self._published_at is None else self._published_at + 0.001
         if now - created < period:
@@ -123,8 +147,7 @@ class CloudWatch:
         periods = int(alarm.evaluation_periods)
         needed = int(alarm.datapoints_to_alarm or periods)
         points = series.get(_series_key(alarm.namespace, alarm.metric_name, alarm.dimensions), [])
-        values = [_statistic(alarm, points, now - (k + 1) * period, now - k * period)
-                  for k in reversed(range(periods))]
+        values = [_statistic(alarm, points, now - (k + 1) * period, now - k * period) for k in reversed(range(periods))]
         compare, words = OPERATORS[alarm.comparison_operator]
         threshold = float(alarm.threshold)
         treat = alarm.treat_missing_data or "missing"
@@ -140,27 +163,43 @@ class CloudWatch:
         if new_state == alarm.state_value:
             return
         shown = ", ".join(f"{v:g}" for v in present[-needed:]) or "no datapoints"
-        reason = (f"Threshold Crossed: {breaching} out of the last {periods} datapoints [{shown}] "
-                  f"{'was' if new_state == 'ALARM' else 'was not'} {words} the threshold ({threshold:g}) "
-                  f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for {alarm.state_value} -> {new_state} "
-                  "transition).")
+        reason = (
+            f"Threshold Crossed: {breaching} out of the last {periods} datapoints [{shown}] "
+            f"{'was' if new_state == 'ALARM' else 'was not'} {words} the threshold ({threshold:g}) "
+            f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for {alarm.state_value} -> {new_state} "
+            "transition)."
+        )
         old = alarm.state_value
-        alarm.update_state(reason, json.dumps({"version": "1.0", "queryDate": _iso(datetime.now(timezone.utc)),
-                                               "recentDatapoints": present, "threshold": threshold}), new_state)
+        alarm.update_state(
+            reason,
+            json.dumps(
+                {
+                    "version": "1.0",
+                    "queryDate": _iso(datetime.now(UTC)),
+                    "recentDatapoints": present,
+                    "threshold": threshold,
+                }
+            ),
+            new_state,
+        )
         self.notify(region, alarm, old)
 
     def notify(self, region: str, alarm: Any, old_state: str) -> None:
         """Publish AWS's alarm message to the actions of the new state."""
         if not alarm.actions_enabled:
             return
-        actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions,
-                   "INSUFFICIENT_DATA": alarm.insufficient_data_actions}[alarm.state_value] or []
+        actions = {
+            "ALARM": alarm.alarm_actions,
+            "OK": alarm.ok_actions,
+            "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
+        }[alarm.state_value] or []
         message = json.dumps(alarm_message(region, alarm, old_state))
         subject = f'{alarm.state_value}: "{alarm.name}" in {REGION_NAMES.get(region, region)}'[:100]
         for arn in actions:
             if ":sns:" in arn:
                 self._service.backend(arn.split(":")[3]).client("sns").publish(
-                    TopicArn=arn, Subject=subject, Message=message)
+                    TopicArn=arn, Subject=subject, Message=message
+                )
 
 
 def _series_key(namespace: str, name: str, dimensions: Any) -> tuple[Any, ...]:
@@ -173,9 +212,8 @@ def _series(backend: Any, wanted: set[tuple[str, str]]) -> dict[tuple[Any, ...],
     for datum in list(backend.metric_data):
         if (datum.namespace, datum.name) not in wanted or not hasattr(datum, "value"):
             continue
-        stamp = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or timezone.utc).timestamp()
-        series.setdefault(_series_key(datum.namespace, datum.name, datum.dimensions), []).append(
-            (stamp, datum.value))
+        stamp = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or UTC).timestamp()
+        series.setdefault(_series_key(datum.namespace, datum.name, datum.dimensions), []).append((stamp, datum.value))
     return series
 
 
@@ -188,8 +226,13 @@ def _statistic(alarm: Any, points: list[tuple[float, float]], start: float, end:
         ordered = sorted(values)
         rank = float(alarm.extended_statistic[1:]) / 100
         return ordered[min(len(ordered) - 1, max(0, math.ceil(rank * len(ordered)) - 1))]
-    return {"Average": sum(values) / len(values), "Sum": sum(values), "Minimum": min(values),
-            "Maximum": max(values), "SampleCount": float(len(values))}.get(statistic, sum(values) / len(values))
+    return {
+        "Average": sum(values) / len(values),
+        "Sum": sum(values),
+        "Minimum": min(values),
+        "Maximum": max(values),
+        "SampleCount": float(len(values)),
+    }.get(statistic, sum(values) / len(values))
 
 
 def alarm_message(region: str, alarm: Any, old_state: str) -> dict[str, Any]:
@@ -227,5 +270,5 @@ def alarm_message(region: str, alarm: Any, old_state: str) -> dict[str, Any]:
 
 
 def _iso(moment: datetime) -> str:
-    moment = moment.replace(tzinfo=moment.tzinfo or timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    moment = moment.replace(tzinfo=moment.tzinfo or UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"

@@ -28,8 +28,9 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from workshop.emulator.moto_adapters import state as moto_state
 
@@ -55,8 +56,9 @@ def _key_as_der(key: Any) -> tuple[Callable[[bytes], Any], tuple[bytes]]:
     """KMS's asymmetric keys (and IAM's signing keys) are OpenSSL objects: they travel as DER."""
     from cryptography.hazmat.primitives import serialization
 
-    return _private_key, (key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()),)
+    return _private_key, (
+        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
 
 
 class _CopyFactory:
@@ -85,8 +87,14 @@ def _private_key_types() -> list[type]:
     if not _key_types:
         from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-        _key_types.extend({type(rsa.generate_private_key(65537, 1024)), type(ec.generate_private_key(ec.SECP256R1())),
-                           type(ec.generate_private_key(ec.SECP384R1())), type(ed25519.Ed25519PrivateKey.generate())})
+        _key_types.extend(
+            {
+                type(rsa.generate_private_key(65537, 1024)),
+                type(ec.generate_private_key(ec.SECP256R1())),
+                type(ec.generate_private_key(ec.SECP384R1())),
+                type(ed25519.Ed25519PrivateKey.generate()),
+            }
+        )
     return _key_types
 
 
@@ -115,8 +123,12 @@ def dump_state(extra: dict[str, Any]) -> bytes:
     interval = sys.getswitchinterval()
     sys.setswitchinterval(30.0)
     try:
-        state = {"format": FORMAT, "moto": moto_state.MOTO_VERSION, "extra": extra,
-                 "backends": moto_state.backend_state()}
+        state = {
+            "format": FORMAT,
+            "moto": moto_state.MOTO_VERSION,
+            "extra": extra,
+            "backends": moto_state.backend_state(),
+        }
         _pickler(buffer).dump(state)
     finally:
         sys.setswitchinterval(interval)
@@ -155,8 +167,11 @@ class Snapshotter:
         except Exception as error:  # never lose the file: move it aside and start empty
             aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
             os.replace(self.path, aside)
-            print(f"Could not load the saved state ({error!r}); it is kept as {aside.name}. Starting empty.",
-                  file=sys.stderr, flush=True)
+            print(
+                f"Could not load the saved state ({error!r}); it is kept as {aside.name}. Starting empty.",
+                file=sys.stderr,
+                flush=True,
+            )
             return None
         return extra
 
@@ -200,8 +215,12 @@ class Snapshotter:
             self.writes += 1
 
     def stats(self) -> dict[str, Any]:
-        return {"path": str(self.path), "writes": self.writes, "last_seconds": round(self.last_seconds, 4),
-                "last_bytes": self.last_bytes}
+        return {
+            "path": str(self.path),
+            "writes": self.writes,
+            "last_seconds": round(self.last_seconds, 4),
+            "last_bytes": self.last_bytes,
+        }
 
     def stop(self) -> None:
         """Stop the background writer and write once more: a clean stop loses nothing."""
@@ -212,5 +231,8 @@ class Snapshotter:
         try:
             self.write()
         except Exception as error:
-            print(f"saving the emulator's state at stop failed: {error!r}; the last snapshot is kept",
-                  file=sys.stderr, flush=True)
+            print(
+                f"saving the emulator's state at stop failed: {error!r}; the last snapshot is kept",
+                file=sys.stderr,
+                flush=True,
+            )

@@ -77,8 +77,9 @@ def handle(environ: dict[str, Any], start_response: Callable, moto_app: Any, reg
             length = int(environ.get("CONTENT_LENGTH") or 0)
             environ["wsgi.input"].read(length)  # consume the upload we refuse
         return refusal.xml_response(start_response)
-    moto_s3.set_s3_request_context(bucket_policies.request_context(
-        _headers(environ), secure=environ.get("wsgi.url_scheme") == "https"))
+    moto_s3.set_s3_request_context(
+        bucket_policies.request_context(_headers(environ), secure=environ.get("wsgi.url_scheme") == "https")
+    )
     captured: dict[str, Any] = {}
 
     def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -11,11 +11,11 @@ import threading
 from werkzeug.serving import make_server
 
 from workshop.core import launcher
-from workshop.emulator import moto_adapters, persistence
-from workshop.emulator.moto_adapters import server as moto_server
-from workshop.emulator.app import EmulatorApp
-from workshop.emulator.service import EmulatorService
 from workshop.core.errors import WorkshopError
+from workshop.emulator import moto_adapters, persistence
+from workshop.emulator.app import EmulatorApp
+from workshop.emulator.moto_adapters import server as moto_server
+from workshop.emulator.service import EmulatorService
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -44,8 +44,9 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
     _check_port_free(host, port)
     stop = threading.Event()
     service = EmulatorService(f"http://127.0.0.1:{port}")
-    moto_adapters.install(service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change,
-                          service.runtime.forget)
+    moto_adapters.install(
+        service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change, service.runtime.forget
+    )
     snapshots = None
     if os.environ.get("WORKSHOP_PERSIST", "on").lower() not in ("off", "0", "no", "false"):
         snapshots = persistence.Snapshotter(launcher.state_dir() / f"emulator-{port}.state", service.saved_work)

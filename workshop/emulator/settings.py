@@ -36,9 +36,11 @@ class Settings:
 
     @classmethod
     def from_environment(cls) -> Settings:
-        return cls(time_scale=_float("WORKSHOP_TIME_SCALE", DEFAULT_TIME_SCALE),
-                   lambda_concurrency=int(_float("WORKSHOP_LAMBDA_CONCURRENCY", 4)),
-                   metric_minute_seconds=_float("WORKSHOP_METRIC_MINUTE_SECONDS", 1.0))
+        return cls(
+            time_scale=_float("WORKSHOP_TIME_SCALE", DEFAULT_TIME_SCALE),
+            lambda_concurrency=int(_float("WORKSHOP_LAMBDA_CONCURRENCY", 4)),
+            metric_minute_seconds=_float("WORKSHOP_METRIC_MINUTE_SECONDS", 1.0),
+        )
 
     def scaled(self, aws_seconds: float) -> float:
         """An AWS duration in the emulator's compressed time."""
@@ -88,13 +90,15 @@ class Chaos:
     @classmethod
     def from_environment(cls) -> Chaos:
         chaos = cls()
-        chaos.update({
-            "duplicate_rate": _float("WORKSHOP_CHAOS_DUPLICATE_RATE", 0.0),
-            "failure_rate": _float("WORKSHOP_CHAOS_FAILURE_RATE", 0.0),
-            "delay_ms": _float("WORKSHOP_CHAOS_DELAY_MS", 0),
-            "seed": os.environ.get("WORKSHOP_CHAOS_SEED") or None,
-            "failing": os.environ.get("WORKSHOP_CHAOS_FAILING") or ",".join(FAILING_SOURCES),
-        })
+        chaos.update(
+            {
+                "duplicate_rate": _float("WORKSHOP_CHAOS_DUPLICATE_RATE", 0.0),
+                "failure_rate": _float("WORKSHOP_CHAOS_FAILURE_RATE", 0.0),
+                "delay_ms": _float("WORKSHOP_CHAOS_DELAY_MS", 0),
+                "seed": os.environ.get("WORKSHOP_CHAOS_SEED") or None,
+                "failing": os.environ.get("WORKSHOP_CHAOS_FAILING") or ",".join(FAILING_SOURCES),
+            }
+        )
         return chaos
 
     def update(self, values: dict[str, Any]) -> None:
@@ -125,8 +129,13 @@ class Chaos:
                 self._random.seed(self.seed)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"duplicate_rate": self.duplicate_rate, "failure_rate": self.failure_rate,
-                "delay_ms": self.delay_ms, "seed": self.seed, "failing": list(self.failing)}
+        return {
+            "duplicate_rate": self.duplicate_rate,
+            "failure_rate": self.failure_rate,
+            "delay_ms": self.delay_ms,
+            "seed": self.seed,
+            "failing": list(self.failing),
+        }
 
     def _roll(self, rate: float) -> bool:
         if rate <= 0:

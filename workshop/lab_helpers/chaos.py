@@ -28,11 +28,13 @@ OFF = {"duplicate_rate": 0.0, "failure_rate": 0.0, "delay_ms": 0, "seed": None, 
 def _admin(route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     backend = backends.current()
     if backend.kind != backends.EMBEDDED:
-        raise WorkshopError(f"Teaching switches exist only on the embedded emulator, not on the {backend.kind!r} "
-                            "backend.")
+        raise WorkshopError(
+            f"Teaching switches exist only on the embedded emulator, not on the {backend.kind!r} backend."
+        )
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{backend.endpoint_url}/_workshop/{route}", data=data,
-                                     method="GET" if body is None else "POST")
+    request = urllib.request.Request(
+        f"{backend.endpoint_url}/_workshop/{route}", data=data, method="GET" if body is None else "POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())

@@ -36,8 +36,15 @@ def _orders(rng: random.Random, first_id: int) -> list[dict[str, object]]:
     rows = []
     for offset in range(rng.randint(1, 5)):
         product = rng.choice(sorted(PRODUCTS))
-        rows.append({"order_id": first_id + offset, "customer": rng.choice(CUSTOMERS), "product": product,
-                     "quantity": rng.randint(1, 4), "unit_price": f"{PRODUCTS[product]:.2f}"})
+        rows.append(
+            {
+                "order_id": first_id + offset,
+                "customer": rng.choice(CUSTOMERS),
+                "product": product,
+                "quantity": rng.randint(1, 4),
+                "unit_price": f"{PRODUCTS[product]:.2f}",
+            }
+        )
     return rows
 
 
@@ -59,17 +66,28 @@ def _malformed(rng: random.Random, rows: list[dict[str, object]], fmt: str) -> t
         return b"", "zero bytes"
     if fmt == "json":
         text = _json(rows)
-        return (text[: len(text) // 2], "invalid JSON") if kind == "broken" else (
-            json.dumps({"order": rows}).encode(), "JSON without an 'orders' list")
+        return (
+            (text[: len(text) // 2], "invalid JSON")
+            if kind == "broken"
+            else (json.dumps({"order": rows}).encode(), "JSON without an 'orders' list")
+        )
     if kind == "broken":
         return _csv(rows, CSV_FIELDS[:-1]), "CSV without the unit_price column"
     bad = [dict(row, quantity="two") for row in rows]
     return _csv(bad), "CSV with a non-numeric quantity"
 
 
-def generate(count: int, *, seed: int = 7, malformed: float = 0.1, duplicates: float = 0.1,
-             odd_keys: float = 0.1, json_share: float = 0.3, prefix: str = "orders/",
-             first_order_id: int = 0) -> list[OrderFile]:
+def generate(
+    count: int,
+    *,
+    seed: int = 7,
+    malformed: float = 0.1,
+    duplicates: float = 0.1,
+    odd_keys: float = 0.1,
+    json_share: float = 0.3,
+    prefix: str = "orders/",
+    first_order_id: int = 0,
+) -> list[OrderFile]:
     """``count`` order files under ``prefix``; about the given shares malformed, duplicate,
     JSON rather than CSV, and with awkward keys (spaces, ``+``, ``%``, unicode, deep prefixes).
 
@@ -88,8 +106,9 @@ def generate(count: int, *, seed: int = 7, malformed: float = 0.1, duplicates: f
         if roll < duplicates and good:
             original = rng.choice(good)
             key = key.rsplit(".", 1)[0] + "." + original.key.rsplit(".", 1)[1]
-            files.append(OrderFile(key, original.body, original.content_type, DUPLICATE,
-                                   f"same content as {original.key}"))
+            files.append(
+                OrderFile(key, original.body, original.content_type, DUPLICATE, f"same content as {original.key}")
+            )
             continue
         rows = _orders(rng, first_order_id + number * 10)
         if roll < duplicates + malformed:

@@ -11,14 +11,38 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from workshop.core.waiting import WaitTimeout
 
-NAMES = ("ana", "bo", "chen", "dara", "emeka", "farah", "goran", "hana", "ines", "jun", "kofi", "lena",
-         "mateo", "nia", "oskar", "priya", "quinn", "rosa", "sami", "tariq", "uma", "vera", "wen", "yusuf")
-SEASON_START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NAMES = (
+    "ana",
+    "bo",
+    "chen",
+    "dara",
+    "emeka",
+    "farah",
+    "goran",
+    "hana",
+    "ines",
+    "jun",
+    "kofi",
+    "lena",
+    "mateo",
+    "nia",
+    "oskar",
+    "priya",
+    "quinn",
+    "rosa",
+    "sami",
+    "tariq",
+    "uma",
+    "vera",
+    "wen",
+    "yusuf",
+)
+SEASON_START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def cohort(players: int, seed: int | None = None) -> list[str]:
@@ -27,7 +51,7 @@ def cohort(players: int, seed: int | None = None) -> list[str]:
         raise ValueError(f"players must be between 1 and {len(NAMES)}, not {players}")
     base = random.Random(seed).sample(NAMES, players)
     tags = random.SystemRandom().sample(range(1000, 10000), players)
-    return [f"{name}#{tag}" for name, tag in zip(base, tags)]
+    return [f"{name}#{tag}" for name, tag in zip(base, tags, strict=True)]
 
 
 def generate(count: int, players: int = 20, seed: int | None = None) -> list[dict[str, object]]:
@@ -43,17 +67,20 @@ def generate(count: int, players: int = 20, seed: int | None = None) -> list[dic
     for n in range(count):
         name = rng.choice(names)
         ended = SEASON_START + timedelta(seconds=37 * n + rng.randint(0, 30))
-        records.append({
-            "PlayerName": name,
-            "RecordID": f"{ended:%Y-%m-%dT%H:%M:%SZ}-{rng.getrandbits(32):08x}",
-            "Score": max(0, round(rng.gauss(skill[name], 120))),
-            "Level": rng.randint(1, 12),
-        })
+        records.append(
+            {
+                "PlayerName": name,
+                "RecordID": f"{ended:%Y-%m-%dT%H:%M:%SZ}-{rng.getrandbits(32):08x}",
+                "Score": max(0, round(rng.gauss(skill[name], 120))),
+                "Level": rng.randint(1, 12),
+            }
+        )
     return records
 
 
-def counting(read_totals: Callable[[Any], Any], expected: Any, timeout: float = 120.0,
-             interval: float = 0.2) -> Iterator[int]:
+def counting(
+    read_totals: Callable[[Any], Any], expected: Any, timeout: float = 120.0, interval: float = 0.2
+) -> Iterator[int]:
     """One item per game counted so far, while the totals catch up with ``expected`` (a DataFrame
     of TotalScore, GamesPlayed and BestScore by player): what a progress bar iterates over while
     the stream is worked through. Ends once ``read_totals(players)`` equals ``expected``."""
@@ -68,6 +95,8 @@ def counting(read_totals: Callable[[Any], Any], expected: Any, timeout: float = 
         if done:
             return
         if time.monotonic() > deadline:
-            raise WaitTimeout(f"Timed out after {timeout:g} s waiting for the totals to match the records "
-                              f"(last seen: {counted} of {wanted} games counted, the totals not yet equal).")
+            raise WaitTimeout(
+                f"Timed out after {timeout:g} s waiting for the totals to match the records "
+                f"(last seen: {counted} of {wanted} games counted, the totals not yet equal)."
+            )
         time.sleep(interval)

@@ -23,8 +23,10 @@ def url(channel: str = "alerts") -> str:
         return configured
     backend = backends.current()
     if backend.kind != backends.EMBEDDED:
-        raise WorkshopError("Set WORKSHOP_WEBHOOK_URL to your chat's incoming-webhook URL; only the embedded "
-                            "emulator has a built-in webhook receiver.")
+        raise WorkshopError(
+            "Set WORKSHOP_WEBHOOK_URL to your chat's incoming-webhook URL; only the embedded "
+            "emulator has a built-in webhook receiver."
+        )
     return f"{backend.endpoint_url}/_workshop/webhooks/{channel}"
 
 

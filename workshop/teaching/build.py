@@ -15,6 +15,7 @@ labs/ is not what solutions/ generate (CI runs it through the tests).
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -38,8 +39,11 @@ def untouched_prompts(source: str) -> list[str]:
     """The prompts of a lab's exercises that still stand above their placeholder:
     what a check calls "not attempted" when it reads a learner's handler file."""
     lines = [line.strip() for line in source.splitlines()]
-    return [line.removeprefix("# TODO:").strip() for line, following in zip(lines, lines[1:])
-            if line.startswith("# TODO:") and following == PLACEHOLDER]
+    return [
+        line.removeprefix("# TODO:").strip()
+        for line, following in itertools.pairwise(lines)
+        if line.startswith("# TODO:") and following == PLACEHOLDER
+    ]
 
 
 def strip_solutions(source: str, where: str) -> str:
@@ -111,4 +115,3 @@ def build(solutions: Path = ROOT / "solutions", labs: Path = ROOT / "labs", chec
         if not check:
             (labs / orphan).unlink()
     return stale
-

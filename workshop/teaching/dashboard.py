@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from workshop.core import backend as backends
 from workshop.core.naming import validate_prefix
-from workshop.teaching.progress import (CLASS_VARIABLE, CORRECT, ERROR, INCORRECT, NOT_ATTEMPTED, SETUP, SYMBOLS,
-                                        records)
+from workshop.teaching.progress import CLASS_VARIABLE, CORRECT, ERROR, INCORRECT, NOT_ATTEMPTED, SETUP, SYMBOLS, records
 
 if TYPE_CHECKING:  # learners' kernels need not import these for a check
     import pandas as pd
@@ -57,9 +56,13 @@ class Dashboard:
         return figure
 
 
-def dashboard(class_: str | None = None, backend: backends.Backend | None = None,
-              participants: Sequence[str] = (), now: datetime | None = None,
-              rows: Sequence[Mapping[str, Any]] | None = None) -> Dashboard:
+def dashboard(
+    class_: str | None = None,
+    backend: backends.Backend | None = None,
+    participants: Sequence[str] = (),
+    now: datetime | None = None,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+) -> Dashboard:
     """Build the dashboard from the class's table (or from ``rows``, already read).
 
     ``participants`` (a roster's prefixes) adds those who have not checked anything yet, so
@@ -70,9 +73,22 @@ def dashboard(class_: str | None = None, backend: backends.Backend | None = None
     if rows is None:
         class_ = class_ or os.environ.get(CLASS_VARIABLE, "")
         rows = records(backend or backends.current(), validate_prefix(class_))
-    now = now or datetime.now(timezone.utc)
-    frame = pd.DataFrame(list(rows), columns=["participant", "exercise", "title", "outcome", "message", "lab",
-                                              "attempts", "failures", "last_at", "source"])
+    now = now or datetime.now(UTC)
+    frame = pd.DataFrame(
+        list(rows),
+        columns=[
+            "participant",
+            "exercise",
+            "title",
+            "outcome",
+            "message",
+            "lab",
+            "attempts",
+            "failures",
+            "last_at",
+            "source",
+        ],
+    )
     people = sorted(set(participants) | set(frame["participant"]))
     exercises = sorted(set(frame["exercise"]), key=_exercise_key)
 
@@ -88,8 +104,16 @@ def dashboard(class_: str | None = None, backend: backends.Backend | None = None
         mine = frame[frame["participant"] == person]
         checked = mine[mine["source"] != SETUP]
         if len(mine) == 0:
-            step_rows.append({"participant": person, "current step": 0, "correct": 0, "stuck on": "",
-                              "last check": "", "idle (min)": None})
+            step_rows.append(
+                {
+                    "participant": person,
+                    "current step": 0,
+                    "correct": 0,
+                    "stuck on": "",
+                    "last check": "",
+                    "idle (min)": None,
+                }
+            )
             continue
         recent = (checked if len(checked) else mine).sort_values(["last_at", "lab"]).iloc[-1]
         wrong = checked[checked["outcome"].isin([INCORRECT, ERROR])].sort_values("last_at")
@@ -97,18 +121,21 @@ def dashboard(class_: str | None = None, backend: backends.Backend | None = None
         current = int(recent["lab"])
         if not len(checked):  # only setup's records: they start at the step after those completed
             current = int(mine["lab"].astype(int).max()) + 1
-        step_rows.append({
-            "participant": person, "current step": current,
-            "correct": int((mine["outcome"] == CORRECT).sum()),
-            "stuck on": wrong.iloc[-1]["exercise"] if len(wrong) else "",
-            "last check": last_at.strftime("%H:%M") if len(checked) else "",
-            "idle (min)": round((now - last_at).total_seconds() / 60) if len(checked) else None,
-        })
-    steps = pd.DataFrame(step_rows, columns=["participant", "current step", "correct", "stuck on", "last check",
-                                             "idle (min)"]).set_index("participant")
+        step_rows.append(
+            {
+                "participant": person,
+                "current step": current,
+                "correct": int((mine["outcome"] == CORRECT).sum()),
+                "stuck on": wrong.iloc[-1]["exercise"] if len(wrong) else "",
+                "last check": last_at.strftime("%H:%M") if len(checked) else "",
+                "idle (min)": round((now - last_at).total_seconds() / 60) if len(checked) else None,
+            }
+        )
+    steps = pd.DataFrame(
+        step_rows, columns=["participant", "current step", "correct", "stuck on", "last check", "idle (min)"]
+    ).set_index("participant")
 
-    counts = pd.DataFrame(0, index=pd.Index(exercises, name="exercise"),
-                          columns=[CORRECT, INCORRECT, NOT_ATTEMPTED])
+    counts = pd.DataFrame(0, index=pd.Index(exercises, name="exercise"), columns=[CORRECT, INCORRECT, NOT_ATTEMPTED])
     for exercise in exercises:
         column = grid[exercise]
         counts.loc[exercise, CORRECT] = int((column == SYMBOLS[CORRECT]).sum())
@@ -123,13 +150,21 @@ def dashboard(class_: str | None = None, backend: backends.Backend | None = None
         if not len(ever):
             continue
         typical = stuck["message"].mode()  # only the latest message is kept: the stuck ones say why
-        failed_rows.append({
-            "exercise": exercise, "title": mine["title"].iloc[0], "stuck now": len(stuck),
-            "failed at least once": len(ever), "failed attempts": int(mine["failures"].astype(float).sum()),
-            "typical message": typical.iloc[0] if len(typical) else "",
-        })
-    most_failed = pd.DataFrame(failed_rows, columns=["exercise", "title", "stuck now", "failed at least once",
-                                                     "failed attempts", "typical message"])
-    most_failed = most_failed.sort_values(["stuck now", "failed at least once", "failed attempts"],
-                                          ascending=False, kind="stable").set_index("exercise")
+        failed_rows.append(
+            {
+                "exercise": exercise,
+                "title": mine["title"].iloc[0],
+                "stuck now": len(stuck),
+                "failed at least once": len(ever),
+                "failed attempts": int(mine["failures"].astype(float).sum()),
+                "typical message": typical.iloc[0] if len(typical) else "",
+            }
+        )
+    most_failed = pd.DataFrame(
+        failed_rows,
+        columns=["exercise", "title", "stuck now", "failed at least once", "failed attempts", "typical message"],
+    )
+    most_failed = most_failed.sort_values(
+        ["stuck now", "failed at least once", "failed attempts"], ascending=False, kind="stable"
+    ).set_index("exercise")
     return Dashboard(grid=grid, steps=steps, most_failed=most_failed, counts=counts)

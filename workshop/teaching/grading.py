@@ -30,16 +30,44 @@ from typing import Any
 import botocore.exceptions
 
 from workshop.core import backend as backends
-from workshop.teaching import progress
 from workshop.core.errors import WorkshopError, error_code
 from workshop.core.naming import Names
-from workshop.teaching.verdicts import (CheckFunction, Context, Exercise, Fault, Faults, Incorrect, NotAttempted, Outcome,
-                                        Verdict)
+from workshop.teaching import progress
+from workshop.teaching.verdicts import (
+    CheckFunction,
+    Context,
+    Exercise,
+    Fault,
+    Faults,
+    Incorrect,
+    NotAttempted,
+    Outcome,
+    Verdict,
+)
 
 # The checks' and the notebooks' face: the registry's calls and the types a check uses.
-__all__ = ["CheckFunction", "Context", "Exercise", "Fault", "Faults", "Incorrect", "NotAttempted", "Outcome", "Report",
-           "Verdict", "check", "evaluate", "exercise", "exercises", "hint", "notebook_context", "question", "questions",
-           "ready", "report"]
+__all__ = [
+    "CheckFunction",
+    "Context",
+    "Exercise",
+    "Fault",
+    "Faults",
+    "Incorrect",
+    "NotAttempted",
+    "Outcome",
+    "Report",
+    "Verdict",
+    "check",
+    "evaluate",
+    "exercise",
+    "exercises",
+    "hint",
+    "notebook_context",
+    "question",
+    "questions",
+    "ready",
+    "report",
+]
 
 
 _EXERCISES: dict[str, Exercise] = {}
@@ -47,7 +75,9 @@ _hints_shown: Counter[str] = Counter()
 _pending_hints: dict[str, list[str]] = {}  # exercise id -> the hints of the faults its last check found
 
 
-def exercise(exercise_id: str, title: str, *, solution: str, hints: tuple[str, ...]) -> Callable[[CheckFunction], CheckFunction]:
+def exercise(
+    exercise_id: str, title: str, *, solution: str, hints: tuple[str, ...]
+) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check. It returns a one-line confirmation when the answer is correct and
     raises ``Incorrect`` or ``NotAttempted`` with a message otherwise."""
     if not hints:
@@ -66,8 +96,9 @@ QUESTION_ID = re.compile(r"^(?P<lab>\d+)\.q(?P<number>\d+)$")
 _QUESTIONS: dict[str, Exercise] = {}
 
 
-def question(question_id: str, title: str, *, asked_in: str, answer: str, why: dict[str, str],
-             hints: tuple[str, ...]) -> None:
+def question(
+    question_id: str, title: str, *, asked_in: str, answer: str, why: dict[str, str], hints: tuple[str, ...]
+) -> None:
     """Register a "check your understanding" question (``2.q1``), asked at the end of the notebook
     ``asked_in`` ("solutions/02_idempotency.ipynb" for the lab, "notebooks/..." for the walkthrough).
 
@@ -86,12 +117,15 @@ def question(question_id: str, title: str, *, asked_in: str, answer: str, why: d
     def judge(ctx: Context) -> str:
         given = ctx.namespace.get(variable)
         if given is None or isinstance(given, type(Ellipsis)):
-            raise NotAttempted(f"no answer yet: set {variable} = one of {', '.join(repr(c) for c in sorted(why))} "
-                               "and run the cell again")
+            raise NotAttempted(
+                f"no answer yet: set {variable} = one of {', '.join(repr(c) for c in sorted(why))} "
+                "and run the cell again"
+            )
         choice = str(given).strip().strip("()").lower()
         if choice not in why:
-            raise Incorrect(f"{variable} = {given!r} is not one of the choices "
-                            f"{', '.join(repr(c) for c in sorted(why))}")
+            raise Incorrect(
+                f"{variable} = {given!r} is not one of the choices {', '.join(repr(c) for c in sorted(why))}"
+            )
         if choice != answer:
             raise Incorrect(f"not {choice!r}: {why[choice]}")
         return f"{answer!r}: {why[answer]}"
@@ -99,9 +133,17 @@ def question(question_id: str, title: str, *, asked_in: str, answer: str, why: d
     solution = asked_in.split("/", 1)[-1]
     if question_id in _QUESTIONS and _QUESTIONS[question_id].title != title:
         raise ValueError(f"question {question_id} is registered twice")
-    _QUESTIONS[question_id] = Exercise(question_id, title, judge, hints, solution, asked_in=asked_in,
-                                       hints_exhausted=f"{answer!r}: {why[answer]}", answer=answer,
-                                       choices=tuple(sorted(why)))
+    _QUESTIONS[question_id] = Exercise(
+        question_id,
+        title,
+        judge,
+        hints,
+        solution,
+        asked_in=asked_in,
+        hints_exhausted=f"{answer!r}: {why[answer]}",
+        answer=answer,
+        choices=tuple(sorted(why)),
+    )
 
 
 def exercises(lab: str | None = None) -> list[Exercise]:
@@ -115,8 +157,11 @@ def exercises(lab: str | None = None) -> list[Exercise]:
 def questions(lab: str | None = None, asked_in: str | None = None) -> list[Exercise]:
     """The "check your understanding" questions (of one lab, asked in one notebook), in order."""
     _load_checks()
-    chosen = [q for q in _QUESTIONS.values()
-              if (lab is None or q.lab == str(lab)) and (asked_in is None or q.asked_in == asked_in)]
+    chosen = [
+        q
+        for q in _QUESTIONS.values()
+        if (lab is None or q.lab == str(lab)) and (asked_in is None or q.asked_in == asked_in)
+    ]
     return sorted(chosen, key=lambda q: (int(q.lab), int(q.id.split(".q", 1)[1])))
 
 
@@ -132,8 +177,7 @@ def _find(exercise_id: str) -> Exercise:
     found = _EXERCISES.get(str(exercise_id)) or _QUESTIONS.get(str(exercise_id))
     if found is None:
         lab = str(exercise_id).split(".", 1)[0]
-        known = (", ".join(e.id for e in exercises(lab) + questions(lab))
-                 or ", ".join(e.id for e in exercises()))
+        known = ", ".join(e.id for e in exercises(lab) + questions(lab)) or ", ".join(e.id for e in exercises())
         raise WorkshopError(f"There is no exercise {exercise_id!r}; the exercises are {known}.")
     return found
 
@@ -166,35 +210,57 @@ def evaluate(exercise_id: str, context: Context | None = None) -> Verdict:
     except NotAttempted as untouched:
         outcome, message = Outcome.NOT_ATTEMPTED, str(untouched)
     except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as error:
-        outcome, message = Outcome.ERROR, (f"cannot reach the backend ({error}); on a laptop, start it with "
-                                           "'python -m workshop start' and run the check again")
+        outcome, message = (
+            Outcome.ERROR,
+            (
+                f"cannot reach the backend ({error}); on a laptop, start it with "
+                "'python -m workshop start' and run the check again"
+            ),
+        )
     except botocore.exceptions.NoCredentialsError:
         outcome, message = Outcome.ERROR, "no AWS credentials were found for the real account; see the README"
     except botocore.exceptions.ClientError as error:
         outcome, message = Outcome.ERROR, _could_not_look(found, error)
     except Exception as error:  # a bug in the check, not the learner's answer: say so plainly
-        outcome, message = Outcome.ERROR, (f"the check itself failed with {type(error).__name__}: {error}. "
-                                           f"This is not a verdict on your answer; {_SEE_TROUBLESHOOTING}")
+        outcome, message = (
+            Outcome.ERROR,
+            (
+                f"the check itself failed with {type(error).__name__}: {error}. "
+                f"This is not a verdict on your answer; {_SEE_TROUBLESHOOTING}"
+            ),
+        )
     # hint() answers what this verdict found, before the exercise's general hints
     _pending_hints[found.id] = [fault.hint for fault in faults if fault.hint]
     return Verdict(found.id, found.title, outcome, message, time.perf_counter() - started, faults)
 
 
-_SEE_TROUBLESHOOTING = "see \"check failed\" in TROUBLESHOOTING.md, and tell your instructor if you have one"
+_SEE_TROUBLESHOOTING = 'see "check failed" in TROUBLESHOOTING.md, and tell your instructor if you have one'
 # What AWS answers when something is not there: a resource the lab takes as given was deleted.
-_MISSING = {"NoSuchBucket", "NoSuchKey", "ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue",
-            "QueueDoesNotExist", "NotFound", "NoSuchEntity", "NotFoundException"}
+_MISSING = {
+    "NoSuchBucket",
+    "NoSuchKey",
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NotFound",
+    "NoSuchEntity",
+    "NotFoundException",
+}
 
 
 def _could_not_look(found: Exercise, error: botocore.exceptions.ClientError) -> str:
     """A check that AWS refused to answer: a missing resource is fixed by resetting the step."""
     code = error_code(error)
     if code in _MISSING:
-        return (f"the check could not find something this lab takes as given ({error}). If it was deleted, "
-                f"steps.reset({found.lab}) in a cell (or python -m workshop reset --step {found.lab}) sets the "
-                "step up again. This is not a verdict on your answer")
-    return f"the check itself failed with {code or type(error).__name__}: {error}. This is not a verdict on your " \
-           f"answer; {_SEE_TROUBLESHOOTING}"
+        return (
+            f"the check could not find something this lab takes as given ({error}). If it was deleted, "
+            f"steps.reset({found.lab}) in a cell (or python -m workshop reset --step {found.lab}) sets the "
+            "step up again. This is not a verdict on your answer"
+        )
+    return (
+        f"the check itself failed with {code or type(error).__name__}: {error}. This is not a verdict on your "
+        f"answer; {_SEE_TROUBLESHOOTING}"
+    )
 
 
 def check(exercise_id: str) -> None:
@@ -221,6 +287,7 @@ def ready(*exercise_ids: str) -> bool:
 def hint(exercise_id: str) -> None:
     """Show the hint for what the last check of an exercise found wrong; without one (nothing
     checked yet, or its hints already shown), the next general hint: a nudge first, then more."""
+
     def next_hint() -> str:
         found = _find(exercise_id)
         targeted = _pending_hints.pop(found.id, None)
@@ -230,10 +297,14 @@ def hint(exercise_id: str) -> None:
             return "\n".join(lines)
         shown = _hints_shown[found.id]
         if shown >= len(found.hints):
-            where = (f"the answer is {found.hints_exhausted}" if found.hints_exhausted
-                     else f"the worked answer is in solutions/{found.solution}")
-            return (f"No more hints for {found.id}: {where}.\n"
-                    + "\n".join(f"  {n}. {text}" for n, text in enumerate(found.hints, 1)))
+            where = (
+                f"the answer is {found.hints_exhausted}"
+                if found.hints_exhausted
+                else f"the worked answer is in solutions/{found.solution}"
+            )
+            return f"No more hints for {found.id}: {where}.\n" + "\n".join(
+                f"  {n}. {text}" for n, text in enumerate(found.hints, 1)
+            )
         _hints_shown[found.id] += 1
         return f"💡 Hint {shown + 1} of {len(found.hints)} for {found.id} {found.title}: {found.hints[shown]}"
 
@@ -258,9 +329,17 @@ class Report:
     def table(self) -> Any:
         import pandas as pd  # only the table needs pandas
 
-        return pd.DataFrame([{"exercise": v.exercise, "title": v.title,
-                              "outcome": f"{v.outcome.symbol} {v.outcome.label}", "detail": v.message}
-                             for v in self.verdicts]).set_index("exercise")
+        return pd.DataFrame(
+            [
+                {
+                    "exercise": v.exercise,
+                    "title": v.title,
+                    "outcome": f"{v.outcome.symbol} {v.outcome.label}",
+                    "detail": v.message,
+                }
+                for v in self.verdicts
+            ]
+        ).set_index("exercise")
 
     def __repr__(self) -> str:
         return "\n".join([self.score, *(v.line for v in self.verdicts)])
@@ -271,6 +350,7 @@ class Report:
 
 def report(lab: str) -> Report | str:
     """Check every exercise of a lab again: a table of outcomes and the score."""
+
     def evaluate_lab() -> Report:
         chosen = exercises(lab) + questions(lab, asked_in=f"solutions/{_solution_of(lab)}")
         if not chosen:

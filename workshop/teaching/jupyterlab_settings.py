@@ -22,8 +22,9 @@ SOURCE = Path(__file__).with_name("jupyterlab_overrides.json")
 FILE_NAME = "workshop.json"
 
 
-def target(prefix: str = sys.prefix, base_prefix: str = sys.base_prefix,
-           environ: dict[str, str] | os._Environ = os.environ) -> Path | None:
+def target(
+    prefix: str = sys.prefix, base_prefix: str = sys.base_prefix, environ: dict[str, str] | os._Environ = os.environ
+) -> Path | None:
     """Where this environment's JupyterLab reads the kit's overrides, or None outside a
     virtual or conda environment."""
     in_venv = Path(prefix).resolve() != Path(base_prefix).resolve()

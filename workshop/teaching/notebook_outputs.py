@@ -34,7 +34,6 @@ CELL_TIMEOUT_SECONDS = 300
 SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")  # the masks of changing output: nbval and outputs
 
 
-
 @contextlib.contextmanager
 def private_emulator() -> Iterator[dict[str, str]]:
     """An emulator of our own on a free port; yields the environment that points at it."""
@@ -67,8 +66,12 @@ def execute(path: Path) -> nbformat.NotebookNode:
     with private_emulator():
         aws = backends.current()
         environment.provision(aws, aws.names(STORED_PREFIX))
-        NotebookClient(notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            notebook,
+            timeout=CELL_TIMEOUT_SECONDS,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
     return notebook
@@ -106,4 +109,3 @@ def refresh(paths: list[Path], force: bool = False) -> list[Path]:
             changed.append(path)
         print(f"{'updated' if path in changed else 'unchanged'}: {path.relative_to(ROOT)}", flush=True)
     return changed
-

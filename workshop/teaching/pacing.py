@@ -26,8 +26,11 @@ CHECK_CALL = re.compile(r"""^\s*check\(\s*["']\d+\.(?P<question>q)?\d+["']\s*\)"
 STRETCH_HEADING = re.compile(r"^##\s.*\(stretch\)", re.MULTILINE | re.IGNORECASE)
 SECTION_HEADING = re.compile(r"^##\s", re.MULTILINE)
 # The header line every notebook opens with, right under its title.
-HEADER = re.compile(r"^\*\*(?P<minutes>\d+) minutes\*\*(?: \(\+(?P<stretch>\d+) stretch\))? · "
-                    r"level: (?P<level>introductory|intermediate|advanced) · before: (?P<before>.+)$", re.MULTILINE)
+HEADER = re.compile(
+    r"^\*\*(?P<minutes>\d+) minutes\*\*(?: \(\+(?P<stretch>\d+) stretch\))? · "
+    r"level: (?P<level>introductory|intermediate|advanced) · before: (?P<before>.+)$",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,12 @@ def _minutes(cells: list[nbformat.NotebookNode]) -> float:
     lines = sum(1 for c in cells if c.cell_type == "code" for line in c.source.splitlines() if line.strip())
     checks = [m for c in cells if c.cell_type == "code" for m in CHECK_CALL.finditer(c.source)]
     questions = sum(1 for m in checks if m["question"])
-    return (words / WORDS_PER_MINUTE + lines / CODE_LINES_PER_MINUTE
-            + MINUTES_PER_EXERCISE * (len(checks) - questions) + MINUTES_PER_QUESTION * questions)
+    return (
+        words / WORDS_PER_MINUTE
+        + lines / CODE_LINES_PER_MINUTE
+        + MINUTES_PER_EXERCISE * (len(checks) - questions)
+        + MINUTES_PER_QUESTION * questions
+    )
 
 
 def _round_up(minutes: float) -> int:

@@ -30,17 +30,16 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import botocore.config
 from botocore.exceptions import ClientError
 
-from workshop.core import backend as backends
 from workshop.account import environment
+from workshop.core import backend as backends
 from workshop.core.errors import error_code
 from workshop.core.naming import TAG_KEY, Names, validate_prefix
-
 
 
 class Verdict(Protocol):
@@ -53,6 +52,7 @@ class Verdict(Protocol):
 
     @property
     def outcome(self) -> Any: ...  # has a ``label``
+
 
 CLASS_VARIABLE = "WORKSHOP_CLASS"
 SWITCH_VARIABLE = "WORKSHOP_PROGRESS"
@@ -69,8 +69,9 @@ SYMBOLS = {CORRECT: "✅", INCORRECT: "❌", NOT_ATTEMPTED: "⏳", ERROR: "⚠�
 SETUP = "setup"  # the source of records written for steps setup or reset completed for a participant
 
 # Short timeouts and a single retry: a record is worth less than a learner's second.
-_WRITE_CONFIG = botocore.config.Config(connect_timeout=2, read_timeout=3,
-                                       retries={"max_attempts": 2, "mode": "standard"})
+_WRITE_CONFIG = botocore.config.Config(
+    connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}
+)
 
 
 def class_name(environ: Mapping[str, str] = os.environ) -> str | None:
@@ -92,18 +93,24 @@ def progress_backend(environ: Mapping[str, str] = os.environ) -> backends.Backen
     """Where the records go: the participant's backend, or the instructor's endpoint."""
     url = environ.get(ENDPOINT_VARIABLE, "").strip()
     if url:
-        return backends.Backend(backends.ENDPOINT, url.rstrip("/"), environ.get("AWS_DEFAULT_REGION")
-                                or backends.LOCAL_REGION)
+        return backends.Backend(
+            backends.ENDPOINT, url.rstrip("/"), environ.get("AWS_DEFAULT_REGION") or backends.LOCAL_REGION
+        )
     return backends.current()
 
 
 def ensure_table(backend: backends.Backend, class_: str) -> str:
     """Create the class's progress table when missing ("created"), else "exists"; waits until active."""
-    return environment.ensure_table(backend, table_name(class_), [("participant", "HASH"), ("exercise", "RANGE")],
-                                    [{"Key": TAG_KEY, "Value": class_}])
+    return environment.ensure_table(
+        backend,
+        table_name(class_),
+        [("participant", "HASH"), ("exercise", "RANGE")],
+        [{"Key": TAG_KEY, "Value": class_}],
+    )
 
 
 # ---- writing ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Record:
@@ -120,30 +127,46 @@ class Record:
 
     @classmethod
     def of(cls, verdict: Verdict, participant: str, source: str = "check") -> Record:
-        return cls(participant, verdict.exercise, verdict.title, verdict.outcome.label, verdict.message,
-                   verdict.seconds, source)
+        return cls(
+            participant,
+            verdict.exercise,
+            verdict.title,
+            verdict.outcome.label,
+            verdict.message,
+            verdict.seconds,
+            source,
+        )
 
 
 def write(dynamodb: Any, class_: str, record: Record) -> None:
     """One UpdateItem: the latest outcome, first and last time, attempts and failures counted."""
-    at = (record.at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    at = (record.at or datetime.now(UTC)).isoformat(timespec="seconds")
     failed = record.outcome in (INCORRECT, ERROR)
     counted = record.source != SETUP
     values: dict[str, Any] = {
-        ":outcome": {"S": record.outcome}, ":message": {"S": record.message[:MESSAGE_LIMIT] or "-"},
-        ":title": {"S": record.title or "-"}, ":lab": {"S": record.exercise.split(".", 1)[0]},
-        ":at": {"S": at}, ":seconds": {"N": f"{record.seconds:.3f}"}, ":source": {"S": record.source},
-        ":attempts": {"N": "1" if counted else "0"}, ":failures": {"N": "1" if failed else "0"},
+        ":outcome": {"S": record.outcome},
+        ":message": {"S": record.message[:MESSAGE_LIMIT] or "-"},
+        ":title": {"S": record.title or "-"},
+        ":lab": {"S": record.exercise.split(".", 1)[0]},
+        ":at": {"S": at},
+        ":seconds": {"N": f"{record.seconds:.3f}"},
+        ":source": {"S": record.source},
+        ":attempts": {"N": "1" if counted else "0"},
+        ":failures": {"N": "1" if failed else "0"},
     }
-    expression = ("SET outcome = :outcome, message = :message, title = :title, lab = :lab, last_at = :at, "
-                  "first_at = if_not_exists(first_at, :at), seconds = :seconds, #source = :source")
+    expression = (
+        "SET outcome = :outcome, message = :message, title = :title, lab = :lab, last_at = :at, "
+        "first_at = if_not_exists(first_at, :at), seconds = :seconds, #source = :source"
+    )
     if record.outcome == CORRECT:
         expression += ", correct_at = if_not_exists(correct_at, :at)"
     dynamodb.update_item(
         TableName=table_name(class_),
         Key={"participant": {"S": record.participant}, "exercise": {"S": record.exercise}},
         UpdateExpression=expression + " ADD attempts :attempts, failures :failures",
-        ExpressionAttributeNames={"#source": "source"}, ExpressionAttributeValues=values)
+        ExpressionAttributeNames={"#source": "source"},
+        ExpressionAttributeValues=values,
+    )
 
 
 class _Recorder:
@@ -173,7 +196,8 @@ class _Recorder:
     def _client(self, backend: backends.Backend) -> Any:
         if backend not in self._clients:  # only this thread uses it, so one client suffices
             self._clients[backend] = backend.session().client(
-                "dynamodb", endpoint_url=backend.endpoint_url, config=_WRITE_CONFIG)
+                "dynamodb", endpoint_url=backend.endpoint_url, config=_WRITE_CONFIG
+            )
         return self._clients[backend]
 
     def _work(self) -> None:
@@ -200,8 +224,9 @@ class _Recorder:
             return
         self.warned = True
         reason = (error_code(error) if isinstance(error, ClientError) else "") or type(error).__name__
-        print(f"(progress for your instructor was not recorded: {reason}; your checks are not affected)",
-              file=sys.stderr)
+        print(
+            f"(progress for your instructor was not recorded: {reason}; your checks are not affected)", file=sys.stderr
+        )
 
     def flush(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for queued records; True when none is left."""
@@ -262,18 +287,22 @@ def forget(backend: backends.Backend, class_: str, participant: str, from_lab: i
     dynamodb = backend.client("dynamodb")
     gone = 0
     pages = dynamodb.get_paginator("query").paginate(
-        TableName=table_name(class_), KeyConditionExpression="participant = :p",
-        ExpressionAttributeValues={":p": {"S": participant}})
+        TableName=table_name(class_),
+        KeyConditionExpression="participant = :p",
+        ExpressionAttributeValues={":p": {"S": participant}},
+    )
     for page in pages:
         for item in page.get("Items", []):
             if int(item["exercise"]["S"].split(".", 1)[0]) >= from_lab:
-                dynamodb.delete_item(TableName=table_name(class_),
-                                     Key={"participant": item["participant"], "exercise": item["exercise"]})
+                dynamodb.delete_item(
+                    TableName=table_name(class_), Key={"participant": item["participant"], "exercise": item["exercise"]}
+                )
                 gone += 1
     return gone
 
 
 # ---- reading ---------------------------------------------------------------------------
+
 
 def records(backend: backends.Backend, class_: str) -> list[dict[str, Any]]:
     """Every record of the class as plain dicts (one Scan, every page)."""
@@ -285,5 +314,5 @@ def records(backend: backends.Backend, class_: str) -> list[dict[str, Any]]:
 
 
 def _plain(value: Mapping[str, Any]) -> Any:
-    (kind, content), = value.items()
+    ((kind, content),) = value.items()
     return float(content) if kind == "N" else content

@@ -20,11 +20,11 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from workshop.teaching import grading, pacing, progress
 from workshop.core.backend import AWS, Backend, current
 from workshop.core.errors import WorkshopError
 from workshop.core.naming import resolve_prefix
 from workshop.core.paths import SOLUTIONS
+from workshop.teaching import grading, pacing, progress
 
 CELL_TIMEOUT_SECONDS = 300
 STEP = "step"  # the kind of the rows complete() returns, beside setup's resource rows
@@ -121,8 +121,9 @@ def _run(backend: Backend, paths: list[Path], workdir: Path, prefix: str) -> Non
     notebook = nbformat.v4.new_notebook()
     for path in paths:
         notebook.cells += [cell for cell in nbformat.read(path, as_version=4).cells if _builds_state(cell)]
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        notebook, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
     try:
         env = {**os.environ, **backend.environment_variables(), "WORKSHOP_PREFIX": prefix, COMPLETING: "1"}
         # the kernel's own start-up chatter would land in the calling notebook's output
@@ -148,8 +149,10 @@ def reset(step: int, backend: Backend | None = None, prefix: str | None = None, 
     solutions_before(step)  # an impossible step fails before anything is deleted
     backend = backend or current()
     if backend.kind == AWS and not yes:
-        raise WorkshopError(f"Resetting deletes every resource of {resolve_prefix(prefix)} in a REAL AWS account: "
-                            "pass yes=True (or --yes) to confirm.")
+        raise WorkshopError(
+            f"Resetting deletes every resource of {resolve_prefix(prefix)} in a REAL AWS account: "
+            "pass yes=True (or --yes) to confirm."
+        )
     names = backend.names(prefix)
     started = time.perf_counter()
     rows = []
@@ -167,9 +170,11 @@ def reset(step: int, backend: Backend | None = None, prefix: str | None = None, 
         except Exception as error:  # the reset itself succeeded; the dashboard is secondary
             print(f"(the class progress could not be updated: {type(error).__name__})")
     deleted = sum(row["status"] == "deleted" for row in rows)
-    print(f"{names.prefix} reset to the start of step {step} in {time.perf_counter() - started:.1f} s: "
-          f"{deleted} resources removed, the base environment set up"
-          + (f", steps 0-{step - 1} completed from their solutions." if step else "."))
+    print(
+        f"{names.prefix} reset to the start of step {step} in {time.perf_counter() - started:.1f} s: "
+        f"{deleted} resources removed, the base environment set up"
+        + (f", steps 0-{step - 1} completed from their solutions." if step else ".")
+    )
     import pandas as pd  # a table in a notebook cell, text in a terminal
 
     return pd.DataFrame(rows, columns=["kind", "name", "status"])
@@ -183,8 +188,14 @@ def record_completed(backend: Backend, class_: str, participant: str, labs: Iter
     count = 0
     for exercise in grading.exercises():
         if exercise.lab in wanted:
-            record = progress.Record(participant, exercise.id, exercise.title, progress.CORRECT,
-                                     "completed for you by setup", source=progress.SETUP)
+            record = progress.Record(
+                participant,
+                exercise.id,
+                exercise.title,
+                progress.CORRECT,
+                "completed for you by setup",
+                source=progress.SETUP,
+            )
             progress.write(dynamodb, class_, record)
             count += 1
     return count

@@ -124,8 +124,13 @@ class Verdict:
         outcome = self.outcome
         detail = html.escape(self.message)
         if len(self.faults) > 1:
-            detail = "<ol style=\"margin:2px 0\">" + "".join(f"<li>{html.escape(f.message)}</li>"
-                                                           for f in self.faults) + "</ol>"
-        return (f'<div style="border-left:4px solid {outcome.colour};padding:2px 8px">{outcome.symbol} '
-                f'<b>{html.escape(self.exercise)} {html.escape(self.title)}</b>: '
-                f'<b style="color:{outcome.colour}">{outcome.label}</b> — {detail}</div>')
+            detail = (
+                '<ol style="margin:2px 0">'
+                + "".join(f"<li>{html.escape(f.message)}</li>" for f in self.faults)
+                + "</ol>"
+            )
+        return (
+            f'<div style="border-left:4px solid {outcome.colour};padding:2px 8px">{outcome.symbol} '
+            f"<b>{html.escape(self.exercise)} {html.escape(self.title)}</b>: "
+            f'<b style="color:{outcome.colour}">{outcome.label}</b> — {detail}</div>'
+        )

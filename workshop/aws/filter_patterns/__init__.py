@@ -22,8 +22,15 @@ rule syntax), which defers to EventBridge's event-pattern rules:
 """
 
 from workshop.aws.filter_patterns.matching import matches, record_passes, record_view
-from workshop.aws.filter_patterns.syntax import (AWS_INVALID_PATTERN_MESSAGE, DEFAULT_MAX_FILTERS, MAX_PATTERN_LENGTH,
-                                                 InvalidFilterPattern, Pattern, numeric_terms, parse_filter_criteria)
+from workshop.aws.filter_patterns.syntax import (
+    AWS_INVALID_PATTERN_MESSAGE,
+    DEFAULT_MAX_FILTERS,
+    MAX_PATTERN_LENGTH,
+    InvalidFilterPattern,
+    Pattern,
+    numeric_terms,
+    parse_filter_criteria,
+)
 
 __all__ = [
     "AWS_INVALID_PATTERN_MESSAGE",

@@ -6,9 +6,16 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from workshop.aws.filter_patterns.syntax import (COMPARE, IGNORE_CASE, MISSING, OR_KEY, Pattern, is_number, numeric_terms,
-                                                 refuse_constant)
-
+from workshop.aws.filter_patterns.syntax import (
+    COMPARE,
+    IGNORE_CASE,
+    MISSING,
+    OR_KEY,
+    Pattern,
+    is_number,
+    numeric_terms,
+    refuse_constant,
+)
 
 # ----------------------------------------------------------------------------- matching
 
@@ -62,8 +69,7 @@ def _leaf_values(value: Any) -> list[Any]:
 
 
 def _flatten(values: list[Any]) -> list[Any]:
-    return [item for value in values
-            for item in (_flatten(value) if isinstance(value, list) else [value])]
+    return [item for value in values for item in (_flatten(value) if isinstance(value, list) else [value])]
 
 
 def _is_absence(rule: Any) -> bool:
@@ -72,7 +78,7 @@ def _is_absence(rule: Any) -> bool:
 
 def _match_rule(rule: Any, leaf: Any) -> bool:
     if isinstance(rule, dict):
-        (name, argument), = rule.items()
+        ((name, argument),) = rule.items()
         return _OPERATOR_MATCHERS[name](argument, leaf)
     return _same_value(rule, leaf)
 
@@ -121,7 +127,7 @@ def _match_exists(argument: bool, leaf: Any) -> bool:
 def _match_anything_but(argument: Any, leaf: Any) -> bool:
     """Any present leaf, ``null`` and other types included, that is not excluded."""
     if isinstance(argument, dict):
-        (name, values), = argument.items()
+        ((name, values),) = argument.items()
         listed = values if isinstance(values, list) else [values]
         if not isinstance(leaf, str):
             return True

@@ -1,6 +1,5 @@
 """The filter rule syntax: what a FilterCriteria may say, checked as CreateEventSourceMapping checks it."""
 
-
 from __future__ import annotations
 
 import json
@@ -14,9 +13,7 @@ DEFAULT_MAX_FILTERS: Final = 5  # Lambda's default quota; a quota increase allow
 MAX_PATTERN_LENGTH: Final = 4096  # Length constraint of Filter.Pattern in the Lambda API.
 OR_KEY: Final = "$or"
 
-SUPPORTED_OPERATORS: Final = frozenset(
-    {"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists"}
-)
+SUPPORTED_OPERATORS: Final = frozenset({"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists"})
 # EventBridge operators that Lambda's filter rule syntax does not list: refusing them keeps
 # workshop patterns to what a real event-source mapping is documented to accept.
 UNSUPPORTED_OPERATORS: Final = {
@@ -28,7 +25,11 @@ _ANYTHING_BUT_MODIFIERS: Final = ("prefix", "suffix", IGNORE_CASE)
 _LOWER_BOUNDS: Final = (">", ">=")
 _UPPER_BOUNDS: Final = ("<", "<=")
 COMPARE: Final[dict[str, Callable[[Any, Any], bool]]] = {
-    "=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 MISSING: Final = object()  # a field the record does not have (distinct from JSON null)
 
@@ -51,8 +52,9 @@ class InvalidFilterPattern(ValueError):
 # --------------------------------------------------------------------------- validation
 
 
-def parse_filter_criteria(criteria: Mapping[str, Any] | None, *,
-                          max_filters: int = DEFAULT_MAX_FILTERS) -> list[Pattern]:
+def parse_filter_criteria(
+    criteria: Mapping[str, Any] | None, *, max_filters: int = DEFAULT_MAX_FILTERS
+) -> list[Pattern]:
     """Validate ``{"Filters": [{"Pattern": "<json>"}, ...]}`` and return the parsed patterns.
 
     Validation happens up front because AWS refuses a bad pattern at creation; a pattern
@@ -68,7 +70,7 @@ def parse_filter_criteria(criteria: Mapping[str, Any] | None, *,
     if filters is None:
         return []
     if not isinstance(filters, list):
-        raise InvalidFilterPattern("FilterCriteria.Filters must be a list of {\"Pattern\": ...} objects")
+        raise InvalidFilterPattern('FilterCriteria.Filters must be a list of {"Pattern": ...} objects')
     if len(filters) > max_filters:
         raise InvalidFilterPattern(
             f"{len(filters)} filters given, but an event source mapping allows at most {max_filters} "
@@ -81,10 +83,9 @@ def _parse_filter(index: int, item: Any) -> Pattern:
     where = f"Filters[{index}]"
     text = item.get("Pattern") if isinstance(item, Mapping) else None
     if not isinstance(text, str):
-        raise InvalidFilterPattern(f"{where} needs a \"Pattern\" string holding a JSON object")
+        raise InvalidFilterPattern(f'{where} needs a "Pattern" string holding a JSON object')
     if len(text) > MAX_PATTERN_LENGTH:
-        raise InvalidFilterPattern(f"{where}.Pattern is {len(text)} characters long; "
-                                   f"the limit is {MAX_PATTERN_LENGTH}")
+        raise InvalidFilterPattern(f"{where}.Pattern is {len(text)} characters long; the limit is {MAX_PATTERN_LENGTH}")
     try:
         pattern = json.loads(text, parse_constant=refuse_constant)
     except ValueError as error:
@@ -111,7 +112,7 @@ class _Where:
         return _Where(self.filter_name, f"{self.field}.{key}" if self.field else key)
 
     def fail(self, reason: str) -> InvalidFilterPattern:
-        at = f", field \"{self.field}\"" if self.field else ""
+        at = f', field "{self.field}"' if self.field else ""
         return InvalidFilterPattern(f"{reason} ({self.filter_name}{at})")
 
 
@@ -130,8 +131,9 @@ def _check_object(pattern: Mapping[str, Any], where: _Where, *, inside_or: bool)
         elif isinstance(value, list):
             _check_leaf(value, field)
         else:
-            raise field.fail(f"\"{key}\" must be an object or an array (a leaf lists its values, "
-                             f"e.g. [{json.dumps(value)}])")
+            raise field.fail(
+                f'"{key}" must be an object or an array (a leaf lists its values, e.g. [{json.dumps(value)}])'
+            )
 
 
 def _check_or(alternatives: Any, where: _Where) -> None:
@@ -160,13 +162,15 @@ def _check_operator(rule: Mapping[str, Any], where: _Where) -> None:
         raise where.fail("Match expression name not found")
     if len(rule) > 1:
         raise where.fail(f"Only one key allowed in match expression, got {sorted(rule)}")
-    (name, argument), = rule.items()
+    ((name, argument),) = rule.items()
     if name in UNSUPPORTED_OPERATORS:
         raise where.fail(f"Unsupported match type {name}: {UNSUPPORTED_OPERATORS[name]}")
     check = _OPERATOR_CHECKS.get(name)
     if check is None:
-        raise where.fail(f"Unrecognized match type {name} (operators are case-sensitive; "
-                         f"known: {', '.join(sorted(SUPPORTED_OPERATORS))})")
+        raise where.fail(
+            f"Unrecognized match type {name} (operators are case-sensitive; "
+            f"known: {', '.join(sorted(SUPPORTED_OPERATORS))})"
+        )
     check(argument, where)
 
 
@@ -176,8 +180,7 @@ def _check_affix(name: str) -> Callable[[Any, _Where], None]:
     def check(argument: Any, where: _Where) -> None:
         if isinstance(argument, str):
             return
-        if (isinstance(argument, dict) and len(argument) == 1
-                and isinstance(argument.get(IGNORE_CASE), str)):
+        if isinstance(argument, dict) and len(argument) == 1 and isinstance(argument.get(IGNORE_CASE), str):
             return
         raise where.fail(f"{name} match pattern must be a string")
 
@@ -210,7 +213,7 @@ def numeric_terms(spec: list[Any]) -> list[tuple[str, float | int]]:
     or a range whose lower bound comes first: ``[">" | ">=", low, "<" | "<=", high]``.
     """
     if not spec or not isinstance(spec[0], str):
-        raise ValueError(f"numeric needs an operator then a number, e.g. [\">\", 0]; got {json.dumps(spec)}")
+        raise ValueError(f'numeric needs an operator then a number, e.g. [">", 0]; got {json.dumps(spec)}')
     first = spec[0]
     if first not in COMPARE:
         raise ValueError(f"Unrecognized numeric range operator: {first}")
@@ -218,8 +221,10 @@ def numeric_terms(spec: list[Any]) -> list[tuple[str, float | int]]:
     if len(spec) == 2:
         return terms
     if first not in _LOWER_BOUNDS:
-        raise ValueError(f"Too many elements in numeric expression: {first} cannot start a range "
-                         f"(a range is [\">\" or \">=\", low, \"<\" or \"<=\", high])")
+        raise ValueError(
+            f"Too many elements in numeric expression: {first} cannot start a range "
+            f'(a range is [">" or ">=", low, "<" or "<=", high])'
+        )
     second = spec[2]
     if second not in _UPPER_BOUNDS:
         raise ValueError(f"Bad numeric range operator: {second}")
@@ -248,17 +253,21 @@ def _check_anything_but(argument: Any, where: _Where) -> None:
         strings = all(isinstance(value, str) for value in argument)
         numbers = all(is_number(value) for value in argument)
         if not argument or not (strings or numbers):
-            raise where.fail("Inside anything but list, either all values are number or string, "
-                             "mixed type is not supported")
+            raise where.fail(
+                "Inside anything but list, either all values are number or string, mixed type is not supported"
+            )
     elif not (isinstance(argument, str) or is_number(argument)):
         raise where.fail("Value of anything-but must be an array or single string/number value.")
 
 
 def _check_anything_but_modifier(argument: Mapping[str, Any], where: _Where) -> None:
     if len(argument) != 1:
-        raise where.fail("Anything-But expression name not found" if not argument
-                         else "Only one key allowed in anything-but expression")
-    (name, values), = argument.items()
+        raise where.fail(
+            "Anything-But expression name not found"
+            if not argument
+            else "Only one key allowed in anything-but expression"
+        )
+    ((name, values),) = argument.items()
     if name in UNSUPPORTED_OPERATORS:
         raise where.fail(f"Unsupported anything-but pattern: {name}: {UNSUPPORTED_OPERATORS[name]}")
     if name not in _ANYTHING_BUT_MODIFIERS:

@@ -12,12 +12,38 @@ state (does this queue exist?) is passed in as a callable. The emulator's moto l
 turn a refusal into the service's own error response.
 """
 
+from workshop.aws.refusals.cloudwatch import (
+    ALARM_ACTION,
+    ALARM_MISSING_DATA,
+    ALARM_OPERATORS,
+    ALARM_STATISTICS,
+    metric_alarm,
+)
 from workshop.aws.refusals.common import Refusal
-from workshop.aws.refusals.sqs import sqs_attributes, SQS_INTEGER_RANGES, SQS_SETTABLE, SQS_FIFO_ONLY, SQS_ENUMS, SQS_MAX_RECEIVE_COUNT, SQS_QUEUE_ARN
-from workshop.aws.refusals.s3 import s3_bucket_policy, s3_notification_filters, s3_notification_overlaps, s3_notification_destinations, s3_bucket_encryption, S3_NOTIFICATION_KINDS, S3_SSE_ALGORITHMS
+from workshop.aws.refusals.event_source_mappings import (
+    MAPPING_FUNCTION_RESPONSE_TYPES,
+    MAPPING_STARTING_POSITIONS,
+    event_source_mapping,
+)
 from workshop.aws.refusals.kms import kms_key_policy
-from workshop.aws.refusals.event_source_mappings import event_source_mapping, MAPPING_FUNCTION_RESPONSE_TYPES, MAPPING_STARTING_POSITIONS
-from workshop.aws.refusals.cloudwatch import metric_alarm, ALARM_STATISTICS, ALARM_OPERATORS, ALARM_MISSING_DATA, ALARM_ACTION
+from workshop.aws.refusals.s3 import (
+    S3_NOTIFICATION_KINDS,
+    S3_SSE_ALGORITHMS,
+    s3_bucket_encryption,
+    s3_bucket_policy,
+    s3_notification_destinations,
+    s3_notification_filters,
+    s3_notification_overlaps,
+)
+from workshop.aws.refusals.sqs import (
+    SQS_ENUMS,
+    SQS_FIFO_ONLY,
+    SQS_INTEGER_RANGES,
+    SQS_MAX_RECEIVE_COUNT,
+    SQS_QUEUE_ARN,
+    SQS_SETTABLE,
+    sqs_attributes,
+)
 
 __all__ = [
     "Refusal",

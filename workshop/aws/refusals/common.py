@@ -33,8 +33,10 @@ def strings(value: Any) -> list[str]:
 
 
 def validation_error(value: Any, field: str, constraint: str) -> Refusal:
-    return Refusal("ValidationException", f"1 validation error detected: Value '{value}' at '{field}' failed to "
-                                          f"satisfy constraint: {constraint}")
+    return Refusal(
+        "ValidationException",
+        f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}",
+    )
 
 
 def integer(value: Any) -> int | None:

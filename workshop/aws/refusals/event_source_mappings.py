@@ -21,10 +21,10 @@ def event_source_mapping(request: Mapping[str, Any], source_arn: str | None, cre
         return Refusal("InvalidParameterValueException", "Unrecognized event source.")
     kind = _source_kind(source_arn or "")
     if creating and kind is None:
-        return Refusal("InvalidParameterValueException", "Unrecognized event source, must be kinesis, dynamodb "
-                                                         "stream or sqs.")
-    for check in (_batch_size, _batching_window, _starting_position, _stream_only, _response_types,
-                  _scaling_config):
+        return Refusal(
+            "InvalidParameterValueException", "Unrecognized event source, must be kinesis, dynamodb stream or sqs."
+        )
+    for check in (_batch_size, _batching_window, _starting_position, _stream_only, _response_types, _scaling_config):
         refusal = check(request, kind, creating)
         if refusal is not None:
             return refusal
@@ -52,8 +52,10 @@ def _batch_size(request: Mapping[str, Any], kind: str | None, creating: bool) ->
     if kind == "sqs-fifo" and size > 10:
         return Refusal("InvalidParameterValueException", "Batch size for FIFO queues must be between 1 and 10.")
     if kind == "sqs" and size > 10 and not request.get("MaximumBatchingWindowInSeconds"):
-        return Refusal("InvalidParameterValueException", "Maximum batch window in seconds must be greater than 0 "
-                                                         "if maximum batch size is greater than 10")
+        return Refusal(
+            "InvalidParameterValueException",
+            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
+        )
     return None
 
 
@@ -62,8 +64,11 @@ def _batching_window(request: Mapping[str, Any], kind: str | None, creating: boo
         return None
     window = integer(request["MaximumBatchingWindowInSeconds"])
     if window is None or not 0 <= window <= 300:
-        return validation_error(request["MaximumBatchingWindowInSeconds"], "maximumBatchingWindowInSeconds",
-                           "Member must have value less than or equal to 300")
+        return validation_error(
+            request["MaximumBatchingWindowInSeconds"],
+            "maximumBatchingWindowInSeconds",
+            "Member must have value less than or equal to 300",
+        )
     if kind == "sqs-fifo" and window:
         return Refusal("InvalidParameterValueException", "Batching window is not supported for FIFO queues")
     return None
@@ -72,9 +77,12 @@ def _batching_window(request: Mapping[str, Any], kind: str | None, creating: boo
 def _starting_position(request: Mapping[str, Any], kind: str | None, creating: bool) -> Refusal | None:
     position = request.get("StartingPosition")
     if kind == "dynamodb" and creating and not position:
-        return Refusal("InvalidParameterValueException", "1 validation error detected: Value null at "
-                                                         "'startingPosition' failed to satisfy constraint: "
-                                                         "Member must not be null.")
+        return Refusal(
+            "InvalidParameterValueException",
+            "1 validation error detected: Value null at "
+            "'startingPosition' failed to satisfy constraint: "
+            "Member must not be null.",
+        )
     if kind == "dynamodb" and position and position not in MAPPING_STARTING_POSITIONS:
         return Refusal("InvalidParameterValueException", "Unsupported starting position for arn type.")
     if kind in ("sqs", "sqs-fifo") and position:
@@ -83,18 +91,23 @@ def _starting_position(request: Mapping[str, Any], kind: str | None, creating: b
 
 
 def _stream_only(request: Mapping[str, Any], kind: str | None, creating: bool) -> Refusal | None:
-    bounds = {"MaximumRetryAttempts": (-1, 10000), "ParallelizationFactor": (1, 10),
-              "MaximumRecordAgeInSeconds": (-1, 604800)}
+    bounds = {
+        "MaximumRetryAttempts": (-1, 10000),
+        "ParallelizationFactor": (1, 10),
+        "MaximumRecordAgeInSeconds": (-1, 604800),
+    }
     for name, (low, high) in bounds.items():
         if name not in request:
             continue
         if kind in ("sqs", "sqs-fifo"):
-            return Refusal("InvalidParameterValueException", f"Unsupported {name} parameter for given event "
-                                                             "source mapping type.")
+            return Refusal(
+                "InvalidParameterValueException", f"Unsupported {name} parameter for given event source mapping type."
+            )
         value = integer(request[name])
         if value is None or not low <= value <= high or (name == "MaximumRecordAgeInSeconds" and 0 <= value < 60):
-            return validation_error(request[name], name[0].lower() + name[1:],
-                               f"Member must have value between {low} and {high}")
+            return validation_error(
+                request[name], name[0].lower() + name[1:], f"Member must have value between {low} and {high}"
+            )
     return None
 
 
@@ -102,8 +115,9 @@ def _response_types(request: Mapping[str, Any], kind: str | None, creating: bool
     types = request.get("FunctionResponseTypes") or []
     for value in types if isinstance(types, list) else [types]:
         if value not in MAPPING_FUNCTION_RESPONSE_TYPES:
-            return validation_error(types, "functionResponseTypes",
-                               "Member must satisfy enum value set: [ReportBatchItemFailures]")
+            return validation_error(
+                types, "functionResponseTypes", "Member must satisfy enum value set: [ReportBatchItemFailures]"
+            )
     return None
 
 
@@ -112,11 +126,13 @@ def _scaling_config(request: Mapping[str, Any], kind: str | None, creating: bool
     if not config:
         return None
     if kind not in ("sqs", "sqs-fifo"):
-        return Refusal("InvalidParameterValueException", "Unsupported ScalingConfig parameter for given event "
-                                                         "source mapping type.")
+        return Refusal(
+            "InvalidParameterValueException", "Unsupported ScalingConfig parameter for given event source mapping type."
+        )
     maximum = config.get("MaximumConcurrency") if isinstance(config, Mapping) else None
     value = integer(maximum)
     if maximum is not None and (value is None or not 2 <= value <= 1000):
-        return validation_error(maximum, "scalingConfig.maximumConcurrency",
-                           "Member must have value between 2 and 1000")
+        return validation_error(
+            maximum, "scalingConfig.maximumConcurrency", "Member must have value between 2 and 1000"
+        )
     return None

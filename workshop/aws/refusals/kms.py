@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-
 from workshop.aws.refusals.common import Refusal, json_object, strings
 
 __all__ = ["kms_key_policy"]
 
+
 def kms_key_policy(policy: str) -> Refusal | None:
     """A key policy must be a policy document: https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
     (MalformedPolicyDocumentException: "the specified policy is not syntactically or semantically correct")."""
+
     def malformed(reason: str) -> Refusal:
         return Refusal("MalformedPolicyDocumentException", reason)
 

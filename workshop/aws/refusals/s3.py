@@ -6,13 +6,23 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from workshop.aws.refusals.common import Refusal, json_object, as_list, strings
+from workshop.aws.refusals.common import Refusal, as_list, json_object, strings
 
-__all__ = ["s3_bucket_policy", "s3_notification_filters", "s3_notification_overlaps", "s3_notification_destinations", "s3_bucket_encryption", "S3_NOTIFICATION_KINDS", "S3_SSE_ALGORITHMS"]
+__all__ = [
+    "s3_bucket_policy",
+    "s3_notification_filters",
+    "s3_notification_overlaps",
+    "s3_notification_destinations",
+    "s3_bucket_encryption",
+    "S3_NOTIFICATION_KINDS",
+    "S3_SSE_ALGORITHMS",
+]
+
 
 def s3_bucket_policy(policy: str, bucket: str) -> Refusal | None:
     """S3 stores only a policy it can read, whose statements all concern this bucket.
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html (error MalformedPolicy)"""
+
     def malformed(message: str) -> Refusal:
         return Refusal("MalformedPolicy", message)
 
@@ -43,8 +53,10 @@ def _bucket_resource(resource: str, bucket: str) -> bool:
     if resource == "*":
         return True
     name = resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
-    return resource.startswith("arn:aws:s3:::") and re.fullmatch(
-        re.escape(name).replace(r"\*", ".*").replace(r"\?", "."), bucket) is not None
+    return (
+        resource.startswith("arn:aws:s3:::")
+        and re.fullmatch(re.escape(name).replace(r"\*", ".*").replace(r"\?", "."), bucket) is not None
+    )
 
 
 S3_NOTIFICATION_KINDS: Final = {"Queue": "sqs", "Topic": "sns", "CloudFunction": "lambda"}
@@ -71,17 +83,24 @@ def s3_notification_overlaps(configuration: Mapping[str, Any]) -> Refusal | None
     notification configurations"."""
     targets = [(set(as_list(t.get("Event"))), _affixes(t)) for _, t in _notification_targets(configuration)]
     for i, (events, (prefix, suffix)) in enumerate(targets):
-        for other_events, (other_prefix, other_suffix) in targets[i + 1:]:
-            if (_events_overlap(events, other_events) and _affixes_overlap(prefix, other_prefix, str.startswith)
-                    and _affixes_overlap(suffix, other_suffix, str.endswith)):
-                return Refusal("InvalidArgument", "Configuration is ambiguously defined. Cannot have overlapping "
-                                                  "suffixes in two rules if the prefixes are overlapping for the "
-                                                  "same event type.")
+        for other_events, (other_prefix, other_suffix) in targets[i + 1 :]:
+            if (
+                _events_overlap(events, other_events)
+                and _affixes_overlap(prefix, other_prefix, str.startswith)
+                and _affixes_overlap(suffix, other_suffix, str.endswith)
+            ):
+                return Refusal(
+                    "InvalidArgument",
+                    "Configuration is ambiguously defined. Cannot have overlapping "
+                    "suffixes in two rules if the prefixes are overlapping for the "
+                    "same event type.",
+                )
     return None
 
 
-def s3_notification_destinations(configuration: Mapping[str, Any],
-                                 destination_exists: Callable[[str, str], bool]) -> Refusal | None:
+def s3_notification_destinations(
+    configuration: Mapping[str, Any], destination_exists: Callable[[str, str], bool]
+) -> Refusal | None:
     """S3 validates every destination before it stores the configuration and refuses all of it
     when one fails. https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketNotificationConfiguration.html
     ``destination_exists(kind, arn)`` with kind sqs, sns or lambda."""
@@ -92,8 +111,12 @@ def s3_notification_destinations(configuration: Mapping[str, Any],
 
 
 def _notification_targets(configuration: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    return [(kind, target) for kind in S3_NOTIFICATION_KINDS
-            for target in as_list(configuration.get(f"{kind}Configuration")) if isinstance(target, Mapping)]
+    return [
+        (kind, target)
+        for kind in S3_NOTIFICATION_KINDS
+        for target in as_list(configuration.get(f"{kind}Configuration"))
+        if isinstance(target, Mapping)
+    ]
 
 
 def _filter_rules(target: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -110,8 +133,11 @@ def _events_overlap(first: set[str], second: set[str]) -> bool:
     def families(events: set[str]) -> set[str]:
         return {e.rsplit(":", 1)[0] for e in events if e.endswith(":*")}
 
-    return bool(first & second) or any(e.rsplit(":", 1)[0] in families(second) for e in first) or any(
-        e.rsplit(":", 1)[0] in families(first) for e in second)
+    return (
+        bool(first & second)
+        or any(e.rsplit(":", 1)[0] in families(second) for e in first)
+        or any(e.rsplit(":", 1)[0] in families(first) for e in second)
+    )
 
 
 def _affixes_overlap(first: str, second: str, extends: Callable[[str, str], bool]) -> bool:
@@ -129,12 +155,18 @@ def s3_bucket_encryption(configuration: Mapping[str, Any]) -> Refusal | None:
         default = (rule or {}).get("ApplyServerSideEncryptionByDefault") or {}
         algorithm, key = default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
         if algorithm not in S3_SSE_ALGORITHMS:
-            return Refusal("MalformedXML", "The XML you provided was not well-formed or did not validate "
-                                           "against our published schema")
+            return Refusal(
+                "MalformedXML",
+                "The XML you provided was not well-formed or did not validate against our published schema",
+            )
         if key is not None and algorithm == "AES256":
-            return Refusal("InvalidArgument", "a KMSMasterKeyID is not applicable if the default sse algorithm "
-                                              "is not aws:kms or aws:kms:dsse")
+            return Refusal(
+                "InvalidArgument",
+                "a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse",
+            )
         if "KMSMasterKeyID" in default and not str(key or "").strip():  # an empty element parses as None
-            return Refusal("InvalidArgument", "if the default sse algorithm is aws:kms and a KMSMasterKeyID "
-                                              "is specified, it must be non-empty")
+            return Refusal(
+                "InvalidArgument",
+                "if the default sse algorithm is aws:kms and a KMSMasterKeyID is specified, it must be non-empty",
+            )
     return None

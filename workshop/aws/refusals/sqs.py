@@ -8,7 +8,15 @@ from typing import Any, Final
 
 from workshop.aws.refusals.common import Refusal, json_object
 
-__all__ = ["sqs_attributes", "SQS_INTEGER_RANGES", "SQS_SETTABLE", "SQS_FIFO_ONLY", "SQS_ENUMS", "SQS_MAX_RECEIVE_COUNT", "SQS_QUEUE_ARN"]
+__all__ = [
+    "sqs_attributes",
+    "SQS_INTEGER_RANGES",
+    "SQS_SETTABLE",
+    "SQS_FIFO_ONLY",
+    "SQS_ENUMS",
+    "SQS_MAX_RECEIVE_COUNT",
+    "SQS_QUEUE_ARN",
+]
 
 # Ranges: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html
 # and https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
@@ -21,18 +29,31 @@ SQS_INTEGER_RANGES: Final = {
     "KmsDataKeyReusePeriodSeconds": (60, 86400),
 }
 SQS_SETTABLE: Final = frozenset(SQS_INTEGER_RANGES) | {
-    "Policy", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId", "SqsManagedSseEnabled",
-    "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit", "FifoQueue"}
+    "Policy",
+    "RedrivePolicy",
+    "RedriveAllowPolicy",
+    "KmsMasterKeyId",
+    "SqsManagedSseEnabled",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+    "FifoQueue",
+}
 SQS_FIFO_ONLY: Final = frozenset({"ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"})
-SQS_ENUMS: Final = {"SqsManagedSseEnabled": ("true", "false"), "ContentBasedDeduplication": ("true", "false"),
-                    "FifoQueue": ("true", "false"), "DeduplicationScope": ("messageGroup", "queue"),
-                    "FifoThroughputLimit": ("perQueue", "perMessageGroupId")}
+SQS_ENUMS: Final = {
+    "SqsManagedSseEnabled": ("true", "false"),
+    "ContentBasedDeduplication": ("true", "false"),
+    "FifoQueue": ("true", "false"),
+    "DeduplicationScope": ("messageGroup", "queue"),
+    "FifoThroughputLimit": ("perQueue", "perMessageGroupId"),
+}
 SQS_MAX_RECEIVE_COUNT: Final = (1, 1000)  # the console's and the API's bounds for maxReceiveCount
 SQS_QUEUE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$")
 
 
-def sqs_attributes(attributes: Mapping[str, Any], *, fifo: bool, creating: bool,
-                   dead_letter_queue_fifo: Callable[[str], bool | None]) -> Refusal | None:
+def sqs_attributes(
+    attributes: Mapping[str, Any], *, fifo: bool, creating: bool, dead_letter_queue_fifo: Callable[[str], bool | None]
+) -> Refusal | None:
     """The refusal of a CreateQueue or SetQueueAttributes, judged on every attribute at once.
 
     ``dead_letter_queue_fifo(arn)`` says whether the queue with that ARN is a FIFO queue, or
@@ -43,8 +64,10 @@ def sqs_attributes(attributes: Mapping[str, Any], *, fifo: bool, creating: bool,
             return Refusal("InvalidAttributeName", f"Unknown Attribute {name}.")
         if name == "FifoQueue" and not creating:
             # the queue type is chosen at creation; SetQueueAttributes cannot change it
-            return Refusal("InvalidAttributeValue",
-                           "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.")
+            return Refusal(
+                "InvalidAttributeValue",
+                "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
+            )
         refusal = _sqs_value(name, str(value))
         if refusal is not None:
             return refusal
@@ -68,8 +91,9 @@ def _sqs_value(name: str, value: str) -> Refusal | None:
 
 def _redrive_policy(text: str, fifo: bool, dead_letter_queue_fifo: Callable[[str], bool | None]) -> Refusal | None:
     def invalid(reason: str) -> Refusal:
-        return Refusal("InvalidParameterValue",
-                       f"Value {text} for parameter RedrivePolicy is invalid. Reason: {reason}")
+        return Refusal(
+            "InvalidParameterValue", f"Value {text} for parameter RedrivePolicy is invalid. Reason: {reason}"
+        )
 
     policy = json_object(text)
     if policy is None:
@@ -82,8 +106,9 @@ def _redrive_policy(text: str, fifo: bool, dead_letter_queue_fifo: Callable[[str
     count = str(policy["maxReceiveCount"])
     low, high = SQS_MAX_RECEIVE_COUNT
     if not re.fullmatch(r"-?\d+", count) or not low <= int(count) <= high:
-        return invalid(f"Invalid value for maxReceiveCount: {count}, valid values are from {low} to {high} "
-                       "both inclusive.")
+        return invalid(
+            f"Invalid value for maxReceiveCount: {count}, valid values are from {low} to {high} both inclusive."
+        )
     target = policy["deadLetterTargetArn"]
     if not isinstance(target, str) or not SQS_QUEUE_ARN.match(target):
         return invalid("Invalid value for deadLetterTargetArn.")  # a queue URL is not an ARN

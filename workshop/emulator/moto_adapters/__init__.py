@@ -92,9 +92,12 @@ __all__ = [
 _installed = False
 
 
-def install(on_s3_change: Callable[[S3Change], None], on_sns_delivery: Callable[[SnsDelivery], None],
-            on_alarm_state_change: Callable[[str, Any, str], None],
-            on_function_deleted: Callable[[str], None]) -> None:
+def install(
+    on_s3_change: Callable[[S3Change], None],
+    on_sns_delivery: Callable[[SnsDelivery], None],
+    on_alarm_state_change: Callable[[str, Any, str], None],
+    on_function_deleted: Callable[[str], None],
+) -> None:
     """Take over from moto what the emulator does itself (see the package docstring). Once per
     process. The order is the one the patches were written in: two patches of one method (SQS's
     add_message and send_message) wrap each other in it."""

@@ -19,8 +19,9 @@ def rest_api_routes(api_id: str) -> tuple[str, set[str], list[ApiRoute]] | None:
     (Requests to an API's URL are not signed, so the API is looked up in every region.)"""
     from moto.apigateway.models import apigateway_backends
 
-    region, api = next(((r, b.apis[api_id]) for r, b in apigateway_backends[ACCOUNT_ID].items()
-                        if api_id in b.apis), (None, None))
+    region, api = next(
+        ((r, b.apis[api_id]) for r, b in apigateway_backends[ACCOUNT_ID].items() if api_id in b.apis), (None, None)
+    )
     if api is None:
         return None
     routes = []

@@ -28,8 +28,9 @@ def _mapping_owners(backend: Any, source_arn: str) -> list[Any]:
     from moto.dynamodb.models import dynamodb_backends
     from moto.sqs.models import sqs_backends
 
-    owners = [q for q in sqs_backends[backend.account_id][backend.region_name].queues.values()
-              if q.queue_arn == source_arn]
+    owners = [
+        q for q in sqs_backends[backend.account_id][backend.region_name].queues.values() if q.queue_arn == source_arn
+    ]
     if ":dynamodb:" in source_arn and "/stream/" in source_arn:
         table_name = source_arn.split(":table/", 1)[1].split("/stream/", 1)[0]
         table = dynamodb_backends[backend.account_id][backend.region_name].tables.get(table_name)
@@ -41,9 +42,11 @@ def _mapping_owners(backend: Any, source_arn: str) -> list[Any]:
 def event_source_mapping_sources() -> dict[str, tuple[str, str]]:
     """UUID -> (region, source ARN) of every mapping: what a supervisor needs ten times a second,
     without building each mapping's whole configuration."""
-    return {uuid: (region, mapping.event_source_arn)
-            for region, backend in lambda_models.lambda_backends[ACCOUNT_ID].items()
-            for uuid, mapping in list(backend._event_source_mappings.items())}
+    return {
+        uuid: (region, mapping.event_source_arn)
+        for region, backend in lambda_models.lambda_backends[ACCOUNT_ID].items()
+        for uuid, mapping in list(backend._event_source_mappings.items())
+    }
 
 
 def _mapping(region: str, uuid: str) -> Any:

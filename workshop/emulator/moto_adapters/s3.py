@@ -37,7 +37,8 @@ def _evaluate_bucket_policies_in_context() -> None:
         context = getattr(_s3_request, "context", None) or {}
         verdict = bucket_policies.evaluate(self.policy, action, resource, context)
         return {"DENIED": PermissionResult.DENIED, "PERMITTED": PermissionResult.PERMITTED}.get(
-            verdict, PermissionResult.NEUTRAL)
+            verdict, PermissionResult.NEUTRAL
+        )
 
     s3_models.FakeBucket.get_permission = get_permission
 
@@ -98,18 +99,28 @@ def _hook_s3_notifications(deliver: Callable[[S3Change], None]) -> None:
         if getattr(_completing_upload, "active", False) and name != "s3:ObjectCreated:CompleteMultipartUpload":
             return  # moto's internal PutObject and tagging inside CompleteMultipartUpload: AWS sends one event
         targets = []
-        for kind, notifications in (("lambda", configuration.cloud_function), ("sqs", configuration.queue),
-                                    ("sns", configuration.topic)):
+        for kind, notifications in (
+            ("lambda", configuration.cloud_function),
+            ("sqs", configuration.queue),
+            ("sns", configuration.topic),
+        ):
             targets += [(kind, n.arn, n.id) for n in notifications if n.matches(name, key.name)]
         if not targets:
             return
         versioned = getattr(bucket, "is_versioned", False)
-        deliver(S3Change(
-            event_name=name, region=bucket.region_name, bucket=bucket.name, bucket_arn=bucket.arn,
-            key=key.name, size=int(getattr(key, "size", 0) or 0), etag=str(getattr(key, "etag", "")).strip('"'),
-            version_id=str(key.version_id) if versioned and getattr(key, "version_id", None) else None,
-            targets=tuple(targets),
-        ))
+        deliver(
+            S3Change(
+                event_name=name,
+                region=bucket.region_name,
+                bucket=bucket.name,
+                bucket_arn=bucket.arn,
+                key=key.name,
+                size=int(getattr(key, "size", 0) or 0),
+                etag=str(getattr(key, "etag", "")).strip('"'),
+                version_id=str(key.version_id) if versioned and getattr(key, "version_id", None) else None,
+                targets=tuple(targets),
+            )
+        )
 
     s3_notifications.send_event = send_event
 
@@ -126,17 +137,27 @@ def _hook_s3_notifications(deliver: Callable[[S3Change], None]) -> None:
 
     original_delete = s3_models.S3Backend.delete_object
 
-    def delete_object(self: Any, bucket_name: str, key_name: str, version_id: str | None = None,
-                      bypass: bool = False) -> Any:
+    def delete_object(
+        self: Any, bucket_name: str, key_name: str, version_id: str | None = None, bypass: bool = False
+    ) -> Any:
         deleted, meta = original_delete(self, bucket_name, key_name, version_id, bypass)
         if deleted and meta.get("delete-marker") == "true" and version_id is None:
             bucket = self.get_bucket(bucket_name)
-            marker = next((k for k in reversed(bucket.keys.getlist(key_name, []))
-                           if str(k.version_id) == str(meta.get("version-id"))), None)
+            marker = next(
+                (
+                    k
+                    for k in reversed(bucket.keys.getlist(key_name, []))
+                    if str(k.version_id) == str(meta.get("version-id"))
+                ),
+                None,
+            )
             if marker is not None:  # moto never announces the delete marker it just created
                 s3_notifications.send_event(
-                    self.account_id, s3_notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT,
-                    bucket, marker)
+                    self.account_id,
+                    s3_notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT,
+                    bucket,
+                    marker,
+                )
         return deleted, meta
 
     s3_models.S3Backend.delete_object = delete_object
@@ -168,8 +189,9 @@ def _s3_bucket_settings_judged_whole() -> None:
         raise_refusal(refusals.s3_notification_filters(raw), S3ClientError)  # moto asserts on them: a 500
         configuration = original_notification(self)
         raise_refusal(refusals.s3_notification_overlaps(configuration), S3ClientError)
-        raise_refusal(refusals.s3_notification_destinations(configuration, notification_destination_exists),
-                      S3ClientError)
+        raise_refusal(
+            refusals.s3_notification_destinations(configuration, notification_destination_exists), S3ClientError
+        )
         return configuration
 
     backend_class.put_bucket_policy = put_bucket_policy

@@ -26,8 +26,11 @@ def queue_has_deliverable_messages(queue_arn: str) -> bool | None:
     if queue is None:
         return None
     messages = list(queue._messages)
-    held_groups = ({m.group_id for m in list(queue._pending_messages) if m.group_id and not m.visible}
-                   if queue.fifo_queue else set())
+    held_groups = (
+        {m.group_id for m in list(queue._pending_messages) if m.group_id and not m.visible}
+        if queue.fifo_queue
+        else set()
+    )
     return any(m.visible and not m.delayed and m.group_id not in held_groups for m in messages)
 
 
@@ -78,8 +81,11 @@ def _fifo_deduplication_outlives_deletion() -> None:
 
 
 _reading_sqs_settings = threading.local()
-_COUNTED_SQS_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed",
-                           "ApproximateNumberOfMessagesNotVisible")
+_COUNTED_SQS_ATTRIBUTES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+)
 
 
 def _sqs_settings_read_without_counting() -> None:
@@ -99,8 +105,11 @@ def _sqs_settings_read_without_counting() -> None:
         if not getattr(_reading_sqs_settings, "active", False):
             return full_attributes(self)
         result = {}  # moto's attributes, less the counts: nothing inside SendMessage reads them
-        names = list(queue_class.BASE_ATTRIBUTES) + (list(queue_class.FIFO_ATTRIBUTES) if self.fifo_queue else []) \
+        names = (
+            list(queue_class.BASE_ATTRIBUTES)
+            + (list(queue_class.FIFO_ATTRIBUTES) if self.fifo_queue else [])
             + (list(queue_class.KMS_ATTRIBUTES) if self.kms_master_key_id else [])
+        )
         for name in names:
             if name not in _COUNTED_SQS_ATTRIBUTES:
                 result[name] = getattr(self, sqs_models.camelcase_to_underscores(name))
@@ -129,8 +138,7 @@ def _sqs_settings_read_without_counting() -> None:
 
 _sqs_counts: dict[tuple[str, str], dict[str, int]] = {}
 _sqs_counts_lock = threading.Lock()
-SQS_COUNTERS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted",
-                "NumberOfEmptyReceives")
+SQS_COUNTERS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted", "NumberOfEmptyReceives")
 
 
 _sqs_last_action: dict[tuple[str, str], float] = {}  # (region, queue) -> time.time() of its last send/receive/delete
@@ -217,20 +225,27 @@ def _sqs_queues_judged_whole() -> None:
         def is_fifo(arn: str) -> bool | None:
             queue = next((q for q in list(backend.queues.values()) if q.queue_arn == arn), None)
             return None if queue is None else bool(queue.fifo_queue)
+
         return is_fifo
 
     def set_queue_attributes(self: Any, queue_name: str, attributes: dict[str, Any]) -> Any:
         queue = self.get_queue(queue_name)
-        raise_refusal(refusals.sqs_attributes(attributes, fifo=bool(queue.fifo_queue), creating=False,
-                                              dead_letter_queue_fifo=queue_type(self)), SQSException)
+        raise_refusal(
+            refusals.sqs_attributes(
+                attributes, fifo=bool(queue.fifo_queue), creating=False, dead_letter_queue_fifo=queue_type(self)
+            ),
+            SQSException,
+        )
         with unchanged_on_error(queue):
             return original_set(self, queue_name, attributes)
 
     def create_queue(self: Any, name: str, tags: dict[str, str] | None = None, **kwargs: Any) -> Any:
         attributes = {k: v for k, v in kwargs.items() if k != "region"}
         fifo = str(attributes.get("FifoQueue", "false")).lower() == "true"
-        raise_refusal(refusals.sqs_attributes(attributes, fifo=fifo, creating=True,
-                                              dead_letter_queue_fifo=queue_type(self)), SQSException)
+        raise_refusal(
+            refusals.sqs_attributes(attributes, fifo=fifo, creating=True, dead_letter_queue_fifo=queue_type(self)),
+            SQSException,
+        )
         return original_create(self, name, tags, **kwargs)
 
     backend_class.set_queue_attributes = set_queue_attributes

@@ -15,9 +15,15 @@ def backend_state() -> list[tuple[str, dict[str, dict[str, Any]], dict[str, str]
     """Every moto backend in use: (service, {account: {region: backend}}, S3's bucket owners)."""
     from moto.core.base_backend import BackendDict
 
-    return [(d.service_name, {account: dict(regions) for account, regions in dict(d).items()},
-             dict(getattr(d, "bucket_accounts", None) or {}))
-            for d in list(BackendDict._instances) if len(d)]
+    return [
+        (
+            d.service_name,
+            {account: dict(regions) for account, regions in dict(d).items()},
+            dict(getattr(d, "bucket_accounts", None) or {}),
+        )
+        for d in list(BackendDict._instances)
+        if len(d)
+    ]
 
 
 def restore_backend_state(state: list[tuple[str, dict[str, dict[str, Any]], dict[str, str]]]) -> None:

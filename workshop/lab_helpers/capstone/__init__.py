@@ -19,7 +19,24 @@ from workshop.lab_helpers.capstone.pipeline import (
 )
 
 __all__ = [
-    "ALARM_INBOX", "ALARM_TOPIC", "ARCHIVE", "DOCUMENTS", "ERROR", "INCOMING", "ORDERS", "OUTPUT", "RECORDS",
-    "REJECTIONS_ALARM", "Channel", "deploy", "ledger", "outputs_of", "provision", "returns_files", "settled",
-    "stock_files", "unaccounted", "with_property",
+    "ALARM_INBOX",
+    "ALARM_TOPIC",
+    "ARCHIVE",
+    "DOCUMENTS",
+    "ERROR",
+    "INCOMING",
+    "ORDERS",
+    "OUTPUT",
+    "RECORDS",
+    "REJECTIONS_ALARM",
+    "Channel",
+    "deploy",
+    "ledger",
+    "outputs_of",
+    "provision",
+    "returns_files",
+    "settled",
+    "stock_files",
+    "unaccounted",
+    "with_property",
 ]

@@ -18,9 +18,15 @@ def returns_files(count: int, *, seed: int = 5, run: str = "") -> list[orders.Or
     rng = random.Random(seed)
     files = []
     for number in range(1, count + 1):
-        rows = [{"return_id": f"r{run}{number:03d}{n}", "order_id": str(rng.randint(1000, 9999)),
-                 "customer": rng.choice(orders.CUSTOMERS), "reason": rng.choice(RETURN_REASONS)}
-                for n in range(rng.randint(1, 3))]
+        rows = [
+            {
+                "return_id": f"r{run}{number:03d}{n}",
+                "order_id": str(rng.randint(1000, 9999)),
+                "customer": rng.choice(orders.CUSTOMERS),
+                "reason": rng.choice(RETURN_REASONS),
+            }
+            for n in range(rng.randint(1, 3))
+        ]
         files.append(orders.OrderFile(f"returns/{run}batch-{number:03d}.csv", _csv(rows), "text/csv", orders.GOOD))
     return files
 
@@ -34,9 +40,15 @@ def stock_files(count: int, *, seed: int = 5, run: str = "") -> list[orders.Orde
     rng = random.Random(seed)
     files = []
     for number in range(1, count + 1):
-        rows = [{"count_id": f"s{run}{number:03d}{n}", "warehouse": rng.choice(WAREHOUSES),
-                 "sku": rng.choice(sorted(orders.PRODUCTS)), "counted": str(rng.randint(0, 250))}
-                for n in range(rng.randint(1, 3))]
+        rows = [
+            {
+                "count_id": f"s{run}{number:03d}{n}",
+                "warehouse": rng.choice(WAREHOUSES),
+                "sku": rng.choice(sorted(orders.PRODUCTS)),
+                "counted": str(rng.randint(0, 250)),
+            }
+            for n in range(rng.randint(1, 3))
+        ]
         files.append(orders.OrderFile(f"stock/{run}batch-{number:03d}.csv", _csv(rows), "text/csv", orders.GOOD))
     return files
 

@@ -37,9 +37,17 @@ def ledger(aws: Backend, names: Names, keys: list[str]) -> list[dict[str, Any]]:
         reason = _reason(s3, names, key) if place == "error" else ""
         records = by_source.get(key, []) if place == "archive" else []
         delivered = [r for r in records if "{}/{}.json".format(*r.split("#", 1)) in outputs]
-        rows.append({"file": key, "channel": key.split("/", 1)[0], "ended_in": place, "reason": reason,
-                     "records": len(records), "delivered": len(delivered),
-                     "dead_lettered": sum(1 for r in records if r in dead and r not in delivered)})
+        rows.append(
+            {
+                "file": key,
+                "channel": key.split("/", 1)[0],
+                "ended_in": place,
+                "reason": reason,
+                "records": len(records),
+                "delivered": len(delivered),
+                "dead_lettered": sum(1 for r in records if r in dead and r not in delivered),
+            }
+        )
     return rows
 
 
@@ -51,10 +59,13 @@ def unaccounted(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         if row["ended_in"] not in ("archive", "error"):
             problems.append(f"{row['file']} is in {row['ended_in']}")
-        elif row["ended_in"] == "archive" and (row["records"] == 0 or
-                                               row["delivered"] + row["dead_lettered"] != row["records"]):
-            problems.append(f"{row['file']}: {row['records']} records, {row['delivered']} delivered, "
-                            f"{row['dead_lettered']} dead-lettered")
+        elif row["ended_in"] == "archive" and (
+            row["records"] == 0 or row["delivered"] + row["dead_lettered"] != row["records"]
+        ):
+            problems.append(
+                f"{row['file']}: {row['records']} records, {row['delivered']} delivered, "
+                f"{row['dead_lettered']} dead-lettered"
+            )
     return problems
 
 
@@ -77,8 +88,11 @@ def settled(aws: Backend, names: Names, keys: list[str]) -> list[dict[str, Any]]
 
 def _keys_in(s3: Any, bucket: str) -> set[str]:
     """Every key in a bucket: one listing per thousand keys, not a request per file."""
-    return {obj["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-            for obj in page.get("Contents", [])}
+    return {
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for obj in page.get("Contents", [])
+    }
 
 
 def _reason(s3: Any, names: Names, key: str) -> str:
@@ -106,7 +120,9 @@ def _dead_lettered(aws: Backend, names: Names, channels: set[str]) -> set[str]:
         except sqs.exceptions.QueueDoesNotExist:
             continue
         for _ in range(10):
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+                "Messages", []
+            )
             if not messages:
                 break
             keys.update(json.loads(m["Body"]).get("RecordKey", "") for m in messages)

@@ -36,17 +36,25 @@ def handler(event, context):
     jobs = []
     for change in event["Records"]:
         item = {name: deserialize(value) for name, value in change["dynamodb"]["NewImage"].items()}
-        jobs.append({"MessageBody": json.dumps(item, sort_keys=True), "MessageGroupId": str(item[GROUP_FIELD]),
-                     "MessageDeduplicationId": item["RecordKey"]})
+        jobs.append(
+            {
+                "MessageBody": json.dumps(item, sort_keys=True),
+                "MessageGroupId": str(item[GROUP_FIELD]),
+                "MessageDeduplicationId": item["RecordKey"],
+            }
+        )
     for chunk in calls(jobs):
-        answer = sqs.send_message_batch(QueueUrl=QUEUE_URL,
-                                        Entries=[{"Id": str(n), **job} for n, job in enumerate(chunk)])
+        answer = sqs.send_message_batch(
+            QueueUrl=QUEUE_URL, Entries=[{"Id": str(n), **job} for n, job in enumerate(chunk)]
+        )
         if answer.get("Failed"):
             # Raising makes the mapping retry the whole stream batch, in order; the jobs already
             # queued are dropped by their deduplication ids.
             failed = answer["Failed"][0]
-            raise RuntimeError(f"{len(answer['Failed'])} of {len(chunk)} jobs not queued, the first "
-                               f"({chunk[int(failed['Id'])]['MessageDeduplicationId']}): {failed.get('Code')} "
-                               f"{failed.get('Message', '')}".rstrip())
+            raise RuntimeError(
+                f"{len(answer['Failed'])} of {len(chunk)} jobs not queued, the first "
+                f"({chunk[int(failed['Id'])]['MessageDeduplicationId']}): {failed.get('Code')} "
+                f"{failed.get('Message', '')}".rstrip()
+            )
     print(f"queued {len(jobs)} jobs")
     return {"queued": len(jobs)}

@@ -21,7 +21,11 @@ records = dynamodb.Table(os.environ["RECORDS_TABLE"])
 CHANNEL, ID_FIELD = os.environ["CHANNEL"], os.environ["ID_FIELD"]
 REQUIRED = os.environ["REQUIRED"].split(",")
 NUMERIC = [f for f in os.environ.get("NUMERIC", "").split(",") if f]
-ARCHIVE, ERROR, ALARM_TOPIC_ARN = os.environ["ARCHIVE_BUCKET"], os.environ["ERROR_BUCKET"], os.environ["ALARM_TOPIC_ARN"]
+ARCHIVE, ERROR, ALARM_TOPIC_ARN = (
+    os.environ["ARCHIVE_BUCKET"],
+    os.environ["ERROR_BUCKET"],
+    os.environ["ALARM_TOPIC_ARN"],
+)
 # Bigger files are refused before they are read: parsing them would outlast the function's
 # timeout and memory, and a file its intake keeps failing on would wait in incoming forever.
 MAX_BYTES = int(os.environ.get("MAX_BYTES", str(10 * 1024 * 1024)))
@@ -64,9 +68,10 @@ def claim(digest, key, sequencer):
     """True when this content is new, or when this is the same S3 event delivered again (S3
     delivers at least once; a redelivery carries the same sequencer, a new upload another)."""
     try:
-        documents.put_item(Item={"ContentHash": digest, "Key": key, "Sequencer": sequencer, "Channel": CHANNEL,
-                                 "Status": "started"},
-                           ConditionExpression="attribute_not_exists(ContentHash)")
+        documents.put_item(
+            Item={"ContentHash": digest, "Key": key, "Sequencer": sequencer, "Channel": CHANNEL, "Status": "started"},
+            ConditionExpression="attribute_not_exists(ContentHash)",
+        )
         return True
     except documents.meta.client.exceptions.ConditionalCheckFailedException:
         seen = documents.get_item(Key={"ContentHash": digest}, ConsistentRead=True).get("Item", {})
@@ -77,8 +82,13 @@ def move(source, key, target, metadata):
     """Copy, then delete: a crash in between leaves two copies, never none."""
     safe = {k: v.encode("ascii", "backslashreplace").decode()[:1024] for k, v in metadata.items()}
     try:
-        s3.copy_object(CopySource={"Bucket": source, "Key": key}, Bucket=target, Key=key, Metadata=safe,
-                       MetadataDirective="REPLACE")
+        s3.copy_object(
+            CopySource={"Bucket": source, "Key": key},
+            Bucket=target,
+            Key=key,
+            Metadata=safe,
+            MetadataDirective="REPLACE",
+        )
     except s3.exceptions.NoSuchKey:
         return  # a redelivery of the same event moved it first
     s3.delete_object(Bucket=source, Key=key)
@@ -101,17 +111,25 @@ def take_in(bucket, key, sequencer):
     except Rejected as rejection:
         reason = str(rejection)
         move(bucket, key, ERROR, {"reason": reason, "channel": CHANNEL})
-        sns.publish(TopicArn=ALARM_TOPIC_ARN, Subject=f"Rejected {CHANNEL} file",
-                    Message=json.dumps({"channel": CHANNEL, "key": key, "reason": reason}))
+        sns.publish(
+            TopicArn=ALARM_TOPIC_ARN,
+            Subject=f"Rejected {CHANNEL} file",
+            Message=json.dumps({"channel": CHANNEL, "key": key, "reason": reason}),
+        )
         return {"key": key, "rejected": reason}
     # Everything from here is safe to do twice (a redelivery, a retry after a crash): the same
     # items again change nothing in the table or its stream, and a move is copy-then-delete.
     with records.batch_writer(overwrite_by_pkeys=["RecordKey"]) as batch:
         for row in rows:
-            batch.put_item(Item={**row, "RecordKey": f"{CHANNEL}#{row[ID_FIELD]}", "Channel": CHANNEL,
-                                 "SourceFile": key})
-    documents.update_item(Key={"ContentHash": digest}, UpdateExpression="SET #s = :done",
-                          ExpressionAttributeNames={"#s": "Status"}, ExpressionAttributeValues={":done": "done"})
+            batch.put_item(
+                Item={**row, "RecordKey": f"{CHANNEL}#{row[ID_FIELD]}", "Channel": CHANNEL, "SourceFile": key}
+            )
+    documents.update_item(
+        Key={"ContentHash": digest},
+        UpdateExpression="SET #s = :done",
+        ExpressionAttributeNames={"#s": "Status"},
+        ExpressionAttributeValues={":done": "done"},
+    )
     move(bucket, key, ARCHIVE, {"channel": CHANNEL, "records": str(len(rows))})
     return {"key": key, "records": len(rows)}
 

@@ -37,9 +37,13 @@ def read_job(body):
 def park(message, reason):
     """Move a poison message to the dead-letter queue now, saying why."""
     group = message.get("attributes", {}).get("MessageGroupId", "poison")
-    sqs.send_message(QueueUrl=DEAD_LETTERS, MessageBody=message["body"], MessageGroupId=group,
-                     MessageDeduplicationId=message["messageId"],
-                     MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}})
+    sqs.send_message(
+        QueueUrl=DEAD_LETTERS,
+        MessageBody=message["body"],
+        MessageGroupId=group,
+        MessageDeduplicationId=message["messageId"],
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
+    )
     print(f"job {message['messageId']} parked in the dead-letter queue: {reason}")
 
 
@@ -56,8 +60,12 @@ def handler(event, context):
             park(message, str(poison))
             continue
         try:
-            s3.put_object(Bucket=OUTPUT, Key=key, Body=json.dumps(document, sort_keys=True).encode(),
-                          ContentType="application/json")
+            s3.put_object(
+                Bucket=OUTPUT,
+                Key=key,
+                Body=json.dumps(document, sort_keys=True).encode(),
+                ContentType="application/json",
+            )
         except Exception as error:  # may pass on a retry: hand it back, with its group's later jobs
             print(f"job {message['messageId']} failed: {type(error).__name__}: {error}")
             failures.append({"itemIdentifier": message["messageId"]})
