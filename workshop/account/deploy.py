@@ -23,6 +23,7 @@ from packaging.utils import canonicalize_name
 from workshop.account.environment import EXECUTION_ROLE
 from workshop.aws.python_runtime import PROVIDED_DISTRIBUTIONS
 from workshop.core.backend import Backend
+from workshop.core.errors import error_code
 from workshop.core.naming import Names
 
 DEFAULT_RUNTIME = "python3.12"
@@ -112,7 +113,7 @@ def deploy_function(
     try:
         arn = lam.get_function_configuration(FunctionName=name)["FunctionArn"]
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+        if error_code(error) != "ResourceNotFoundException":
             raise
         arn = _create(lam, name, zipped, configuration, names)
         lam.get_waiter("function_active_v2").wait(FunctionName=name)
@@ -144,5 +145,5 @@ def _ensure_log_group(backend: Backend, names: Names, group: str) -> None:
         logs.create_log_group(logGroupName=group, tags=names.tag)
         logs.put_retention_policy(logGroupName=group, retentionInDays=7)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+        if error_code(error) != "ResourceAlreadyExistsException":
             raise

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from workshop.core.errors import error_code
 from workshop.core.naming import TAG_KEY
 
 ReadTags = Callable[[Any, str], dict[str, str]]
@@ -25,7 +26,7 @@ def _bucket_tags(s3: Any, bucket: str) -> dict[str, str]:
     try:
         return _pairs(s3.get_bucket_tagging(Bucket=bucket)["TagSet"])
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchTagSet", "NoSuchBucket"):
+        if error_code(error) in ("NoSuchTagSet", "NoSuchBucket"):
             return {}
         raise
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from workshop.core.errors import error_code, error_message
 from workshop.core.naming import TAG_KEY
-from workshop.teaching.checks.support import error_code
 from workshop.teaching.grading import Context, Faults, Incorrect, NotAttempted, exercise, question
 
 SOLUTION = "08_kms_bucket.ipynb"
@@ -328,9 +328,7 @@ def _default_upload(ctx: Context, bucket: str, learner: dict[str, Any]) -> str:
         if error_code(error) == "AccessDenied":
             return " (your policy requires the encryption header, so the check did not upload without one)"
         if error_code(error) in _KMS_REFUSALS:
-            raise Incorrect(
-                f"an upload to {bucket} fails with {error_code(error)}: {error.response['Error'].get('Message')}"
-            ) from None
+            raise Incorrect(f"an upload to {bucket} fails with {error_code(error)}: {error_message(error)}") from None
         raise
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
@@ -405,7 +403,7 @@ def _try_upload(ctx: Context, bucket: str, key: str, **encryption: str) -> str:
         if error_code(error) in _KMS_REFUSALS:
             raise Incorrect(
                 f"an upload to {bucket} with {encryption or 'no encryption header'} fails with "
-                f"{error_code(error)}: {error.response['Error'].get('Message')}"
+                f"{error_code(error)}: {error_message(error)}"
             ) from None
         raise
     return "stored"
