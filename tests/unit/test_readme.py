@@ -23,9 +23,14 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^make test$", ci, re.MULTILINE)
 
 
-def test_make_test_runs_pytest_and_make_lab_the_kit():
+def test_make_test_runs_ruff_then_pytest_and_make_lab_the_kit():
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^test: \$\(DEV_STAMP\)\n\t\$\(PY\) -m pytest", makefile, re.MULTILINE)
+    assert re.search(
+        r"^test: \$\(DEV_STAMP\)\n\t\$\(PY\) -m ruff check \.\n\t\$\(PY\) -m ruff format --check \.\n"
+        r"\t\$\(PY\) -m pytest",
+        makefile,
+        re.MULTILINE,
+    )
     assert re.search(r"^bench: \$\(DEV_STAMP\)\n", makefile, re.MULTILINE)
     assert re.search(r"^lab: \$\(STAMP\)\n\t\$\(PY\) -m workshop lab", makefile, re.MULTILINE)
     # The learner's packages alone for `make lab`; the test tools on top, again when either file changes.
