@@ -137,7 +137,7 @@ def prepared(lesson: Lesson, source: nbformat.NotebookNode | None = None) -> nbf
         notebook.cells.remove(found[0])
     notebook.cells.append(
         nbformat.v4.new_code_cell(
-            f"from tests import lesson_promises\nprint('PROMISE KEPT:', lesson_promises.{lesson.promise}(globals()))"
+            f"from tests.proof import lesson_promises\nprint('PROMISE KEPT:', lesson_promises.{lesson.promise}(globals()))"
         )
     )
     return notebook
@@ -236,7 +236,7 @@ def test_a_lesson_without_its_idempotency_breaks_its_promise(emulators, tmp_path
 
 
 def test_every_lesson_entry_names_a_notebook_and_a_promise():
-    from tests import lesson_promises
+    from tests.proof import lesson_promises
 
     for lesson in LESSONS:
         assert (ROOT / lesson.notebook).exists(), lesson.notebook
