@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
 from botocore.exceptions import ClientError
 
-from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
 from workshop.core.paths import PROJECT_ROOT as ROOT
-
+from workshop.teaching import grading
 
 
 def handler_source(folder: str) -> str:
@@ -34,7 +31,8 @@ def notify(ctx, arn, events=("s3:ObjectCreated:*",), rules=(("prefix", "orders/"
         entry["Filter"] = {"Key": {"FilterRules": [{"Name": n, "Value": v} for n, v in rules]}}
     ctx.client("s3").put_bucket_notification_configuration(
         Bucket=ctx.names.bucket("incoming"),
-        NotificationConfiguration={"LambdaFunctionConfigurations": [dict(entry, Id=f"n{i}") for i in range(copies)]})
+        NotificationConfiguration={"LambdaFunctionConfigurations": [dict(entry, Id=f"n{i}") for i in range(copies)]},
+    )
 
 
 def verdict(ctx, exercise_id):
@@ -54,10 +52,13 @@ def test_untouched_then_solved(ctx):
     assert verdict(ctx, "1.2")[0] is grading.Outcome.CORRECT, verdict(ctx, "1.2")
 
 
-@pytest.mark.parametrize("decode, expected", [
-    ('record["s3"]["object"]["key"]', "decode the key with urllib.parse.unquote_plus"),  # the typical mistake
-    ('__import__("urllib.parse").parse.unquote(record["s3"]["object"]["key"])', "unquote_plus"),
-])
+@pytest.mark.parametrize(
+    "decode, expected",
+    [
+        ('record["s3"]["object"]["key"]', "decode the key with urllib.parse.unquote_plus"),  # the typical mistake
+        ('__import__("urllib.parse").parse.unquote(record["s3"]["object"]["key"])', "unquote_plus"),
+    ],
+)
 def test_undecoded_keys_are_caught(ctx, decode, expected):
     deploy_digester(ctx, SOLVED.replace('unquote_plus(record["s3"]["object"]["key"])', decode))
     status, message = verdict(ctx, "1.1")
@@ -70,13 +71,16 @@ def test_a_handler_that_returns_nothing_is_told_what_to_return(ctx):
     assert status is grading.Outcome.INCORRECT and "'received'" in message
 
 
-@pytest.mark.parametrize("options, expected", [
-    ({"rules": ()}, "no prefix filter"),
-    ({"rules": (("prefix", "orders/"),)}, "no suffix filter"),
-    ({"rules": (("prefix", "order"), ("suffix", ".csv"))}, "prefix 'order'"),
-    ({"events": ("s3:ObjectCreated:Put",)}, "multipart uploads"),
-    ({"events": ("s3:ObjectRemoved:*",)}, "a new order file is an s3:ObjectCreated event"),
-])
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({"rules": ()}, "no prefix filter"),
+        ({"rules": (("prefix", "orders/"),)}, "no suffix filter"),
+        ({"rules": (("prefix", "order"), ("suffix", ".csv"))}, "prefix 'order'"),
+        ({"events": ("s3:ObjectCreated:Put",)}, "multipart uploads"),
+        ({"events": ("s3:ObjectRemoved:*",)}, "a new order file is an s3:ObjectCreated event"),
+    ],
+)
 def test_notification_mistakes_are_named(ctx, options, expected):
     notify(ctx, deploy_digester(ctx, SOLVED), **options)
     status, message = verdict(ctx, "1.2")

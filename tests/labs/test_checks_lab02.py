@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
 
-from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
 from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.teaching import grading
 
-CONDITION = '''
+CONDITION = """
             ConditionExpression="attribute_not_exists(ContentHash)",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",'''
+            ReturnValuesOnConditionCheckFailure="ALL_OLD","""
 HOLDER_COMPARED = '''        same_upload = holder["Key"] == {"S": key} and holder.get("Sequencer") == {"S": sequencer}
         return "redelivery" if same_upload else "duplicate"'''
 
 
 def handler_source(folder: str) -> str:
     notebook = nbformat.read(ROOT / folder / "02_idempotency.ipynb", as_version=4)
-    return next(c.source for c in notebook.cells
-                if c.source.startswith("%%writefile handlers/digester.py")).split("\n", 1)[1]
+    return next(c.source for c in notebook.cells if c.source.startswith("%%writefile handlers/digester.py")).split(
+        "\n", 1
+    )[1]
 
 
 SOLVED = handler_source("solutions")
@@ -38,14 +37,16 @@ def create_table(ctx, key="ContentHash", range_key=None, billing="PAY_PER_REQUES
         options["ProvisionedThroughput"] = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
     if tagged:
         options["Tags"] = [{"Key": "workshop:env", "Value": ctx.names.prefix}]
-    ctx.client("dynamodb").create_table(TableName=ctx.names.table("documents-received"), KeySchema=schema,
-                                        AttributeDefinitions=attributes, **options)
+    ctx.client("dynamodb").create_table(
+        TableName=ctx.names.table("documents-received"), KeySchema=schema, AttributeDefinitions=attributes, **options
+    )
 
 
 def deploy_digester(ctx, source):
     (ctx.workdir / "handlers" / "digester.py").write_text(source)
-    deploy_function(ctx.aws, ctx.names, "digester", {"app.py": source},
-                    environment={"TABLE": ctx.names.table("documents-received")})
+    deploy_function(
+        ctx.aws, ctx.names, "digester", {"app.py": source}, environment={"TABLE": ctx.names.table("documents-received")}
+    )
 
 
 def verdict(ctx, exercise_id):
@@ -65,12 +66,15 @@ def test_untouched_then_solved(ctx):
     assert items == [], "the check removes its own item"
 
 
-@pytest.mark.parametrize("options, expected", [
-    ({"key": "ObjectKey"}, "keyed by 'ObjectKey'"),  # the typical mistake: the file name, not the content
-    ({"range_key": "ReceivedAt"}, "range key 'ReceivedAt'"),
-    ({"billing": "PROVISIONED"}, "PAY_PER_REQUEST"),
-    ({"tagged": False}, "teardown would never find it"),
-])
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({"key": "ObjectKey"}, "keyed by 'ObjectKey'"),  # the typical mistake: the file name, not the content
+        ({"range_key": "ReceivedAt"}, "range key 'ReceivedAt'"),
+        ({"billing": "PROVISIONED"}, "PAY_PER_REQUEST"),
+        ({"tagged": False}, "teardown would never find it"),
+    ],
+)
 def test_table_mistakes_are_named(ctx, options, expected):
     create_table(ctx, **options)
     status, message = verdict(ctx, "2.1")
@@ -90,7 +94,7 @@ def test_a_plain_put_is_caught(ctx):
 
 def test_an_unhandled_conditional_failure_is_caught(ctx):
     create_table(ctx)
-    handled = SOLVED[SOLVED.index("    except table.meta.client"):SOLVED.index("    # END SOLUTION")]
+    handled = SOLVED[SOLVED.index("    except table.meta.client") : SOLVED.index("    # END SOLUTION")]
     unhandled = SOLVED.replace(handled, "    finally:\n        pass\n")
     assert unhandled != SOLVED
     deploy_digester(ctx, unhandled)
@@ -98,15 +102,20 @@ def test_an_unhandled_conditional_failure_is_caught(ctx):
     assert status is grading.Outcome.INCORRECT and "not an error" in message
 
 
-@pytest.mark.parametrize("comparison, expected", [
-    # The naive version: every refusal is a duplicate, so S3's redelivery is rejected as a second upload.
-    ('        return "duplicate"', ["the same event delivered again", "at least once", "'redelivery'"]),
-    # Comparing the key alone: a file re-sent under the same name passes for a redelivery.
-    ('        return "redelivery" if holder["Key"] == {"S": key} else "duplicate"',
-     ["uploaded again under the same name", "compare the holder's Sequencer too"]),
-    # Comparing nothing of the holder: every refusal is taken for a redelivery.
-    ('        return "redelivery"', ["another upload of the same content under another name", "only the same Key"]),
-])
+@pytest.mark.parametrize(
+    "comparison, expected",
+    [
+        # The naive version: every refusal is a duplicate, so S3's redelivery is rejected as a second upload.
+        ('        return "duplicate"', ["the same event delivered again", "at least once", "'redelivery'"]),
+        # Comparing the key alone: a file re-sent under the same name passes for a redelivery.
+        (
+            '        return "redelivery" if holder["Key"] == {"S": key} else "duplicate"',
+            ["uploaded again under the same name", "compare the holder's Sequencer too"],
+        ),
+        # Comparing nothing of the holder: every refusal is taken for a redelivery.
+        ('        return "redelivery"', ["another upload of the same content under another name", "only the same Key"]),
+    ],
+)
 def test_a_redelivery_taken_for_a_duplicate_or_the_reverse_is_named(ctx, comparison, expected):
     assert HOLDER_COMPARED in SOLVED
     create_table(ctx)

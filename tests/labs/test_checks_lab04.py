@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from workshop.teaching import grading
 from workshop.account.deploy import deploy_function
 from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.teaching import grading
 
 UNWRAP = 's3_records = json.loads(record["Sns"]["Message"]).get("Records", [])'
 EU_POLICY = {"Records": {"s3": {"object": {"key": [{"prefix": "summaries/orders/eu/"}]}}}}
@@ -18,8 +17,9 @@ EU_POLICY = {"Records": {"s3": {"object": {"key": [{"prefix": "summaries/orders/
 
 def handler_source(folder: str) -> str:
     notebook = nbformat.read(ROOT / folder / "04_fan_out.ipynb", as_version=4)
-    return next(c.source for c in notebook.cells
-                if c.source.startswith("%%writefile handlers/notify_customers.py")).split("\n", 1)[1]
+    return next(
+        c.source for c in notebook.cells if c.source.startswith("%%writefile handlers/notify_customers.py")
+    ).split("\n", 1)[1]
 
 
 SOLVED = handler_source("solutions")
@@ -53,11 +53,14 @@ def test_untouched_then_solved(ctx):
     assert verdict(ctx, "4.2")[0] is grading.Outcome.CORRECT, verdict(ctx, "4.2")
 
 
-@pytest.mark.parametrize("unwrap, expected", [
-    ('s3_records = [record]', "inside record['Sns']['Message']"),  # the typical mistake: no unwrapping
-    ('s3_records = record["Sns"]["Message"]["Records"]', "inside record['Sns']['Message']"),
-    ('s3_records = json.loads(record["Sns"]["Message"])["Records"]', "test event"),
-])
+@pytest.mark.parametrize(
+    "unwrap, expected",
+    [
+        ("s3_records = [record]", "inside record['Sns']['Message']"),  # the typical mistake: no unwrapping
+        ('s3_records = record["Sns"]["Message"]["Records"]', "inside record['Sns']['Message']"),
+        ('s3_records = json.loads(record["Sns"]["Message"])["Records"]', "test event"),
+    ],
+)
 def test_unwrapping_mistakes_are_named(ctx, unwrap, expected):
     assert UNWRAP in SOLVED
     deploy_notifier(ctx, SOLVED.replace(UNWRAP, unwrap))
@@ -65,14 +68,30 @@ def test_unwrapping_mistakes_are_named(ctx, unwrap, expected):
     assert status is grading.Outcome.INCORRECT and expected in message, message
 
 
-@pytest.mark.parametrize("attributes, expected", [
-    ({}, "no filter policy"),
-    ({"FilterPolicy": json.dumps({"key": [{"prefix": "summaries/orders/eu/"}]})}, "FilterPolicyScope='MessageBody'"),
-    ({"FilterPolicyScope": "MessageBody", "FilterPolicy": json.dumps(
-        {"Records": {"s3": {"object": {"key": [{"prefix": "orders/eu/"}]}}}})}, "does not let a summary"),
-    ({"FilterPolicyScope": "MessageBody", "FilterPolicy": json.dumps(
-        {"Records": {"s3": {"object": {"key": [{"prefix": "summaries/"}]}}}})}, "also lets US summaries"),
-])
+@pytest.mark.parametrize(
+    "attributes, expected",
+    [
+        ({}, "no filter policy"),
+        (
+            {"FilterPolicy": json.dumps({"key": [{"prefix": "summaries/orders/eu/"}]})},
+            "FilterPolicyScope='MessageBody'",
+        ),
+        (
+            {
+                "FilterPolicyScope": "MessageBody",
+                "FilterPolicy": json.dumps({"Records": {"s3": {"object": {"key": [{"prefix": "orders/eu/"}]}}}}),
+            },
+            "does not let a summary",
+        ),
+        (
+            {
+                "FilterPolicyScope": "MessageBody",
+                "FilterPolicy": json.dumps({"Records": {"s3": {"object": {"key": [{"prefix": "summaries/"}]}}}}),
+            },
+            "also lets US summaries",
+        ),
+    ],
+)
 def test_filter_policy_mistakes_are_named(ctx, attributes, expected):
     subscribe_eu(ctx, **attributes)
     status, message = verdict(ctx, "4.2")

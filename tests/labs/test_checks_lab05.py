@@ -4,44 +4,50 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 
+from workshop.account.deploy import deploy_function
+from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.core.waiting import wait_for
 from workshop.lab_helpers import chaos, scores
 from workshop.teaching import grading
-from workshop.account.deploy import deploy_function
-from workshop.core.waiting import wait_for
-from workshop.core.paths import PROJECT_ROOT as ROOT
 
 NAIVE, SAFE = "handlers/aggregate_scores.py", "handlers/aggregate_scores_safe.py"
 
 
 def handler_source(folder: str, path: str) -> str:
     notebook = nbformat.read(ROOT / folder / "05_game_scores.ipynb", as_version=4)
-    return next(c.source for c in notebook.cells
-                if c.source.startswith(f"%%writefile {path}")).split("\n", 1)[1]
+    return next(c.source for c in notebook.cells if c.source.startswith(f"%%writefile {path}")).split("\n", 1)[1]
 
 
 SOLVED_NAIVE, SOLVED_SAFE = handler_source("solutions", NAIVE), handler_source("solutions", SAFE)
-ADD_PER_GAME = '''        if record["eventName"] != "INSERT":
+ADD_PER_GAME = """        if record["eventName"] != "INSERT":
             continue
-'''
+"""
 
 
 def plain_add(source: str) -> str:
     """The safe handler with its conditional add turned back into a plain ADD."""
-    plain = (source.replace('ConditionExpression="NOT contains(CountedRecords, :id)",', "")
-             .replace(", CountedRecords :ids", "")
-             .replace('":ids": {game["RecordID"]}, ":id": game["RecordID"]', ""))
+    plain = (
+        source.replace('ConditionExpression="NOT contains(CountedRecords, :id)",', "")
+        .replace(", CountedRecords :ids", "")
+        .replace('":ids": {game["RecordID"]}, ":id": game["RecordID"]', "")
+    )
     assert "NOT contains" not in plain and "CountedRecords :ids" not in plain
     return plain
 
 
-def create_tables(ctx, records_keys=(("PlayerName", "HASH"), ("RecordID", "RANGE")), view="NEW_AND_OLD_IMAGES",
-                  billing="PAY_PER_REQUEST", tagged=True, totals=True):
+def create_tables(
+    ctx,
+    records_keys=(("PlayerName", "HASH"), ("RecordID", "RANGE")),
+    view="NEW_AND_OLD_IMAGES",
+    billing="PAY_PER_REQUEST",
+    tagged=True,
+    totals=True,
+):
     dynamodb = ctx.client("dynamodb")
     options = {"BillingMode": billing}
     if billing == "PROVISIONED":
@@ -54,23 +60,35 @@ def create_tables(ctx, records_keys=(("PlayerName", "HASH"), ("RecordID", "RANGE
         tables.append(("GameScoresByUser", (("PlayerName", "HASH"),), {}))
     for purpose, keys, extra in tables:
         dynamodb.create_table(
-            TableName=ctx.names.table(purpose), **options, **extra,
+            TableName=ctx.names.table(purpose),
+            **options,
+            **extra,
             KeySchema=[{"AttributeName": a, "KeyType": k} for a, k in keys],
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys])
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys],
+        )
 
 
 def deploy_aggregator(ctx, path, source):
     (ctx.workdir / path).write_text(source)
-    deploy_function(ctx.aws, ctx.names, "score-aggregator", {"app.py": source},
-                    environment={"TABLE": ctx.names.table("GameScoresByUser")})
+    deploy_function(
+        ctx.aws,
+        ctx.names,
+        "score-aggregator",
+        {"app.py": source},
+        environment={"TABLE": ctx.names.table("GameScoresByUser")},
+    )
 
 
 def create_mapping(ctx, position="TRIM_HORIZON", **options):
     lam = ctx.client("lambda")
     stream = ctx.client("dynamodb").describe_table(TableName=ctx.names.table("GameScoreRecords"))["Table"]
-    uuid = lam.create_event_source_mapping(EventSourceArn=stream["LatestStreamArn"],
-                                           FunctionName=ctx.names.function("score-aggregator"),
-                                           StartingPosition=position, BatchSize=100, **options)["UUID"]
+    uuid = lam.create_event_source_mapping(
+        EventSourceArn=stream["LatestStreamArn"],
+        FunctionName=ctx.names.function("score-aggregator"),
+        StartingPosition=position,
+        BatchSize=100,
+        **options,
+    )["UUID"]
     wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled", "the mapping")
     return uuid
 
@@ -115,8 +133,11 @@ def test_the_solution_equals_a_pandas_groupby_under_retried_batches(ctx, in_proc
     season = scores.generate(400, players=8, seed=3)
     records = ctx.aws.resource("dynamodb").Table(ctx.names.table("GameScoreRecords"))
     totals = ctx.aws.resource("dynamodb").Table(ctx.names.table("GameScoresByUser"))
-    expected = pd.DataFrame(season).groupby("PlayerName").agg(
-        TotalScore=("Score", "sum"), GamesPlayed=("Score", "size"), BestScore=("Score", "max"))
+    expected = (
+        pd.DataFrame(season)
+        .groupby("PlayerName")
+        .agg(TotalScore=("Score", "sum"), GamesPlayed=("Score", "size"), BestScore=("Score", "max"))
+    )
 
     def counted():
         items = totals.scan(ConsistentRead=True)["Items"]
@@ -129,23 +150,29 @@ def test_the_solution_equals_a_pandas_groupby_under_retried_batches(ctx, in_proc
             for game in season:
                 batch.put_item(Item=game)
         for game in season[::10]:  # verified afterwards: MODIFYs, not new games
-            records.update_item(Key={"PlayerName": game["PlayerName"], "RecordID": game["RecordID"]},
-                                UpdateExpression="SET Verified = :yes", ExpressionAttributeValues={":yes": True})
+            records.update_item(
+                Key={"PlayerName": game["PlayerName"], "RecordID": game["RecordID"]},
+                UpdateExpression="SET Verified = :yes",
+                ExpressionAttributeValues={":yes": True},
+            )
         wait_for(counted, "totals equal to the groupby", timeout=120)
     invocations = requests_of(ctx)
     assert invocations["error"] > 0, "failures were injected, so some batches were retried"
     assert counted(), "and they stay equal: no retried batch counts late"
 
 
-@pytest.mark.parametrize("options, expected", [
-    ({"records_keys": (("PlayerName", "HASH"),)}, "second game would overwrite the first"),
-    ({"records_keys": (("RecordID", "HASH"),)}, "PlayerName (hash) and RecordID (range)"),
-    ({"view": None}, "has no stream"),
-    ({"view": "NEW_IMAGE"}, "NEW_AND_OLD_IMAGES"),
-    ({"billing": "PROVISIONED"}, "PAY_PER_REQUEST"),
-    ({"tagged": False}, "teardown would never find it"),
-    ({"totals": False}, "there is no table"),
-])
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({"records_keys": (("PlayerName", "HASH"),)}, "second game would overwrite the first"),
+        ({"records_keys": (("RecordID", "HASH"),)}, "PlayerName (hash) and RecordID (range)"),
+        ({"view": None}, "has no stream"),
+        ({"view": "NEW_IMAGE"}, "NEW_AND_OLD_IMAGES"),
+        ({"billing": "PROVISIONED"}, "PAY_PER_REQUEST"),
+        ({"tagged": False}, "teardown would never find it"),
+        ({"totals": False}, "there is no table"),
+    ],
+)
 def test_table_mistakes_are_named(ctx, options, expected):
     create_tables(ctx, **options)
     status, message = verdict(ctx, "5.1")

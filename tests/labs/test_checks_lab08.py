@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from workshop.core import backend as backends
 from workshop.account import environment, inventory
-from workshop.teaching import grading
+from workshop.core import backend as backends
 from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.teaching import grading
 
 TAG = "workshop:env"
 
@@ -56,21 +55,33 @@ def solve_key(ctx):
 
 def encrypt_by_default(ctx, key_id="", bucket_key=True, algorithm="aws:kms"):
     default = {"SSEAlgorithm": algorithm, **({"KMSMasterKeyID": key_id} if key_id else {})}
-    ctx.client("s3").put_bucket_encryption(Bucket=bucket(ctx), ServerSideEncryptionConfiguration={"Rules": [{
-        "ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": bucket_key}]})
+    ctx.client("s3").put_bucket_encryption(
+        Bucket=bucket(ctx),
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": bucket_key}]
+        },
+    )
 
 
 def deny(ctx, condition=None, resource=None, effect="Deny"):
-    statement = {"Sid": "EncryptionRule", "Effect": effect, "Principal": "*", "Action": "s3:PutObject",
-                 "Resource": resource or f"arn:aws:s3:::{bucket(ctx)}/*"}
+    statement = {
+        "Sid": "EncryptionRule",
+        "Effect": effect,
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": resource or f"arn:aws:s3:::{bucket(ctx)}/*",
+    }
     if condition is not None:
         statement["Condition"] = condition
-    ctx.client("s3").put_bucket_policy(Bucket=bucket(ctx), Policy=json.dumps(
-        {"Version": "2012-10-17", "Statement": [statement]}))
+    ctx.client("s3").put_bucket_policy(
+        Bucket=bucket(ctx), Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
 
 
-OTHER_ENCRYPTION = {"Null": {"s3:x-amz-server-side-encryption": "false"},
-                    "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+OTHER_ENCRYPTION = {
+    "Null": {"s3:x-amz-server-side-encryption": "false"},
+    "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+}
 REQUIRE_HEADER = {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}
 
 
@@ -111,6 +122,7 @@ def test_teardown_finds_the_key_by_its_alias_and_schedules_its_deletion(lab):
 
 
 # ---- 8.1 -----------------------------------------------------------------------------
+
 
 def test_a_key_without_an_alias_is_named(lab):
     key = make_key(lab)
@@ -159,6 +171,7 @@ def test_a_key_of_the_wrong_spec_or_usage_is_named(lab, spec, usage):
 
 
 # ---- 8.2 -----------------------------------------------------------------------------
+
 
 def test_sse_s3_is_explained_and_not_yet_attempted(lab):
     """AES256 without a bucket key is every bucket's default on AWS: not attempted, but said plainly."""
@@ -212,6 +225,7 @@ def test_default_encryption_before_the_key_says_to_do_8_1(lab):
 
 # ---- 8.3 -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def encrypted(lab):
     key = solve_key(lab)
@@ -239,8 +253,9 @@ def test_a_policy_that_blocks_nothing_is_named(encrypted):
 
 def test_a_deny_on_the_bucket_arn_is_named(encrypted):
     deny(encrypted, OTHER_ENCRYPTION, resource=f"arn:aws:s3:::{bucket(encrypted)}")
-    assert_incorrect(encrypted, "8.3", "took an upload that asked for AES256",
-                     f"Resource must be arn:aws:s3:::{bucket(encrypted)}/*")
+    assert_incorrect(
+        encrypted, "8.3", "took an upload that asked for AES256", f"Resource must be arn:aws:s3:::{bucket(encrypted)}/*"
+    )
 
 
 def test_an_allow_instead_of_a_deny_is_named(encrypted):
@@ -262,6 +277,7 @@ def test_a_policy_before_the_key_says_to_do_8_1(lab):
 
 # ---- every fault at once -----------------------------------------------------------------
 
+
 def test_an_untagged_disabled_key_hears_of_both(lab):
     key = make_key(lab, lab.names.key_alias("sensitive"), tagged=False)
     lab.client("kms").disable_key(KeyId=key["KeyId"])
@@ -276,11 +292,12 @@ def test_another_key_without_a_bucket_key_hears_of_both(lab):
     encrypt_by_default(lab, make_key(lab)["Arn"], bucket_key=False)
     found = grading.evaluate("8.2", lab)
     assert found.outcome is grading.Outcome.INCORRECT and len(found.faults) == 2, found.message
-    assert "another key than the one behind" in found.faults[0].message and "no S3 Bucket Key" in found.faults[1].message
+    assert (
+        "another key than the one behind" in found.faults[0].message and "no S3 Bucket Key" in found.faults[1].message
+    )
 
 
 # ---- the lab's own cells, as a learner runs them ------------------------------------------
-
 
 
 def lab_cell(start: str) -> str:
@@ -301,33 +318,66 @@ def learner(lab, in_process_backend, monkeypatch, capsys):
 
 def test_try_it_works_when_the_learner_kept_only_key_arn(learner, capsys):
     """The TODO of 8.1 asks for key_arn alone: the 'Try it' cell must not need anything else."""
-    exec('''key_arn = kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT", Policy=key_policy,
+    exec(
+        """key_arn = kms.create_key(KeySpec="SYMMETRIC_DEFAULT", KeyUsage="ENCRYPT_DECRYPT", Policy=key_policy,
                          Tags=[{"TagKey": k, "TagValue": v} for k, v in names.tag.items()])["KeyMetadata"]["Arn"]
 kms.create_alias(AliasName=key_alias, TargetKeyId=key_arn)
 s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
     "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
-    "BucketKeyEnabled": True}]})''', learner)
-    exec(lab_cell("sensitive_policy = None").replace("\npass\n", "\nsensitive_policy = " + repr({
-        "Version": "2012-10-17", "Statement": [{
-            "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-            "Resource": f"arn:aws:s3:::{learner['bucket']}/*",
-            "Condition": OTHER_ENCRYPTION}]}) + "\n"), learner)
+    "BucketKeyEnabled": True}]})""",
+        learner,
+    )
+    exec(
+        lab_cell("sensitive_policy = None").replace(
+            "\npass\n",
+            "\nsensitive_policy = "
+            + repr(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:PutObject",
+                            "Resource": f"arn:aws:s3:::{learner['bucket']}/*",
+                            "Condition": OTHER_ENCRYPTION,
+                        }
+                    ],
+                }
+            )
+            + "\n",
+        ),
+        learner,
+    )
     assert "key" not in learner
     exec(lab_cell('if ready("8.1", "8.2", "8.3"):'), learner)
     shown = capsys.readouterr().out
     assert "SSEKMSKeyId is your key: True" in shown and "is refused: True" in shown, shown
 
 
-@pytest.mark.parametrize("statement, expected", [
-    ({"Effect": "Allow", "Condition": OTHER_ENCRYPTION}, "This policy can refuse no upload: its statement is an Allow"),
-    ({"Effect": "Deny", "Resource": "BUCKET", "Condition": OTHER_ENCRYPTION}, "PutObject acts on objects"),
-    ({"Effect": "Deny", "Condition": {"StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms:dsse"}}},
-     "still gets in: the Deny's condition does not match it"),
-], ids=["allow", "bucket arn", "condition"])
+@pytest.mark.parametrize(
+    "statement, expected",
+    [
+        (
+            {"Effect": "Allow", "Condition": OTHER_ENCRYPTION},
+            "This policy can refuse no upload: its statement is an Allow",
+        ),
+        ({"Effect": "Deny", "Resource": "BUCKET", "Condition": OTHER_ENCRYPTION}, "PutObject acts on objects"),
+        (
+            {"Effect": "Deny", "Condition": {"StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms:dsse"}}},
+            "still gets in: the Deny's condition does not match it",
+        ),
+    ],
+    ids=["allow", "bucket arn", "condition"],
+)
 def test_a_wrong_policy_is_named_at_once_not_after_a_silent_wait(learner, capsys, statement, expected):
     bucket_name = learner["bucket"]
-    policy = {"Version": "2012-10-17", "Statement": [{
-        "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket_name}/*", **statement}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket_name}/*", **statement}
+        ],
+    }
     if policy["Statement"][0]["Resource"] == "BUCKET":
         policy["Statement"][0]["Resource"] = f"arn:aws:s3:::{bucket_name}"
     started = time.monotonic()

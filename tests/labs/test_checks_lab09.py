@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 
+from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.core.waiting import wait_for
 from workshop.lab_helpers import capstone, chaos, orders
 from workshop.teaching import grading
 from workshop.teaching.checks import lab09_capstone
-from workshop.core.waiting import wait_for
-from workshop.core.paths import PROJECT_ROOT as ROOT
 
 # The lab's answer lives here and in solutions/09, never in the kit or the walkthrough a learner reads.
-RETURNS = capstone.Channel("returns", id_field="return_id", group_field="customer",
-                           required=("return_id", "order_id", "customer", "reason"))
+RETURNS = capstone.Channel(
+    "returns", id_field="return_id", group_field="customer", required=("return_id", "order_id", "customer", "reason")
+)
 
 
 @pytest.fixture
@@ -49,8 +49,9 @@ def test_every_file_and_record_is_accounted_for_when_s3_and_sqs_deliver_twice(la
     with chaos.switched(duplicate_rate=0.3):
         for made in day:
             s3.put_object(Bucket=lab.names.bucket(capstone.INCOMING), Key=made.key, Body=made.body)
-        rows = wait_for(lambda: capstone.settled(lab.aws, lab.names, [m.key for m in day]), "the day settled",
-                        timeout=180)
+        rows = wait_for(
+            lambda: capstone.settled(lab.aws, lab.names, [m.key for m in day]), "the day settled", timeout=180
+        )
     ledger = pd.DataFrame(rows)
     expected = Counter(m.expected for m in day)
     assert capstone.unaccounted(rows) == []
@@ -88,8 +89,9 @@ def test_the_unread_rejections_alarm_fires_and_clears(lab):
     cloudwatch = lab.client("cloudwatch")
 
     def state():
-        return cloudwatch.describe_alarms(AlarmNames=[lab.names.alarm(capstone.REJECTIONS_ALARM)])[
-            "MetricAlarms"][0]["StateValue"]
+        return cloudwatch.describe_alarms(AlarmNames=[lab.names.alarm(capstone.REJECTIONS_ALARM)])["MetricAlarms"][0][
+            "StateValue"
+        ]
 
     wait_for(lambda: state() == "ALARM", "the alarm while a rejection waits unread", timeout=60)
     assert len(drain(lab, capstone.ALARM_INBOX)) >= 1
@@ -106,19 +108,48 @@ def test_untouched_then_solved_and_the_check_leaves_nothing_behind(lab):
     assert items == [], "the check removes its own record"
 
 
-@pytest.mark.parametrize("channel, expected", [
-    (capstone.Channel("return", id_field="return_id", group_field="customer",
-                      required=("return_id", "order_id", "customer", "reason")), "a channel 'return' but no 'returns'"),
-    (capstone.Channel("returns", id_field="return_id", group_field="customer_id",
-                      required=("return_id", "order_id", "customer_id", "reason")),
-     "orders jobs per 'customer_id'"),
-    (capstone.Channel("returns", id_field="order_id", group_field="customer",
-                      required=("return_id", "order_id", "customer", "reason")),
-     "two returns of the same order would be one record"),
-    (capstone.Channel("returns", id_field="return_id", group_field="customer",
-                      required=("return_id", "order_id", "customer", "reason"), numeric=("reason",)),
-     "wants reason to be a number"),
-])
+@pytest.mark.parametrize(
+    "channel, expected",
+    [
+        (
+            capstone.Channel(
+                "return",
+                id_field="return_id",
+                group_field="customer",
+                required=("return_id", "order_id", "customer", "reason"),
+            ),
+            "a channel 'return' but no 'returns'",
+        ),
+        (
+            capstone.Channel(
+                "returns",
+                id_field="return_id",
+                group_field="customer_id",
+                required=("return_id", "order_id", "customer_id", "reason"),
+            ),
+            "orders jobs per 'customer_id'",
+        ),
+        (
+            capstone.Channel(
+                "returns",
+                id_field="order_id",
+                group_field="customer",
+                required=("return_id", "order_id", "customer", "reason"),
+            ),
+            "two returns of the same order would be one record",
+        ),
+        (
+            capstone.Channel(
+                "returns",
+                id_field="return_id",
+                group_field="customer",
+                required=("return_id", "order_id", "customer", "reason"),
+                numeric=("reason",),
+            ),
+            "wants reason to be a number",
+        ),
+    ],
+)
 def test_channel_mistakes_are_named(lab, monkeypatch, channel, expected):
     monkeypatch.setattr(lab09_capstone, "ARRIVAL_SECONDS", 4.0)
     capstone.deploy(lab.aws, lab.names, [capstone.ORDERS, channel])
@@ -130,14 +161,23 @@ def test_the_learners_own_entry_is_judged_field_by_field_each_fault_with_its_hin
     """An entry that names returns by their order, orders nothing and forgets two columns: three faults, and no
     returns file uploaded to find out."""
     monkeypatch.setattr(lab09_capstone, "ARRIVAL_SECONDS", 4.0)
-    capstone.deploy(lab.aws, lab.names, [capstone.ORDERS, capstone.Channel(
-        "returns", id_field="order_id", group_field="order_id", required=("order_id", "customer"))])
+    capstone.deploy(
+        lab.aws,
+        lab.names,
+        [
+            capstone.ORDERS,
+            capstone.Channel("returns", id_field="order_id", group_field="order_id", required=("order_id", "customer")),
+        ],
+    )
     found = grading.evaluate("9.1", lab)
     assert found.outcome is grading.Outcome.INCORRECT, found.message
     messages = [fault.message for fault in found.faults]
     assert len(messages) == 3, messages
-    assert "identifies a record by 'order_id'" in messages[0] and "orders jobs per 'order_id'" in messages[1] \
-        and "does not require return_id, reason" in messages[2], messages
+    assert (
+        "identifies a record by 'order_id'" in messages[0]
+        and "orders jobs per 'order_id'" in messages[1]
+        and "does not require return_id, reason" in messages[2]
+    ), messages
     assert [f.hint.split("=")[0] for f in found.faults] == ["id_field", "group_field", "required"]
     assert objects(lab, capstone.INCOMING) == [] and objects(lab, capstone.ARCHIVE) == []
 
@@ -174,8 +214,9 @@ def rejected_is_lost(ledger):
 
 
 def ignores_dead_letters(ledger):
-    bad = ~ledger["ended_in"].isin(["archive", "error"]) | (ledger["ended_in"].eq("archive")
-                                                             & (ledger["delivered"] != ledger["records"]))
+    bad = ~ledger["ended_in"].isin(["archive", "error"]) | (
+        ledger["ended_in"].eq("archive") & (ledger["delivered"] != ledger["records"])
+    )
     return list(ledger.loc[bad, "file"])
 
 
@@ -183,15 +224,18 @@ def crashes(ledger):
     return ledger["nope"]
 
 
-@pytest.mark.parametrize("lost, outcome, expected", [
-    (correct, grading.Outcome.CORRECT, "tells every lost file"),
-    (lambda ledger: None, grading.Outcome.NOT_ATTEMPTED, "placeholder"),
-    (only_files, grading.Outcome.INCORRECT, "misses ['orders/g.csv']"),
-    (rejected_is_lost, grading.Outcome.INCORRECT, "a rejected file is accounted for"),
-    (ignores_dead_letters, grading.Outcome.INCORRECT, "dead-letter queue is accounted for"),
-    (crashes, grading.Outcome.INCORRECT, "lost() raised KeyError"),
-    (lambda ledger: len(ledger), grading.Outcome.INCORRECT, "return the names of the files"),
-])
+@pytest.mark.parametrize(
+    "lost, outcome, expected",
+    [
+        (correct, grading.Outcome.CORRECT, "tells every lost file"),
+        (lambda ledger: None, grading.Outcome.NOT_ATTEMPTED, "placeholder"),
+        (only_files, grading.Outcome.INCORRECT, "misses ['orders/g.csv']"),
+        (rejected_is_lost, grading.Outcome.INCORRECT, "a rejected file is accounted for"),
+        (ignores_dead_letters, grading.Outcome.INCORRECT, "dead-letter queue is accounted for"),
+        (crashes, grading.Outcome.INCORRECT, "lost() raised KeyError"),
+        (lambda ledger: len(ledger), grading.Outcome.INCORRECT, "return the names of the files"),
+    ],
+)
 def test_conservation_function_is_judged_on_ledgers(ctx, lost, outcome, expected):
     ctx.namespace["lost"] = lost
     status, message = verdict(ctx, "9.2")

@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from workshop.account import environment, inventory
 from workshop.core.naming import TAG_KEY, Names
 
@@ -44,8 +42,9 @@ def test_execution_role_is_scoped_to_the_prefix(backend, prefix):
 def test_setup_repairs_a_missing_resource_and_a_missing_tag(backend, prefix):
     names = backend.names(prefix)
     environment.provision(backend, names)
-    backend.client("sqs").delete_queue(QueueUrl=backend.client("sqs").get_queue_url(
-        QueueName=names.queue(environment.ALARM_INBOX_QUEUE))["QueueUrl"])
+    backend.client("sqs").delete_queue(
+        QueueUrl=backend.client("sqs").get_queue_url(QueueName=names.queue(environment.ALARM_INBOX_QUEUE))["QueueUrl"]
+    )
     backend.client("s3").delete_bucket_tagging(Bucket=names.bucket(environment.ERROR_BUCKET))
     statuses = {o.name: o.status for o in environment.provision(backend, names)}
     assert statuses[names.queue(environment.ALARM_INBOX_QUEUE)] == environment.CREATED
@@ -65,19 +64,29 @@ def _add_learner_work(backend, names: Names) -> None:
     s3.create_multipart_upload(Bucket=bucket, Key="big.bin")
 
     ddb = backend.client("dynamodb")
-    ddb.create_table(TableName=names.table("documents-received"), BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}, Tags=tags)
+    ddb.create_table(
+        TableName=names.table("documents-received"),
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        Tags=tags,
+    )
     stream_arn = ddb.describe_table(TableName=names.table("documents-received"))["Table"]["LatestStreamArn"]
 
     role_arn = backend.client("iam").get_role(RoleName=names.role(environment.EXECUTION_ROLE))["Role"]["Arn"]
     lam = backend.client("lambda")
-    lam.create_function(FunctionName=names.function("digester"), Runtime="python3.12", Role=role_arn,
-                        Handler="app.handler", Code={"ZipFile": _zip_of("def handler(e, c): return 1")},
-                        Tags={TAG_KEY: names.prefix})
-    lam.create_event_source_mapping(FunctionName=names.function("digester"), EventSourceArn=stream_arn,
-                                    StartingPosition="LATEST")
+    lam.create_function(
+        FunctionName=names.function("digester"),
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="app.handler",
+        Code={"ZipFile": _zip_of("def handler(e, c): return 1")},
+        Tags={TAG_KEY: names.prefix},
+    )
+    lam.create_event_source_mapping(
+        FunctionName=names.function("digester"), EventSourceArn=stream_arn, StartingPosition="LATEST"
+    )
     logs = backend.client("logs")
     logs.create_log_group(logGroupName=names.log_group("digester"), tags={TAG_KEY: names.prefix})
 
@@ -86,15 +95,21 @@ def _add_learner_work(backend, names: Names) -> None:
     kms.create_alias(AliasName=names.key_alias("vault"), TargetKeyId=key_id)
 
     backend.client("cloudwatch").put_metric_alarm(
-        AlarmName=names.alarm("backlog"), MetricName="ApproximateNumberOfMessagesVisible", Namespace="AWS/SQS",
-        Statistic="Maximum", Period=60, EvaluationPeriods=1, Threshold=10,
-        ComparisonOperator="GreaterThanThreshold", Tags=tags)
+        AlarmName=names.alarm("backlog"),
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Namespace="AWS/SQS",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=tags,
+    )
     backend.client("apigateway").create_rest_api(name=names.api("orders"), tags={TAG_KEY: names.prefix})
     topic = backend.client("sns").create_topic(Name=names.topic(environment.ALARM_TOPIC))["TopicArn"]
     queue_url = backend.client("sqs").get_queue_url(QueueName=names.queue(environment.ALARM_INBOX_QUEUE))["QueueUrl"]
     queue_arn = backend.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    backend.client("sns").subscribe(TopicArn=topic, Protocol="sqs",
-                                    Endpoint=queue_arn["Attributes"]["QueueArn"])
+    backend.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
 
 
 def _zip_of(source: str) -> bytes:
@@ -146,10 +161,13 @@ def test_teardown_never_touches_decoys(backend, prefix):
     # The prefix in the name but the tag of another participant.
     s3.create_bucket(Bucket=f"{prefix}-foreign")
     s3.put_bucket_tagging(Bucket=f"{prefix}-foreign", Tagging={"TagSet": [{"Key": TAG_KEY, "Value": "other"}]})
-    ddb.create_table(TableName=f"{prefix}-foreign", BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     Tags=[{"Key": TAG_KEY, "Value": "other"}])
+    ddb.create_table(
+        TableName=f"{prefix}-foreign",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        Tags=[{"Key": TAG_KEY, "Value": "other"}],
+    )
     # Our tag but not our prefix in the name.
     s3.create_bucket(Bucket=f"z{prefix}-tagged-only")
     s3.put_bucket_tagging(Bucket=f"z{prefix}-tagged-only", Tagging={"TagSet": [{"Key": TAG_KEY, "Value": prefix}]})

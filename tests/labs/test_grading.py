@@ -4,24 +4,24 @@ backend is reported as such, never as a traceback or a wrong verdict."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
 
 from tests.conftest import free_port
-from workshop.core import backend as backends
-from workshop.teaching import grading
-from workshop.teaching.checks import lab00_first_steps as lab00
 from workshop.account.deploy import deploy_function
+from workshop.core import backend as backends
 from workshop.core.errors import WorkshopError
 from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.teaching import grading
+from workshop.teaching.checks import lab00_first_steps as lab00
 
-GOOD_HANDLER = ('import csv, io\nimport boto3\ns3 = boto3.client("s3")\n'
-                'def handler(event, context):\n'
-                '    body = s3.get_object(Bucket=event["bucket"], Key=event["key"])["Body"].read().decode()\n'
-                '    rows = list(csv.DictReader(io.StringIO(body)))\n'
-                '    return {"orders": len(rows), "total": round(sum(float(r["amount"]) for r in rows), 2)}\n')
+GOOD_HANDLER = (
+    'import csv, io\nimport boto3\ns3 = boto3.client("s3")\n'
+    "def handler(event, context):\n"
+    '    body = s3.get_object(Bucket=event["bucket"], Key=event["key"])["Body"].read().decode()\n'
+    "    rows = list(csv.DictReader(io.StringIO(body)))\n"
+    '    return {"orders": len(rows), "total": round(sum(float(r["amount"]) for r in rows), 2)}\n'
+)
 
 
 def handler_cell(folder: str) -> str:
@@ -61,13 +61,15 @@ def test_untouched_lab_is_not_attempted_everywhere(ctx):
 
 def test_the_solution_is_correct_everywhere(ctx):
     bucket = make_bucket(ctx, ctx.names.tag)
-    ctx.client("s3").put_object(Bucket=bucket, Key="orders/first.csv", Body=b"order_id,amount\n1,2.50\n",
-                                 ContentType="text/csv")
+    ctx.client("s3").put_object(
+        Bucket=bucket, Key="orders/first.csv", Body=b"order_id,amount\n1,2.50\n", ContentType="text/csv"
+    )
     deploy_handler(ctx, handler_cell("solutions"))
     for exercise_id in ("0.1", "0.2", "0.3"):
         assert outcome(ctx, exercise_id)[0] is grading.Outcome.CORRECT, outcome(ctx, exercise_id)
-    assert "checks/" not in str(ctx.client("s3").list_objects_v2(Bucket=bucket).get("Contents")), \
+    assert "checks/" not in str(ctx.client("s3").list_objects_v2(Bucket=bucket).get("Contents")), (
         "the 0.3 check removes its test file"
+    )
 
 
 def test_untagged_or_mistagged_bucket_is_incorrect_and_named(ctx):
@@ -92,16 +94,23 @@ def test_object_without_its_content_type_is_incorrect(ctx):
     assert status is grading.Outcome.INCORRECT and "order_id,amount" in message
 
 
-@pytest.mark.parametrize("body, expected", [
-    # the typical mistake: every line is an order, the header too
-    ('    lines = body.strip().split("\\n")\n    return {"orders": len(lines), "total": 19.75}\n',
-     "header is not an order"),
-    ('    return {"orders": 3, "total": sum(float(l.split(",")[1]) for l in body.split("\\n")[1:] if l) + 1}\n',
-     "expected 19.75"),
-    ('    return None\n', "run the deploy cell again"),
-    ('    return ["3"]\n', "a dict with 'orders' and 'total'"),
-    ('    raise ValueError("cannot parse " + event["key"])\n', "failed with ValueError: cannot parse checks/0.3"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        # the typical mistake: every line is an order, the header too
+        (
+            '    lines = body.strip().split("\\n")\n    return {"orders": len(lines), "total": 19.75}\n',
+            "header is not an order",
+        ),
+        (
+            '    return {"orders": 3, "total": sum(float(l.split(",")[1]) for l in body.split("\\n")[1:] if l) + 1}\n',
+            "expected 19.75",
+        ),
+        ("    return None\n", "run the deploy cell again"),
+        ('    return ["3"]\n', "a dict with 'orders' and 'total'"),
+        ('    raise ValueError("cannot parse " + event["key"])\n', "failed with ValueError: cannot parse checks/0.3"),
+    ],
+)
 def test_handler_mistakes_are_caught_with_a_helpful_message(ctx, body, expected):
     make_bucket(ctx, ctx.names.tag)
     header = GOOD_HANDLER.split("    rows =")[0]
@@ -123,6 +132,7 @@ def test_handler_without_its_bucket_or_function(ctx):
 def test_a_broken_check_is_reported_as_the_checks_fault(ctx, monkeypatch):
     def broken(_ctx):
         return {}["missing"]
+
     monkeypatch.setitem(grading._EXERCISES, "99.1", grading.Exercise("99.1", "broken", broken, ("h",), "x.ipynb"))
     verdict = grading.evaluate("99.1", ctx)
     assert verdict.outcome is grading.Outcome.ERROR
@@ -133,8 +143,10 @@ def test_a_given_resource_deleted_points_at_reset_not_at_the_answer(ctx, monkeyp
     def looks_at_a_bucket(check_ctx):
         check_ctx.client("s3").get_bucket_notification_configuration(Bucket=check_ctx.names.bucket("no-such"))
         return "fine"
-    monkeypatch.setitem(grading._EXERCISES, "98.1",
-                        grading.Exercise("98.1", "given", looks_at_a_bucket, ("h",), "x.ipynb"))
+
+    monkeypatch.setitem(
+        grading._EXERCISES, "98.1", grading.Exercise("98.1", "given", looks_at_a_bucket, ("h",), "x.ipynb")
+    )
     verdict = grading.evaluate("98.1", ctx)
     assert verdict.outcome is grading.Outcome.ERROR
     assert "NoSuchBucket" in verdict.message and "steps.reset(98)" in verdict.message
@@ -142,8 +154,14 @@ def test_a_given_resource_deleted_points_at_reset_not_at_the_answer(ctx, monkeyp
 
 
 def test_an_unreachable_backend_is_said_plainly(ctx, tmp_path):
-    gone = backends.from_environment({"WORKSHOP_BACKEND": "embedded", "WORKSHOP_PORT": str(free_port()),
-                                      "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
+    gone = backends.from_environment(
+        {
+            "WORKSHOP_BACKEND": "embedded",
+            "WORKSHOP_PORT": str(free_port()),
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+    )
     verdict = grading.evaluate("0.1", grading.Context(aws=gone, names=ctx.names, workdir=tmp_path))
     assert verdict.outcome is grading.Outcome.ERROR and "python -m workshop start" in verdict.message
 
@@ -201,8 +219,12 @@ def scratch_exercises(monkeypatch):
 
 
 def test_a_check_reports_every_fault_and_hint_answers_them(scratch_exercises, ctx, capsys):
-    @grading.exercise("77.1", "An alarm", solution="00_first_steps.ipynb",
-                      hints=("Start from put_metric_alarm.", "Look at its Statistic."))
+    @grading.exercise(
+        "77.1",
+        "An alarm",
+        solution="00_first_steps.ipynb",
+        hints=("Start from put_metric_alarm.", "Look at its Statistic."),
+    )
     def alarm_check(ctx):
         faults = grading.Faults()
         faults.add("the statistic is Sum; use Maximum", hint="Statistic='Maximum': the depth is a level, not a count")
@@ -224,8 +246,7 @@ def test_a_check_reports_every_fault_and_hint_answers_them(scratch_exercises, ct
     assert "Hint 1 of 2 for 77.1" in capsys.readouterr().out
 
 
-def test_one_fault_keeps_its_plain_message_and_a_correct_check_leaves_no_targeted_hint(scratch_exercises, ctx,
-                                                                                       capsys):
+def test_one_fault_keeps_its_plain_message_and_a_correct_check_leaves_no_targeted_hint(scratch_exercises, ctx, capsys):
     state = {"wrong": True}
 
     @grading.exercise("77.2", "A table", solution="00_first_steps.ipynb", hints=("General hint.",))
@@ -242,16 +263,26 @@ def test_one_fault_keeps_its_plain_message_and_a_correct_check_leaves_no_targete
 
 
 def test_a_question_is_answered_in_the_notebook_and_graded_with_why(scratch_exercises, ctx, capsys):
-    grading.question("77.q1", "Two kinds of twice", asked_in="solutions/00_first_steps.ipynb", answer="b",
-                     why={"a": "a redelivery is the same upload, not a duplicate",
-                          "b": "only another upload of the same content is a duplicate",
-                          "c": "the key alone cannot tell a re-sent file"},
-                     hints=("Which of them is the same upload?",))
+    grading.question(
+        "77.q1",
+        "Two kinds of twice",
+        asked_in="solutions/00_first_steps.ipynb",
+        answer="b",
+        why={
+            "a": "a redelivery is the same upload, not a duplicate",
+            "b": "only another upload of the same content is a duplicate",
+            "c": "the key alone cannot tell a re-sent file",
+        },
+        hints=("Which of them is the same upload?",),
+    )
     assert grading.evaluate("77.q1", ctx).outcome is grading.Outcome.NOT_ATTEMPTED
     assert "set q1 = one of 'a', 'b', 'c'" in grading.evaluate("77.q1", ctx).message
     ctx.namespace["q1"] = "A"
     wrong = grading.evaluate("77.q1", ctx)
-    assert wrong.outcome is grading.Outcome.INCORRECT and wrong.message == "not 'a': a redelivery is the same upload, not a duplicate"
+    assert (
+        wrong.outcome is grading.Outcome.INCORRECT
+        and wrong.message == "not 'a': a redelivery is the same upload, not a duplicate"
+    )
     ctx.namespace["q1"] = "z"
     assert "is not one of the choices" in grading.evaluate("77.q1", ctx).message
     ctx.namespace["q1"] = "b"
@@ -269,10 +300,22 @@ def test_a_labs_report_counts_its_questions_and_not_the_walkthroughs(scratch_exe
     def task(ctx):
         return "done"
 
-    grading.question("77.q1", "Asked in the walkthrough", asked_in="notebooks/77_walkthrough.ipynb", answer="a",
-                     why={"a": "yes", "b": "no"}, hints=("h",))
-    grading.question("77.q2", "Asked in the lab", asked_in="solutions/77_lab.ipynb", answer="a",
-                     why={"a": "yes", "b": "no"}, hints=("h",))
+    grading.question(
+        "77.q1",
+        "Asked in the walkthrough",
+        asked_in="notebooks/77_walkthrough.ipynb",
+        answer="a",
+        why={"a": "yes", "b": "no"},
+        hints=("h",),
+    )
+    grading.question(
+        "77.q2",
+        "Asked in the lab",
+        asked_in="solutions/77_lab.ipynb",
+        answer="a",
+        why={"a": "yes", "b": "no"},
+        hints=("h",),
+    )
     monkeypatch.setattr(grading, "notebook_context", lambda: ctx)
     monkeypatch.setattr(grading.progress, "record", lambda *args, **kwargs: None)
     ctx.namespace["q2"] = "a"

@@ -5,9 +5,8 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
-
 import urllib.error
+import urllib.request
 
 from tests.conftest import ROOT, free_port
 from workshop.account import inventory
@@ -29,13 +28,21 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def test_lab_sets_up_and_serves_the_first_notebook(emulator, backend, prefix, tmp_path):
     port = free_port()
-    env = {**emulator, "WORKSHOP_PREFIX": prefix, "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env = {
+        **emulator,
+        "WORKSHOP_PREFIX": prefix,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
     log = tmp_path / "lab.log"
     with open(log, "w") as output:
         lab = subprocess.Popen(
             [sys.executable, "-m", "workshop", "lab", "--no-browser", f"--port={port}", "--ServerApp.token=t0k"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     try:
         started = time.perf_counter()
@@ -58,8 +65,9 @@ def test_lab_sets_up_and_serves_the_first_notebook(emulator, backend, prefix, tm
         except urllib.error.HTTPError as redirect:
             landing = redirect.headers["Location"]
         assert landing.startswith("/lab/tree/notebooks/00_getting_started.ipynb"), landing
-        assert re.search(rf"http://127.0.0.1:{port}/lab/tree/notebooks/00_getting_started.ipynb\?token=", text), \
+        assert re.search(rf"http://127.0.0.1:{port}/lab/tree/notebooks/00_getting_started.ipynb\?token=", text), (
             "the printed URL must open the first notebook"
+        )
         url = f"http://127.0.0.1:{port}/api/contents/notebooks/00_getting_started.ipynb?token=t0k&content=0"
         with urllib.request.urlopen(url, timeout=5) as r:
             assert json.loads(r.read())["type"] == "notebook"

@@ -4,26 +4,24 @@ and the class's own progress table."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import free_port, run_script
-from workshop.core import backend as backends
 from workshop import cli
-from workshop.teaching import dashboard, grading, progress, steps
 from workshop.account import inventory
+from workshop.core import backend as backends
 from workshop.core.errors import WorkshopError
 from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.teaching import dashboard, grading, progress, steps
 
-START = datetime(2030, 5, 4, 9, 0, tzinfo=timezone.utc)
+START = datetime(2030, 5, 4, 9, 0, tzinfo=UTC)
 
 
 def test_class_mode_is_on_with_a_class_name_and_off_by_switch():
@@ -38,7 +36,10 @@ def test_a_roster_becomes_valid_distinct_prefixes(tmp_path):
     roster = tmp_path / "class.txt"
     roster.write_text("# Tuesday's class\nAna López\n\nbo.chen   # joins at 10\nMaximilian Alexander-Smith\n")
     assert cli.read_roster(roster, "wkshp") == {
-        "wkshp-ana-lopez": "Ana López", "wkshp-bo-chen": "bo.chen", "wkshp-maximilian-ale": "Maximilian Alexander-Smith"}
+        "wkshp-ana-lopez": "Ana López",
+        "wkshp-bo-chen": "bo.chen",
+        "wkshp-maximilian-ale": "Maximilian Alexander-Smith",
+    }
     roster.write_text("Ana Lopez\nana  lopez\n")
     with pytest.raises(WorkshopError, match="lines 1 and 2.*both become 'wkshp-ana-lopez'"):
         cli.read_roster(roster, "wkshp")
@@ -48,6 +49,11 @@ def test_a_roster_becomes_valid_distinct_prefixes(tmp_path):
     roster.write_text("7\n")
     with pytest.raises(WorkshopError, match="line 1: '7' has too few letters"):
         cli.read_roster(roster, "wkshp")
+    roster.write_bytes("\ufeffAna López\nBo\n".encode())  # a byte-order mark, as Windows editors write
+    assert cli.read_roster(roster, "wkshp") == {"wkshp-ana-lopez": "Ana López", "wkshp-bo": "Bo"}
+    roster.write_bytes("Ana\nJos\xe9 Mart\xednez\n".encode("latin-1"))
+    with pytest.raises(WorkshopError, match=r"line 2: not UTF-8 text \(byte 0xe9\); save the roster as UTF-8"):
+        cli.read_roster(roster, "wkshp")
 
 
 def test_connection_lines_say_where_the_class_is():
@@ -55,10 +61,12 @@ def test_connection_lines_say_where_the_class_is():
     assert cli.connection_line(embedded, "wk-01", "wk") == "export WORKSHOP_PREFIX=wk-01 WORKSHOP_CLASS=wk"
     assert cli.connection_line(embedded, "wk-01", "wk", "10.0.0.5", progress=False) == (
         "export WORKSHOP_PREFIX=wk-01 WORKSHOP_CLASS=wk WORKSHOP_PROGRESS=off "
-        "WORKSHOP_BACKEND=endpoint AWS_ENDPOINT_URL=http://10.0.0.5:4566")
+        "WORKSHOP_BACKEND=endpoint AWS_ENDPOINT_URL=http://10.0.0.5:4566"
+    )
     aws = backends.Backend(backends.AWS, None, "eu-west-1")
     assert cli.connection_line(aws, "wk-01", "wk") == (
-        "export WORKSHOP_PREFIX=wk-01 WORKSHOP_CLASS=wk WORKSHOP_BACKEND=aws AWS_DEFAULT_REGION=eu-west-1")
+        "export WORKSHOP_PREFIX=wk-01 WORKSHOP_CLASS=wk WORKSHOP_BACKEND=aws AWS_DEFAULT_REGION=eu-west-1"
+    )
 
 
 def _simulate(backend, class_: str) -> list[str]:
@@ -76,8 +84,9 @@ def _simulate(backend, class_: str) -> list[str]:
     def write(person, exercise, outcome, message="fine"):
         writes[person] = writes.get(person, 0) + 1  # a minute apart, in the order each one worked
         at = START + timedelta(minutes=writes[person])
-        progress.write(dynamodb, class_, progress.Record(person, exercise, exercises[exercise], outcome, message,
-                                                         at=at))
+        progress.write(
+            dynamodb, class_, progress.Record(person, exercise, exercises[exercise], outcome, message, at=at)
+        )
 
     def solved(person, *labs):
         for n in labs:
@@ -92,7 +101,9 @@ def _simulate(backend, class_: str) -> list[str]:
         elif n <= 20:
             solved(person, 0, 1)
             write(person, "2.1", progress.CORRECT)
-            write(person, "2.2", progress.INCORRECT, "a second copy was recorded again: the put_item is not conditional")
+            write(
+                person, "2.2", progress.INCORRECT, "a second copy was recorded again: the put_item is not conditional"
+            )
         elif n <= 25:
             solved(person, 0)
             write(person, "1.1", progress.INCORRECT, "no notification configuration on the incoming bucket")
@@ -137,8 +148,9 @@ def test_a_simulated_class_of_40_shows_the_right_dashboard(backend, prefix):
     figure = board.chart()
     assert [axis.get_title() for axis in figure.axes] == ["Participants on each step", "Outcome of each exercise"]
     teardown = inventory.find(backend, backend.names(prefix))
-    assert [(f.kind, f.name) for f in teardown] == [("table", f"{prefix}-progress")], \
+    assert [(f.kind, f.name) for f in teardown] == [("table", f"{prefix}-progress")], (
         "the table belongs to the class: its prefix and tag"
+    )
     for member in people[:3]:
         assert inventory.find(backend, backend.names(member)) == [], "no participant owns the class table"
 
@@ -169,8 +181,9 @@ def test_real_checks_are_recorded_with_attempts_and_times(ctx, in_class, capsys)
     s3 = ctx.client("s3")
     s3.create_bucket(Bucket=ctx.names.bucket("scratch"))  # untagged: the typical mistake
     grading.check("0.1")
-    s3.put_bucket_tagging(Bucket=ctx.names.bucket("scratch"),
-                          Tagging={"TagSet": [{"Key": "workshop:env", "Value": who}]})
+    s3.put_bucket_tagging(
+        Bucket=ctx.names.bucket("scratch"), Tagging={"TagSet": [{"Key": "workshop:env", "Value": who}]}
+    )
     grading.check("0.1")
     record = _recorded(ctx.aws, in_class)[(who, "0.1")]
     assert (record["outcome"], record["attempts"], record["failures"]) == ("correct", 3, 1)
@@ -241,8 +254,7 @@ def silent_endpoint():
 
 
 @pytest.mark.parametrize("where", ["refused", "silent"])
-def test_an_unreachable_progress_table_never_blocks_a_check(ctx, in_class, monkeypatch, capfd, where,
-                                                           silent_endpoint):
+def test_an_unreachable_progress_table_never_blocks_a_check(ctx, in_class, monkeypatch, capfd, where, silent_endpoint):
     url = silent_endpoint if where == "silent" else f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("WORKSHOP_PROGRESS", "off")
     _check_seconds(2)  # a first check in a process pays its imports (IPython's display): not ours to measure
@@ -266,17 +278,22 @@ def test_an_unreachable_progress_table_never_blocks_a_check(ctx, in_class, monke
 def test_a_class_from_a_roster_connects_and_tears_down_in_one_command(emulator, backend, prefix, tmp_path):
     roster = tmp_path / "class.txt"
     roster.write_text("Ana\nBo Chen\n")
-    setup = run_script(emulator, "setup_env.py", "--roster", str(roster), "--prefix", prefix,
-                       "--connect-host", "10.1.2.3")
+    setup = run_script(
+        emulator, "setup_env.py", "--roster", str(roster), "--prefix", prefix, "--connect-host", "10.1.2.3"
+    )
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert f"Progress table {prefix}-progress: created" in setup.stdout
     port = emulator["WORKSHOP_PORT"]
-    assert (f"Bo Chen  export WORKSHOP_PREFIX={prefix}-bo-chen WORKSHOP_CLASS={prefix} WORKSHOP_BACKEND=endpoint "
-            f"AWS_ENDPOINT_URL=http://10.1.2.3:{port}") in setup.stdout
+    assert (
+        f"Bo Chen  export WORKSHOP_PREFIX={prefix}-bo-chen WORKSHOP_CLASS={prefix} WORKSHOP_BACKEND=endpoint "
+        f"AWS_ENDPOINT_URL=http://10.1.2.3:{port}"
+    ) in setup.stdout
     assert "2 of 2 participants ready." in setup.stdout
 
     one = run_script(emulator, "teardown_env.py", "--prefix", f"{prefix}-ana")
-    assert one.returncode == 0 and f"{prefix}-progress" not in one.stdout, "a participant's teardown keeps the class table"
+    assert one.returncode == 0 and f"{prefix}-progress" not in one.stdout, (
+        "a participant's teardown keeps the class table"
+    )
     assert inventory.find(backend, backend.names(prefix))
 
     everyone = run_script(emulator, "teardown_env.py", "--roster", str(roster), "--prefix", prefix)
@@ -291,8 +308,9 @@ def test_the_instructor_notebook_shows_the_class(emulator, backend, prefix, tmp_
     _simulate(backend, prefix)
     notebook = nbformat.read(ROOT / "instructor" / "dashboard.ipynb", as_version=4)
     env = {**emulator, "WORKSHOP_CLASS": prefix, "WORKSHOP_PARTICIPANTS": "40", "WORKSHOP_PREFIX": prefix}
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute(env=env)
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(str(value) for o in outputs for value in [*o.get("data", {}).values(), o.get("text", "")])

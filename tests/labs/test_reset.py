@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import run_script
-from workshop.core import backend as backends
-from workshop.teaching import grading, progress, steps
 from workshop.account import inventory
+from workshop.core import backend as backends
 from workshop.core.errors import WorkshopError
+from workshop.teaching import grading, progress, steps
 
 
 def _outcomes(backend, prefix, tmp_path, *labs: str) -> dict[str, grading.Outcome]:
@@ -25,20 +25,26 @@ def test_reset_restores_the_start_of_a_step(backend, in_process_backend, prefix,
     steps.reset(2, backend, prefix)
     start = _outcomes(backend, prefix, tmp_path, "0", "1", "2")
     assert {e: o for e, o in start.items() if not e.startswith("2.")} == dict.fromkeys(
-        [e for e in start if not e.startswith("2.")], grading.Outcome.CORRECT)
+        [e for e in start if not e.startswith("2.")], grading.Outcome.CORRECT
+    )
     # what setup_env.py --upto 2 gives: the step's first exercise untouched (2.2 then says it needs 2.1)
     assert start["2.1"] is grading.Outcome.NOT_ATTEMPTED and grading.Outcome.CORRECT not in {
-        o for e, o in start.items() if e.startswith("2.")}
+        o for e, o in start.items() if e.startswith("2.")
+    }
 
     # broken: the step-1 trigger is gone, a half-built step-2 table is there, a check recorded it
     names = backend.names(prefix)
     backend.client("s3").put_bucket_notification_configuration(
-        Bucket=names.bucket("incoming"), NotificationConfiguration={})
+        Bucket=names.bucket("incoming"), NotificationConfiguration={}
+    )
     dynamodb = backend.client("dynamodb")
-    dynamodb.create_table(TableName=names.table("documents-received"), BillingMode="PAY_PER_REQUEST",
-                          AttributeDefinitions=[{"AttributeName": "Key", "AttributeType": "S"}],
-                          KeySchema=[{"AttributeName": "Key", "KeyType": "HASH"}],
-                          Tags=[{"Key": "workshop:env", "Value": prefix}])
+    dynamodb.create_table(
+        TableName=names.table("documents-received"),
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "Key", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "Key", "KeyType": "HASH"}],
+        Tags=[{"Key": "workshop:env", "Value": prefix}],
+    )
     progress.write(dynamodb, class_, progress.Record(prefix, "2.1", "t", progress.INCORRECT, "wrong key"))
     broken = _outcomes(backend, prefix, tmp_path, "1", "2")
     assert broken["1.2"] is not grading.Outcome.CORRECT and broken["2.1"] is grading.Outcome.INCORRECT
@@ -56,8 +62,9 @@ def test_reset_from_the_command_line(emulator, backend, prefix):
     assert run_script(emulator, "setup_env.py", "--prefix", prefix).returncode == 0
     names = backend.names(prefix)
     backend.client("s3").create_bucket(Bucket=names.bucket("scratch"))
-    backend.client("s3").put_bucket_tagging(Bucket=names.bucket("scratch"),
-                                            Tagging={"TagSet": [{"Key": "workshop:env", "Value": prefix}]})
+    backend.client("s3").put_bucket_tagging(
+        Bucket=names.bucket("scratch"), Tagging={"TagSet": [{"Key": "workshop:env", "Value": prefix}]}
+    )
     backend.client("s3").delete_bucket(Bucket=names.bucket("error"))  # broken by hand
     result = run_script(emulator, "-m", "workshop", "reset", "--step", "0", "--prefix", prefix)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -73,4 +80,3 @@ def test_reset_refuses_a_real_account_without_confirmation_and_an_impossible_ste
         steps.reset(1, real, "ana")
     with pytest.raises(WorkshopError, match="--upto can be at most"):
         steps.reset(99, real, "ana", yes=True)
-

@@ -11,8 +11,12 @@ from workshop.core.errors import WorkshopError
 
 BASE_COUNT = len(environment.BASE_RESOURCES)
 # each command under both of its names: the documented script and the one command line
-SETUP_AND_TEARDOWN = (("setup_env.py",), ("teardown_env.py",), ("-m", "workshop", "setup"),
-                      ("-m", "workshop", "teardown"))
+SETUP_AND_TEARDOWN = (
+    ("setup_env.py",),
+    ("teardown_env.py",),
+    ("-m", "workshop", "setup"),
+    ("-m", "workshop", "teardown"),
+)
 
 
 def _one_error_line(result):
@@ -91,14 +95,31 @@ def test_prefixes_list(emulator, backend, prefix):
     assert inventory.find(backend, backend.names(f"{prefix}-ana")) == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--prefix", "Bad_Name"], "Invalid participant prefix 'Bad_Name'"),
-    (["--prefixes", "ok,ok"], "names a participant twice"),
-    (["--participants", "0"], "at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--prefix", "Bad_Name"], "Invalid participant prefix 'Bad_Name'"),
+        (["--prefixes", "ok,ok"], "names a participant twice"),
+        (["--participants", "0"], "at least 1"),
+        (["--prefix", ""], "--prefix is empty"),
+        (["--participants", "2", "--workers", "0"], "--workers 0: at least 1"),
+    ],
+)
 def test_bad_input_is_one_clear_line(emulator, args, message):
     for command in SETUP_AND_TEARDOWN:
         assert message in _one_error_line(run_script(emulator, *command, *args))
+
+
+@pytest.mark.parametrize("host", ["http://10.0.0.5:9999/", "10.0.0.5:4566", "lab pc", ""])
+def test_a_connect_host_that_is_not_an_address_is_one_clear_line(emulator, backend, prefix, host):
+    result = run_script(emulator, "setup_env.py", "--participants", "1", "--prefix", prefix, "--connect-host", host)
+    assert "give this machine's address only" in _one_error_line(result)
+    assert inventory.find(backend, backend.names(f"{prefix}-01")) == []  # refused before anything was created
+
+
+def test_status_and_reset_refuse_an_empty_prefix(emulator):
+    for command in (["-m", "workshop", "status"], ["-m", "workshop", "reset", "--step", "1"]):
+        assert "--prefix is empty" in _one_error_line(run_script(emulator, *command, "--prefix", ""))
 
 
 def test_an_unreachable_endpoint_is_one_clear_line(emulator):
@@ -156,8 +177,9 @@ def test_upto_beyond_the_existing_solutions_is_refused_before_anything_is_create
     assert inventory.find(backend, backend.names(prefix)) == []
 
 
-def test_upto_the_capstone_completes_every_step_before_it_and_teardown_removes_it_all(emulator, backend, prefix,
-                                                                                        tmp_path):
+def test_upto_the_capstone_completes_every_step_before_it_and_teardown_removes_it_all(
+    emulator, backend, prefix, tmp_path
+):
     """--upto 9 runs the solutions of steps 0 to 8 in one kernel: each of their checks is then correct."""
     from workshop.teaching import grading
 
@@ -168,8 +190,9 @@ def test_upto_the_capstone_completes_every_step_before_it_and_teardown_removes_i
     assert {v.exercise.split(".")[0] for v in verdicts} == {str(n) for n in range(9)}
     # setup confirmed every check in its own folder; from here, an exercise judged on a file the
     # solution wrote there (a worker module) can only say that file is not in this folder
-    elsewhere = [v for v in verdicts
-                 if v.outcome is grading.Outcome.NOT_ATTEMPTED and "there is no handlers/" in v.message]
+    elsewhere = [
+        v for v in verdicts if v.outcome is grading.Outcome.NOT_ATTEMPTED and "there is no handlers/" in v.message
+    ]
     assert [v.line for v in verdicts if v.outcome is not grading.Outcome.CORRECT and v not in elsewhere] == []
     assert len(elsewhere) <= 1
     assert run_script(emulator, "teardown_env.py", "--prefix", prefix).returncode == 0

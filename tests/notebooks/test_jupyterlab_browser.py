@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, local_environment
-from workshop.teaching import grading
 from workshop.core import launcher
 from workshop.core.launcher import free_port
+from workshop.teaching import grading
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOK = "solutions/09_capstone.ipynb"  # a mermaid diagram, a plot, checks and a score, about a minute
@@ -39,8 +39,10 @@ NEWS_PROMPT = "Would you like to get notified about official Jupyter news?"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(900),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no system Chromium at /usr/bin/chromium "
-                       "(apt-get install chromium; .ci/run installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="no system Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
+    ),
 ]
 
 
@@ -70,15 +72,33 @@ def lab(tmp_path):
     (root / NOTEBOOK).write_text(json.dumps(without_outputs(json.loads(original)), indent=1))
     emulator_port, lab_port, token = free_port(), free_port(), secrets.token_hex(16)
     env = local_environment(emulator_port, tmp_path / "state")
-    env.update(WORKSHOP_PREFIX=f"browser{os.getpid() % 10000}", JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"), IPYTHONDIR=str(tmp_path / "ipython"),
-               JUPYTER_PLATFORM_DIRS="1")
+    env.update(
+        WORKSHOP_PREFIX=f"browser{os.getpid() % 10000}",
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+        IPYTHONDIR=str(tmp_path / "ipython"),
+        JUPYTER_PLATFORM_DIRS="1",
+    )
     log_path = tmp_path / "lab.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "workshop", "lab", "--no-browser", f"--port={lab_port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "workshop",
+            "lab",
+            "--no-browser",
+            f"--port={lab_port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{lab_port}"
     try:
         deadline = time.monotonic() + 240  # emulator start, setup_env.py, JupyterLab start
@@ -87,8 +107,7 @@ def lab(tmp_path):
             assert time.monotonic() < deadline, f"JupyterLab did not answer within 240 s:\n{log_path.read_text()}"
             time.sleep(0.5)
         assert launcher.probe(f"http://127.0.0.1:{emulator_port}"), "the lab's private emulator is running"
-        yield {"base": base, "token": token, "root": root, "env": env, "log": log_path,
-               "original": original}
+        yield {"base": base, "token": token, "root": root, "env": env, "log": log_path, "original": original}
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)  # the launcher stops JupyterLab (and its kernels) with it
@@ -97,8 +116,7 @@ def lab(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-        subprocess.run([sys.executable, "-m", "workshop", "stop"], cwd=ROOT, env=env, timeout=60,
-                       capture_output=True)
+        subprocess.run([sys.executable, "-m", "workshop", "stop"], cwd=ROOT, env=env, timeout=60, capture_output=True)
         log.close()
         for _ in range(40):
             if not launcher.probe(f"http://127.0.0.1:{emulator_port}", timeout=0.5):
@@ -149,17 +167,24 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
                     const running = prompts.some(p => p.textContent.includes('*'));
                     const numbered = prompts.length === count && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
                     return indicator && indicator.dataset.status === 'idle' && !running && (numbered || failed);
-                }""", arg=code_cells, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=1000)
+                }""",
+                arg=code_cells,
+                timeout=RUN_ALL_TIMEOUT_S * 1000,
+                polling=1000,
+            )
             errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
             assert errors.count() == 0, "\n---\n".join(errors.all_inner_texts())
-            numbers = [int(text.strip("[]: ")) for text in
-                       notebook.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
+            numbers = [
+                int(text.strip("[]: "))
+                for text in notebook.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()
+            ]
             assert sorted(numbers) == list(range(1, code_cells + 1)), f"every cell ran once, in order: {numbers}"
             outputs = "\n".join(notebook.locator(".jp-OutputArea-output").all_inner_texts())
             assert "Traceback" not in outputs, outputs
             score = re.search(r"Lab 9 score: (\d+) of (\d+) correct", outputs)
-            assert score and score[1] == score[2] == str(len(grading.exercises("9") + grading.questions(
-                "9", asked_in=NOTEBOOK))), outputs
+            assert score and score[1] == score[2] == str(
+                len(grading.exercises("9") + grading.questions("9", asked_in=NOTEBOOK))
+            ), outputs
             assert page.get_by_text(NEWS_PROMPT).count() == 0, "JupyterLab's news prompt appeared during the run"
 
             plot = notebook.locator(".jp-OutputArea-output img[src^='data:image/png']").first

@@ -25,10 +25,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from workshop.lab_helpers import chaos
 from workshop.account import environment
-from workshop.teaching import grading
 from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.lab_helpers import chaos
+from workshop.teaching import grading
 from workshop.teaching.notebook_outputs import SANITIZE_FILE
 
 SANITIZE = SANITIZE_FILE
@@ -52,8 +52,9 @@ def ci_prefix(path: Path) -> str:
 
 def run_in_kernel(path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute(env=env)
     return notebook
 
@@ -61,14 +62,36 @@ def run_in_kernel(path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
 def run_nbval(path: Path, env: dict[str, str], *options: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """nbval in a process of its own, with the kernel of this environment and our masks."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-         "--nbval-sanitize-with", str(SANITIZE), *options, str(path)],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(SANITIZE),
+            *options,
+            str(path),
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def errors_of(notebook: nbformat.NotebookNode) -> list[str]:
-    return [f"{o.ename}: {o.evalue}" for c in notebook.cells if c.cell_type == "code"
-            for o in c.outputs if o.output_type == "error"]
+    return [
+        f"{o.ename}: {o.evalue}"
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
 
 
 def text_of(cell: nbformat.NotebookNode) -> str:
@@ -94,14 +117,18 @@ def participant(backend, emulator):
     """Provision the base environment for a notebook's own participant; returns its prefix.
     The teaching switches start off: a notebook stopped inside a chaos block (a timeout) must
     not hand its injected failures to the next one."""
-    request = urllib.request.Request(f"http://127.0.0.1:{emulator['WORKSHOP_PORT']}/_workshop/chaos",
-                                     data=json.dumps(chaos.OFF).encode(), method="POST")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{emulator['WORKSHOP_PORT']}/_workshop/chaos",
+        data=json.dumps(chaos.OFF).encode(),
+        method="POST",
+    )
     urllib.request.urlopen(request, timeout=10).close()
 
     def provision(path: Path) -> str:
         prefix = ci_prefix(path)
         environment.provision(backend, backend.names(prefix))
         return prefix
+
     return provision
 
 
@@ -172,11 +199,24 @@ def test_committed_outputs_carry_no_secrets_accounts_or_paths(path):
 
 
 def test_the_scan_finds_what_it_looks_for():
-    leaky = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
-        nbformat.v4.new_output("stream", text="AKIAIOSFODNN7EXAMPLE in /home/ana/kit, account 210987654321\n"),
-        nbformat.v4.new_output("stream", text="arn:aws:iam::123456789012:role/x is a placeholder\n")])])
-    assert committed_output_problems(leaky) == ["cell 1: an AWS access key id", "cell 1: a machine path",
-                                                "cell 1: account id 210987654321"]
+    leaky = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "x",
+                outputs=[
+                    nbformat.v4.new_output(
+                        "stream", text="AKIAIOSFODNN7EXAMPLE in /home/ana/kit, account 210987654321\n"
+                    ),
+                    nbformat.v4.new_output("stream", text="arn:aws:iam::123456789012:role/x is a placeholder\n"),
+                ],
+            )
+        ]
+    )
+    assert committed_output_problems(leaky) == [
+        "cell 1: an AWS access key id",
+        "cell 1: a machine path",
+        "cell 1: account id 210987654321",
+    ]
 
 
 def test_nbval_catches_an_output_that_changed(tmp_path, emulator, participant):
@@ -208,5 +248,7 @@ def test_a_solved_lab_with_cells_reordered_and_duplicated_still_checks_right(tmp
     assert not errors_of(result)
     lines = verdict_lines(result)
     lab = source.name[:2].lstrip("0") or "0"
-    assert set(lines) == {e.id for e in grading.exercises(lab) + grading.questions(lab, asked_in=f"solutions/{source.name}")}
+    assert set(lines) == {
+        e.id for e in grading.exercises(lab) + grading.questions(lab, asked_in=f"solutions/{source.name}")
+    }
     assert all("correct —" in line for line in lines.values()), lines

@@ -6,9 +6,9 @@ import argparse
 import os
 import shlex
 
+from workshop.cli import participants
 from workshop.core import backend as backends
 from workshop.core.errors import WorkshopError
-from workshop.core.naming import resolve_prefix
 
 __all__ = ["add_commands", "env", "serve", "start", "status", "stop"]
 
@@ -76,12 +76,13 @@ def stop(_: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
+    prefix = participants.prefix_option(args.prefix)  # a bad one is the only line printed
     backend = backends.current()
     print(f"backend:   {backend.kind}")
     print(f"endpoint:  {backend.endpoint_url or 'AWS (standard endpoints)'}")
     print(f"region:    {backend.region}")
     print(f"answers:   {_answers(backend)}")
-    print(f"prefix:    {resolve_prefix(args.prefix)}")
+    print(f"prefix:    {prefix}")
     return 0
 
 

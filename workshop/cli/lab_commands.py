@@ -10,7 +10,6 @@ import sys
 
 from workshop.cli import emulator_commands, participants
 from workshop.core import backend as backends
-from workshop.core.naming import resolve_prefix
 from workshop.core.paths import PROJECT_ROOT
 
 __all__ = ["FIRST_NOTEBOOK", "add_commands", "lab", "reset"]
@@ -62,7 +61,7 @@ def reset(args: argparse.Namespace) -> int:
     from workshop.teaching import steps
 
     steps.solutions_before(args.step)
-    prefix = resolve_prefix(args.prefix)
+    prefix = participants.prefix_option(args.prefix)
     backend = participants.connect(args.yes, f"DELETE and re-create (reset to step {args.step})", [prefix])
     done = steps.reset(args.step, backend, prefix, yes=True)  # connect() asked on a real account
     print(done.to_string(index=False))

@@ -7,6 +7,7 @@ Both commands stay thin: they parse, confirm, and call :mod:`workshop.account.en
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 import time
@@ -38,8 +39,10 @@ __all__ = [
     "connection_line",
     "for_each_participant",
     "participant_prefixes",
+    "prefix_option",
     "read_roster",
     "table",
+    "validate_connect_host",
 ]
 
 
@@ -65,7 +68,11 @@ def add_participant_options(parser: argparse.ArgumentParser) -> None:
 
 
 def participant_prefixes(args: argparse.Namespace) -> list[str]:
-    """The prefixes the command acts on, validated; a clear error for a bad one."""
+    """The prefixes the command acts on, validated; a clear error for a bad one (or a bad
+    ``--workers``, the other participant option), before anything is contacted."""
+    prefix_option(args.prefix)
+    if args.workers < 1:
+        raise WorkshopError(f"--workers {args.workers}: at least 1 participant must be handled at a time.")
     if args.prefixes:
         prefixes = [p.strip() for p in args.prefixes.split(",") if p.strip()]
         if not prefixes:
@@ -77,7 +84,18 @@ def participant_prefixes(args: argparse.Namespace) -> list[str]:
         return class_prefixes(validate_prefix(args.prefix) if args.prefix else DEFAULT_PREFIX, args.participants)
     if getattr(args, "roster", None) is not None:
         return list(read_roster(args.roster, class_name(args) or DEFAULT_PREFIX))
-    return [resolve_prefix(args.prefix)]
+    return [prefix_option(args.prefix)]
+
+
+def prefix_option(value: str | None) -> str:
+    """``--prefix`` as given, else ``$WORKSHOP_PREFIX``, else the user name; ``--prefix ''`` is a
+    mistake (an unset shell variable), not a request for the user name."""
+    if value is not None and not value.strip():
+        raise WorkshopError(
+            "--prefix is empty: name the participant (or the class), or leave --prefix out to use "
+            "$WORKSHOP_PREFIX or your user name."
+        )
+    return resolve_prefix(value)
 
 
 def class_name(args: argparse.Namespace) -> str | None:
@@ -103,10 +121,15 @@ def read_roster(path: Path, class_: str) -> dict[str, str]:
     """
     import unicodedata
 
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+    try:  # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first name
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as error:
         raise WorkshopError(f"Cannot read the roster {path}: {error.strerror}.") from None
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise WorkshopError(
+            f"{path}, line {line}: not UTF-8 text (byte 0x{error.object[error.start]:02x}); save the roster as UTF-8."
+        ) from None
     room = PREFIX_MAX_LENGTH - len(class_) - 1
     if room < 2:
         raise WorkshopError(f"The class name {class_!r} leaves no room for names in a prefix: use a shorter one.")
@@ -155,6 +178,22 @@ def connection_line(
     elif backend.kind == backends.ENDPOINT:
         variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=backend.endpoint_url or "")
     return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
+
+
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def validate_connect_host(host: str) -> str:
+    """``--connect-host`` is an address (``10.0.0.5``, ``lab-pc.local``): the line adds the scheme
+    and the emulator's own port, so a URL or a port given here would make a line that connects nowhere."""
+    if not _HOST.match(host):
+        raise WorkshopError(
+            f"--connect-host {host!r}: give this machine's address only, as 10.0.0.5 or lab-pc.local; "
+            "the connection lines add http:// and the emulator's port."
+        )
+    return host
 
 
 def connect(yes: bool, action: str, prefixes: Sequence[str]) -> backends.Backend:

@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     jupyterlab_settings.install()  # before `jupyter lab`, which make lab and the README start next
     prefixes = participants.participant_prefixes(args)
     class_ = participants.class_name(args)
+    if args.connect_host is not None:
+        participants.validate_connect_host(args.connect_host)
     steps.solutions_before(args.upto)  # an impossible --upto fails before anything is created
     backend = participants.connect(args.yes, "create", prefixes)
     started = time.perf_counter()
