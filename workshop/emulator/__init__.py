@@ -6,6 +6,7 @@ starts it (``python -m workshop serve``).
 """
 
 __all__ = [
+    "admin_guard",
     "api_gateway",
     "app",
     "cloudwatch",

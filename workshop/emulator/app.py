@@ -13,6 +13,7 @@ from workshop import __version__
 from workshop.aws.errors import status_line
 from workshop.core.launcher import IDENTITY
 from workshop.emulator import api_gateway, s3_guard
+from workshop.emulator.admin_guard import AdminGuard
 from workshop.emulator.functions import invoke_api as lambda_api
 from workshop.emulator.moto_adapters import server as moto_server
 from workshop.emulator.ports import AdminService
@@ -28,14 +29,19 @@ class EmulatorApp:
         service: AdminService,
         on_shutdown: Callable[[], None] | None = None,
         on_request: Callable[[], None] | None = None,
+        guard: AdminGuard | None = None,
     ) -> None:
         self._moto = moto_server.moto_wsgi_app()
         self._service = service
         self._started = time.time()
         self._on_shutdown = on_shutdown
         self._on_request = on_request  # an AWS request may change state: the snapshotter is told
+        self._guard = guard or AdminGuard(None)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        refused = self._guard.refuse(environ, start_response)
+        if refused is not None:
+            return refused
         path = environ.get("PATH_INFO", "")
         if path.startswith(ADMIN_PREFIX):
             return self._admin(path[len(ADMIN_PREFIX) :], environ, start_response)

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from workshop.core import launcher
 from workshop.core.errors import WorkshopError
-from workshop.emulator import moto_adapters, persistence
+from workshop.emulator import admin_guard, moto_adapters, persistence
 from workshop.emulator.app import EmulatorApp
 from workshop.emulator.moto_adapters import server as moto_server
 from workshop.emulator.service import EmulatorService
@@ -58,7 +58,16 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
             print(f"Loaded the saved state ({snapshots.path})", flush=True)
         snapshots.start()
         service.snapshots = snapshots
-    app = EmulatorApp(service, on_shutdown=stop.set, on_request=snapshots.changed if snapshots else None)
+    token = None
+    if not admin_guard.is_loopback(host):
+        token = admin_guard.write_token(launcher.state_dir() / f"admin-token-{port}")
+        _warn_shared(host, port, token)
+    app = EmulatorApp(
+        service,
+        on_shutdown=stop.set,
+        on_request=snapshots.changed if snapshots else None,
+        guard=admin_guard.AdminGuard(token),
+    )
     server = make_server(host, port, app, threaded=True, request_handler=moto_server.REQUEST_HANDLER)
     if quiet:
         # Request lines on every call drown the log that matters; errors still show.
@@ -80,3 +89,16 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
         if snapshots:
             snapshots.stop()  # after the background work stopped: nothing changes while it writes
         print("Workshop emulator stopped.", file=sys.stderr, flush=True)
+
+
+def _warn_shared(host: str, port: int, token: str) -> None:
+    """Said once, at start, to the instructor alone: what serving a room exposes, and the token."""
+    print(
+        f"WARNING: listening on {host}:{port}: anyone who can reach this machine can call this emulator.\n"
+        "  Handlers deployed to it run as this user, with this user's files. Serve a class only on a network you trust.\n"
+        "  Its admin endpoints (/moto-api, shutdown, stats, changing the teaching switches, clearing a webhook\n"
+        f"  channel) need this token in the {admin_guard.HEADER} header; participants' lines never carry it:\n"
+        f"  {token}\n"
+        f"  (kept, readable by you alone, in {launcher.state_dir() / f'admin-token-{port}'})",
+        flush=True,
+    )

@@ -1,0 +1,81 @@
+"""The kit's own endpoints behind the instructor's token when the emulator listens beyond loopback.
+
+On a laptop the emulator listens on 127.0.0.1 and its admin routes are the learner's own. Served
+to a room (``serve --host 0.0.0.0``), anyone on the network reaches them: moto's ``/moto-api/*``
+(reset wipes every participant, ``data.json`` dumps everything), ``/_workshop/shutdown``, the
+emulator's stats, changing the teaching switches and clearing a webhook channel. Those need the
+token the server prints once at start and keeps in an owner-only file of its state directory;
+participants' connection lines never carry it. What a participant's own work needs stays open:
+health, reading the switches, posting to and reading a webhook channel, and every AWS API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HEADER", "AdminGuard", "is_loopback", "write_token"]
+
+HEADER = "X-Workshop-Admin-Token"
+_WSGI_HEADER = "HTTP_" + HEADER.upper().replace("-", "_")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (the address the server binds) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def write_token(path: Path) -> str:
+    """A new token, written readable by this user alone (created with that mode, never widened)."""
+    token = secrets.token_urlsafe(24)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    return token
+
+
+class AdminGuard:
+    """Answers 403 for a guarded route without the token; ``token=None`` guards nothing (loopback)."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+
+    def refuse(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes] | None:
+        if self._token is None or not _guarded(environ):
+            return None
+        given = environ.get(_WSGI_HEADER, "")
+        if given and hmac.compare_digest(given.encode(), self._token.encode()):
+            return None
+        body = (
+            b'{"error": "this endpoint needs the instructor\'s token in the ' + HEADER.encode() + b" header: "
+            b"the emulator serves a network, and this route changes or reveals every participant's work\"}"
+        )
+        start_response("403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _guarded(environ: dict[str, Any]) -> bool:
+    path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+    if path.startswith("/moto-api"):
+        return True
+    if not path.startswith("/_workshop/"):
+        return False  # AWS's APIs
+    route = path.removeprefix("/_workshop/")
+    if route in ("health", "idle"):
+        return False
+    if route == "chaos":
+        return method != "GET"
+    if route.startswith("webhooks/"):
+        return method == "DELETE"
+    return True  # shutdown, stats, and any route added later unless it is opened here
