@@ -2,7 +2,7 @@
 
 import json
 
-from workshop.account import environment, inventory
+from workshop.account import deploy, environment, inventory
 from workshop.core.naming import TAG_KEY, Names
 
 
@@ -182,3 +182,37 @@ def test_teardown_never_touches_decoys(backend, prefix):
     other_found = _kinds(inventory.find(backend, other))
     assert other_found == sorted((r.kind, r.name(other)) for r in environment.BASE_RESOURCES)
     assert inventory.find(backend, names) == []
+
+
+def test_teardown_removes_the_log_groups_lambda_made_for_the_participants_functions(backend, prefix):
+    """Lambda creates /aws/lambda/<function> at the first invocation, untagged: teardown removes
+    it with the tagged function it belongs to, and leaves the group of anyone else's function."""
+    names = backend.names(prefix)
+    environment.provision(backend, names)
+    lam, logs = backend.client("lambda"), backend.client("logs")
+    role = deploy.execution_role_arn(backend, names)
+    code = {"ZipFile": _zip_of("def handler(event, context):\n    print('hello')\n")}
+    mine, stray = names.function("learner-made"), f"{prefix}-stray"
+    lam.create_function(
+        FunctionName=mine, Runtime="python3.12", Role=role, Handler="app.handler", Code=code, Tags={TAG_KEY: prefix}
+    )
+    lam.create_function(FunctionName=stray, Runtime="python3.12", Role=role, Handler="app.handler", Code=code)
+    for function in (mine, stray):
+        lam.get_waiter("function_active_v2").wait(FunctionName=function)
+        lam.invoke(FunctionName=function, Payload=b"{}")
+    groups = {
+        g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}-")["logGroups"]
+    }
+    assert {f"/aws/lambda/{mine}", f"/aws/lambda/{stray}"} <= groups
+    assert not logs.list_tags_log_group(logGroupName=f"/aws/lambda/{mine}").get("tags")  # as Lambda makes it
+
+    found = inventory.find(backend, names)
+    assert ("log_group", f"/aws/lambda/{mine}") in {(f.kind, f.name) for f in found}
+    for resource in found:
+        inventory.delete(backend, resource)
+    groups = {
+        g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}-")["logGroups"]
+    }
+    assert f"/aws/lambda/{mine}" not in groups and f"/aws/lambda/{stray}" in groups
+    lam.delete_function(FunctionName=stray)
+    logs.delete_log_group(logGroupName=f"/aws/lambda/{stray}")

@@ -58,10 +58,15 @@ class Found:
 
 
 def find(backend: Backend, names: Names) -> list[Found]:
-    """Every resource carrying the participant's prefix and tag, in teardown order."""
+    """Every resource carrying the participant's prefix and tag, in teardown order; and the log
+    group of each such function, which Lambda creates untagged at its first invocation."""
     found: list[Found] = []
     for kind in TEARDOWN_ORDER:
-        found.extend(_FINDERS[kind](backend, names))
+        if kind == "log_group":
+            functions = {resource.name for resource in found if resource.kind == "function"}
+            found.extend(_find_log_groups(backend, names, functions))
+        else:
+            found.extend(_FINDERS[kind](backend, names))
     return found
 
 
@@ -154,11 +159,12 @@ def _find_buckets(backend: Backend, names: Names) -> Iterator[Found]:
             yield Found("bucket", name, name)
 
 
-def _find_log_groups(backend: Backend, names: Names) -> Iterator[Found]:
+def _find_log_groups(backend: Backend, names: Names, functions: set[str]) -> Iterator[Found]:
+    """Tagged groups, and ``/aws/lambda/<function>`` of the participant's tagged functions."""
     prefix = f"/aws/lambda/{names.prefix}-"
     for group in _paginate(backend.client("logs"), "describe_log_groups", "logGroups", logGroupNamePrefix=prefix):
         name = group["logGroupName"]
-        if _tagged(backend, "log_group", name, names):
+        if name.removeprefix("/aws/lambda/") in functions or _tagged(backend, "log_group", name, names):
             yield Found("log_group", name, name)
 
 
@@ -190,7 +196,6 @@ _FINDERS: dict[str, Callable[[Backend, Names], Iterator[Found]]] = {
     "queue": _find_queues,
     "table": _find_tables,
     "bucket": _find_buckets,
-    "log_group": _find_log_groups,
     "key": _find_keys,
     "role": _find_roles,
 }
