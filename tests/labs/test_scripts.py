@@ -88,6 +88,24 @@ def test_a_class_of_ten_is_provisioned_isolated_and_torn_down(emulator, backend,
         assert inventory.find(backend, backend.names(member)) == []
 
 
+def test_a_class_teardown_leaves_a_participant_named_like_the_class(emulator, backend, prefix):
+    """Participant ``<p>`` (prefix and tag ``<p>``) and class ``<p>`` (its progress table is
+    ``<p>-progress``, tagged ``<p>``): the class's teardown removes its members and its table only."""
+    alone = run_script(emulator, "setup_env.py", "--prefix", prefix)
+    assert alone.returncode == 0, alone.stderr
+    mine = inventory.find(backend, backend.names(prefix))
+    assert len(mine) == BASE_COUNT
+    klass = run_script(emulator, "setup_env.py", "--participants", "1", "--prefix", prefix)
+    assert klass.returncode == 0, klass.stderr
+
+    gone = run_script(emulator, "teardown_env.py", "--participants", "1", "--prefix", prefix)
+    assert gone.returncode == 0, gone.stderr
+    assert "1 resources of the class" in gone.stdout and f"{prefix}-progress" in gone.stdout
+    assert inventory.find(backend, backend.names(f"{prefix}-01")) == []
+    assert inventory.find(backend, backend.names(prefix)) == mine
+    run_script(emulator, "teardown_env.py", "--prefix", prefix)
+
+
 def test_prefixes_list(emulator, backend, prefix):
     result = run_script(emulator, "setup_env.py", "--prefixes", f"{prefix}-ana,{prefix}-bo")
     assert result.returncode == 0 and "2 of 2 participants ready." in result.stdout

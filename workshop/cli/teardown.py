@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from workshop.account import inventory
 from workshop.cli import participants
+from workshop.teaching import progress
 
 __all__ = ["DESCRIPTION", "add_commands", "run"]
 
@@ -40,18 +42,28 @@ def run(args: argparse.Namespace) -> int:
     backend = participants.connect(args.yes or args.dry_run, "list" if args.dry_run else "DELETE", prefixes)
     action = "would delete" if args.dry_run else "deleted"
 
-    def teardown(prefix: str) -> list[dict]:
+    def teardown(prefix: str, wanted: Callable[[inventory.Found], bool] = lambda resource: True) -> list[dict]:
         rows = []
         for resource in inventory.find(backend, backend.names(prefix)):
+            if not wanted(resource):
+                continue
             if not args.dry_run:
                 inventory.delete(backend, resource)
             rows.append({"participant": prefix, "kind": resource.kind, "name": resource.name, "action": action})
         return rows
 
+    def class_teardown(class_: str) -> list[dict]:
+        """The class's own resource is its progress table. A participant whose prefix is the class's
+        name (participant ``ana``, class ``ana``) carries the same prefix and tag: the rest is theirs."""
+        table = progress.table_name(class_)
+        return teardown(class_, lambda resource: (resource.kind, resource.name) == ("table", table))
+
     results = participants.for_each_participant(prefixes, teardown, args.workers)
     # the class's own resources (its progress table) go last, once every participant's went
     own = (
-        participants.for_each_participant([class_], teardown, 1) if class_ and not any(r.error for r in results) else []
+        participants.for_each_participant([class_], class_teardown, 1)
+        if class_ and not any(r.error for r in results)
+        else []
     )
     rows = [row for result in results for row in result.rows]
     class_rows = [row for result in own for row in result.rows]
