@@ -4,13 +4,16 @@ loses at most the last couple of seconds, and no stream record is handed over tw
 from __future__ import annotations
 
 import json
+import pickle
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import emulator_process
+from tests.conftest import emulator_process, local_environment
 from tests.emulator.test_event_source_mappings import _stream_table
 from tests.lambda_helpers import deploy_source, ready_names
 from workshop.core import backend as backends
@@ -228,3 +231,53 @@ def test_start_fresh_refuses_while_an_emulator_holds_its_state(tmp_path):
             [sys.executable, "-m", "workshop", "start", "--fresh"], env=env, capture_output=True, text=True, timeout=60
         )
         assert done.returncode != 0 and "stop it first" in done.stderr + done.stdout, done
+
+
+class _RunsCodeWhenUnpickled:
+    """What a replaced state file could hold: unpickling it creates ``path`` (it could do anything)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_the_state_file_is_owner_only_sealed_and_a_replaced_one_never_runs(tmp_path):
+    port = free_port()
+    state = tmp_path / f"emulator-{port}.state"
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        _backend(env).client("s3").create_bucket(Bucket="kept")
+    for private in (state, tmp_path / "state.key"):
+        assert private.stat().st_mode & 0o777 == 0o600, private
+    assert state.read_bytes().startswith(persistence.MAGIC)
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        assert [b["Name"] for b in _backend(env).client("s3").list_buckets()["Buckets"]] == ["kept"]
+    previous = tmp_path / f"emulator-{port}.state.previous"
+    assert previous.exists() and previous.stat().st_mode & 0o777 == 0o600  # what that run began with
+
+    marker = tmp_path / "the-pickle-ran"
+    payload = pickle.dumps(_RunsCodeWhenUnpickled(marker))
+    forged = persistence.MAGIC + b"\0" * 32 + payload  # the kit's header, a made-up HMAC
+    for replaced in (forged, payload):  # and a bare pickle, as the old format was
+        state.write_bytes(replaced)
+        with emulator_process(tmp_path, port=port, persist=True) as env:
+            assert _backend(env).client("s3").list_buckets()["Buckets"] == []
+        assert not marker.exists(), "the state file was unpickled before it was checked"
+    assert len(list(tmp_path.glob(f"emulator-{port}.state.unreadable-*"))) == 2
+    assert "HMAC does not match" in (tmp_path / "emulator.log").read_text()
+
+
+def test_a_class_emulator_does_not_start_empty_on_an_unreadable_state(tmp_path):
+    port = free_port()
+    state = tmp_path / f"emulator-{port}.state"
+    state.write_bytes(b"damaged")
+    env = {**local_environment(port, tmp_path), "WORKSHOP_PERSIST": "on"}
+    serve = [sys.executable, "-m", "workshop", "serve", "--host", "0.0.0.0", "--port", str(port), "--quiet"]
+    refused = subprocess.run(serve, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2, refused
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be loaded" in lines[0] and "--fresh" in lines[0], refused.stderr
+    assert state.read_bytes() == b"damaged"  # left where it was
+    with emulator_process(tmp_path, port=port, persist=True, serve_args=("--host", "0.0.0.0", "--fresh")) as started:
+        assert _backend(started).client("s3").list_buckets()["Buckets"] == []

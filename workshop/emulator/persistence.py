@@ -8,12 +8,19 @@ emulator's log. It writes after a change, at most every couple of seconds (less 
 the state is large: a snapshot never takes more than a few per cent of the emulator's
 time), and once more on a clean stop. The next start on that port loads it.
 
+Unpickling runs code, so the file is not trusted for being there: it is written readable by its
+owner alone and carries an HMAC-SHA256 of its content under a key of this installation
+(``state.key`` in the state directory, owner-only, made at the first save). A file whose HMAC
+does not match is never unpickled. The snapshot a run started from is kept as ``.previous``, so
+a wipe during the run can be undone (stop, copy it over the state file, start).
+
 What a restart does lose: anything changed in the last interval before a crash (a clean stop
 loses nothing), an S3 or SNS event in the instant between its cause and its queueing, SQS
 metrics' counters for the current minute, the chat-webhook inbox, and warm Lambda workers
 (the next invoke is cold, as after AWS recycles an environment). A state file that cannot be
-read (another moto version, a damaged file) is moved aside, never deleted, and the
-emulator starts empty.
+read or trusted (another moto version, a damaged or replaced file) is moved aside, never
+deleted, and a laptop's emulator starts empty; a class's (``serve --host 0.0.0.0``) refuses to
+start, with one line, unless ``--fresh``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from __future__ import annotations
 import collections
 import copy
 import copyreg
+import hashlib
+import hmac
 import io
 import os
 import pickle
@@ -32,11 +41,46 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workshop.core.errors import WorkshopError
 from workshop.emulator.moto_adapters import state as moto_state
 
 MIN_INTERVAL_SECONDS = 2.0
 MAX_SHARE_OF_TIME = 0.05  # snapshots may take at most this share of the emulator's time
-FORMAT = 1
+FORMAT = 2
+MAGIC = b"workshop-emulator-state 2\n"  # then the HMAC-SHA256 of the pickle, then the pickle
+_DIGEST_BYTES = hashlib.sha256().digest_size
+
+
+class UntrustedState(ValueError):
+    """A state file this installation did not write: never unpickled."""
+
+
+def installation_key(state_dir: Path) -> bytes:
+    """This installation's key for the state files' HMAC, made owner-only at first use."""
+    path = state_dir / "state.key"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(descriptor, "wb") as file:
+        key = os.urandom(32)
+        file.write(key)
+    return key
+
+
+def seal(data: bytes, key: bytes) -> bytes:
+    return MAGIC + hmac.new(key, data, hashlib.sha256).digest() + data
+
+
+def unseal(sealed: bytes, key: bytes) -> bytes:
+    """The pickle inside ``sealed``, or :class:`UntrustedState` before anything is unpickled."""
+    if not sealed.startswith(MAGIC):
+        raise UntrustedState("not a state file of this kit's format")
+    digest, data = sealed[len(MAGIC) : len(MAGIC) + _DIGEST_BYTES], sealed[len(MAGIC) + _DIGEST_BYTES :]
+    if not hmac.compare_digest(digest, hmac.new(key, data, hashlib.sha256).digest()):
+        raise UntrustedState("its HMAC does not match this installation's key: changed or written elsewhere")
+    return data
+
 
 _LOCK_TYPES = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
 
@@ -147,9 +191,10 @@ def load_state(data: bytes) -> dict[str, Any]:
 class Snapshotter:
     """Writes the state after changes; :meth:`restore` reads it back at start."""
 
-    def __init__(self, path: Path, extra: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, path: Path, extra: Callable[[], dict[str, Any]], key: bytes) -> None:
         self.path = path
         self._extra = extra
+        self._key = key
         self._changed = threading.Event()
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
@@ -158,13 +203,23 @@ class Snapshotter:
         self.writes = 0
         self._thread: threading.Thread | None = None
 
-    def restore(self) -> dict[str, Any] | None:
-        """The saved ``extra`` after loading the backends, or None when there is nothing to load."""
+    def restore(self, strict: bool = False) -> dict[str, Any] | None:
+        """The saved ``extra`` after loading the backends, or None when there is nothing to load.
+
+        ``strict`` (a class's emulator): a file that cannot be loaded stops the start instead
+        of letting the class begin empty; it stays where it is."""
         if not self.path.exists():
             return None
+        sealed = self.path.read_bytes()
         try:
-            extra = load_state(self.path.read_bytes())
-        except Exception as error:  # never lose the file: move it aside and start empty
+            extra = load_state(unseal(sealed, self._key))
+        except Exception as error:
+            if strict:
+                raise WorkshopError(
+                    f"The saved state {self.path} cannot be loaded ({error}); a class's emulator does not "
+                    "start empty by surprise: start it with --fresh to set the file aside and start empty."
+                ) from None
+            # never lose the file: move it aside and start empty
             aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
             os.replace(self.path, aside)
             print(
@@ -173,6 +228,7 @@ class Snapshotter:
                 flush=True,
             )
             return None
+        _write_private(self.path.with_name(self.path.name + ".previous"), sealed)  # what this run began with
         return extra
 
     def set_aside(self) -> None:
@@ -208,7 +264,7 @@ class Snapshotter:
             started = time.perf_counter()
             data = dump_state(self._extra())
             partial = self.path.with_name(self.path.name + ".partial")
-            partial.write_bytes(data)
+            _write_private(partial, seal(data, self._key))
             os.replace(partial, self.path)  # a crash mid-write leaves the previous snapshot whole
             self.last_seconds = time.perf_counter() - started
             self.last_bytes = len(data)
@@ -236,3 +292,11 @@ class Snapshotter:
                 file=sys.stderr,
                 flush=True,
             )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` readable by this user alone (created so, never widened afterwards)."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)

@@ -49,10 +49,13 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
     )
     snapshots = None
     if os.environ.get("WORKSHOP_PERSIST", "on").lower() not in ("off", "0", "no", "false"):
-        snapshots = persistence.Snapshotter(launcher.state_dir() / f"emulator-{port}.state", service.saved_work)
+        state_dir = launcher.state_dir()
+        snapshots = persistence.Snapshotter(
+            state_dir / f"emulator-{port}.state", service.saved_work, persistence.installation_key(state_dir)
+        )
         if fresh:
             snapshots.set_aside()
-        saved = snapshots.restore()
+        saved = snapshots.restore(strict=not admin_guard.is_loopback(host))
         if saved is not None:
             service.resume_work(saved)
             print(f"Loaded the saved state ({snapshots.path})", flush=True)
