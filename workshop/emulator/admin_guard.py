@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import os
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from workshop.aws.errors import status_line
 
 __all__ = ["HEADER", "AdminGuard", "is_loopback", "write_token"]
 
@@ -57,11 +60,12 @@ class AdminGuard:
         given = environ.get(_WSGI_HEADER, "")
         if given and hmac.compare_digest(given.encode(), self._token.encode()):
             return None
-        body = (
-            b'{"error": "this endpoint needs the instructor\'s token in the ' + HEADER.encode() + b" header: "
-            b"the emulator serves a network, and this route changes or reveals every participant's work\"}"
+        reason = (
+            f"this endpoint needs the instructor's token in the {HEADER} header: the emulator serves a "
+            "network, and this route changes or reveals every participant's work"
         )
-        start_response("403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        body = json.dumps({"error": reason}).encode()  # the kit's admin answer, as app.py's routes give
+        start_response(status_line(403), [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
 
