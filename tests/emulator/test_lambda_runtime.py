@@ -305,3 +305,34 @@ def test_deleting_a_function_stops_its_worker_processes(backend, names):
         return False
 
     wait_for(gone, "the deleted function's worker to exit", timeout=10)
+
+
+def test_an_idle_worker_is_reaped_and_the_next_invoke_starts_cold(tmp_path, prefix):
+    """As Lambda reclaims an idle execution environment: a worker nobody invoked for
+    WORKSHOP_IDLE_WORKER_SECONDS stops, and the next invocation starts a new one."""
+    import os
+
+    from tests.conftest import emulator_process
+    from workshop.core import backend as backends
+
+    source = (
+        "import os\ncount = 0\ndef handler(e, c):\n    global count\n    count += 1\n    return [os.getpid(), count]\n"
+    )
+    with emulator_process(tmp_path, settings={"WORKSHOP_IDLE_WORKER_SECONDS": "1"}) as env:
+        own = backends.Backend(backends.EMBEDDED, f"http://127.0.0.1:{env['WORKSHOP_PORT']}", backends.LOCAL_REGION)
+        names = ready_names(own, prefix)
+        deploy_source(own, names, "naps", source)
+        function = names.function("naps")
+        pid, count = invoke(own, function)[1]
+        assert invoke(own, function)[1] == [pid, count + 1]  # warm: the same process, its globals kept
+
+        def gone():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            return False
+
+        wait_for(gone, "the idle worker to be reaped", timeout=15)
+        response, (new_pid, new_count) = invoke(own, function)
+        assert new_pid != pid and new_count == 1 and "FunctionError" not in response

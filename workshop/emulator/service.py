@@ -41,7 +41,13 @@ class EmulatorService:
         self.settings = settings or Settings.from_environment()
         self.chaos = chaos or Chaos.from_environment()
         self._work_dir = Path(tempfile.mkdtemp(prefix="workshop-lambda-"))
-        self.runtime = LambdaRuntime(endpoint_url, self._work_dir, self._write_logs, self.settings.lambda_concurrency)
+        self.runtime = LambdaRuntime(
+            endpoint_url,
+            self._work_dir,
+            self._write_logs,
+            self.settings.lambda_concurrency,
+            idle_seconds=self.settings.idle_worker_seconds,
+        )
         self._backends: dict[str, Backend] = {}
         self._backends_lock = threading.Lock()
         self.invoker = AsyncInvoker(

@@ -33,6 +33,10 @@ class Settings:
     lambda_concurrency: int = 4
     # How long one CloudWatch minute lasts: metric publication and alarm periods.
     metric_minute_seconds: float = 1.0
+    # A warm worker idle this long stops, as Lambda reclaims an idle execution environment
+    # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). Real time,
+    # not compressed: after a break a learner's next invoke starts cold, as on AWS.
+    idle_worker_seconds: float = 300.0
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -40,6 +44,7 @@ class Settings:
             time_scale=_float("WORKSHOP_TIME_SCALE", DEFAULT_TIME_SCALE),
             lambda_concurrency=int(_float("WORKSHOP_LAMBDA_CONCURRENCY", 4)),
             metric_minute_seconds=_float("WORKSHOP_METRIC_MINUTE_SECONDS", 1.0),
+            idle_worker_seconds=_float("WORKSHOP_IDLE_WORKER_SECONDS", 300.0),
         )
 
     def scaled(self, aws_seconds: float) -> float:

@@ -32,7 +32,7 @@ class _FunctionPool:
     def __init__(self, spec: FunctionSpec, task_root: Path, endpoint_url: str, limit: int) -> None:
         self.spec = spec
         self._task_root, self._endpoint_url, self._limit = task_root, endpoint_url, limit
-        self._idle: list[ExecutionEnvironment] = []
+        self._idle: list[tuple[float, ExecutionEnvironment]] = []  # (released at, monotonic), newest last
         self._busy = 0
         self._condition = threading.Condition()
         self.retired = False
@@ -41,7 +41,7 @@ class _FunctionPool:
         with self._condition:
             while True:
                 while self._idle:
-                    environment = self._idle.pop()
+                    _, environment = self._idle.pop()
                     if environment.alive:
                         self._busy += 1
                         return environment
@@ -62,7 +62,7 @@ class _FunctionPool:
             self._busy -= 1
             if environment is not None:
                 if environment.alive and not self.retired:
-                    self._idle.append(environment)
+                    self._idle.append((time.monotonic(), environment))
                 else:
                     environment.kill()
             self._condition.notify()
@@ -72,20 +72,49 @@ class _FunctionPool:
         with self._condition:
             self.retired = True
             idle, self._idle = self._idle, []
-        for environment in idle:
+        for _, environment in idle:
             environment.kill()
+
+    def reap(self, idle_since: float) -> int:
+        """Stop the environments idle since before ``idle_since`` (monotonic); how many stopped."""
+        with self._condition:
+            stale = [environment for released, environment in self._idle if released < idle_since]
+            self._idle = [(released, environment) for released, environment in self._idle if released >= idle_since]
+        for environment in stale:
+            environment.kill()
+        return len(stale)
 
 
 class LambdaRuntime:
     """Every function's environments; the single entry point to run a function."""
 
-    def __init__(self, endpoint_url: str, work_dir: Path, log_sink: LogSink, concurrency_per_function: int = 4) -> None:
+    def __init__(
+        self,
+        endpoint_url: str,
+        work_dir: Path,
+        log_sink: LogSink,
+        concurrency_per_function: int = 4,
+        idle_seconds: float = 300.0,
+    ) -> None:
         self.endpoint_url = endpoint_url
         self._work_dir = work_dir
         self._log_sink = log_sink
         self._concurrency = concurrency_per_function
         self._pools: dict[str, _FunctionPool] = {}
         self._lock = threading.Lock()
+        self._idle_seconds = idle_seconds
+        self._stopping = threading.Event()
+        self.reaped = 0  # environments stopped for being idle, for the emulator's stats
+        threading.Thread(target=self._reap_idle, name="lambda-reaper", daemon=True).start()
+
+    def _reap_idle(self) -> None:
+        """Stop warm workers nobody has invoked for ``idle_seconds``: a class's afternoon keeps
+        only the environments in use, not every one the morning started."""
+        while not self._stopping.wait(max(0.2, min(30.0, self._idle_seconds / 4))):
+            with self._lock:
+                pools = list(self._pools.values())
+            for pool in pools:
+                self.reaped += pool.reap(time.monotonic() - self._idle_seconds)
 
     def invoke(
         self,
@@ -156,6 +185,7 @@ class LambdaRuntime:
             pool.retire()
 
     def shutdown(self) -> None:
+        self._stopping.set()
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
