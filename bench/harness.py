@@ -29,23 +29,12 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from workshop.core import launcher  # noqa: E402
-from workshop.core.backend import EMBEDDED, Backend  # noqa: E402
+from workshop.core.backend import EMBEDDED, Backend, local_process_environment  # noqa: E402
 from workshop.core.waiting import wait_for  # noqa: E402
 
-# What a private emulator must not inherit from the shell that runs the bench.
-_SCRUBBED = (
-    "AWS_PROFILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_ENDPOINT_URL",
-    "WORKSHOP_BACKEND",
-    "WORKSHOP_PREFIX",
-    "WORKSHOP_PORT",
-    "WORKSHOP_CHAOS_DUPLICATE_RATE",
-    "WORKSHOP_CHAOS_FAILURE_RATE",
-    "WORKSHOP_CHAOS_DELAY_MS",
-)
+# Beyond what the kit never lets a process it starts inherit (backends.SCRUBBED_VARIABLES): the
+# teaching switches of the shell that runs the bench, which would skew every figure.
+_CHAOS_VARIABLES = ("WORKSHOP_CHAOS_DUPLICATE_RATE", "WORKSHOP_CHAOS_FAILURE_RATE", "WORKSHOP_CHAOS_DELAY_MS")
 
 
 class Emulator:
@@ -55,15 +44,10 @@ class Emulator:
         self.port = launcher.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._state = tempfile.TemporaryDirectory(prefix="workshop-bench-")
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-        env.update(
-            WORKSHOP_PORT=str(self.port),
-            WORKSHOP_STATE_DIR=self._state.name,
-            PYTHONPATH=str(ROOT),
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            **settings,
-        )
+        env = local_process_environment(self.port, self._state.name, PYTHONPATH=str(ROOT))
+        for name in _CHAOS_VARIABLES:
+            env.pop(name, None)
+        env.update(settings)
         profile = profile or os.environ.get("BENCH_PROFILE")
         if profile:
             command = [
