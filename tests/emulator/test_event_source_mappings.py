@@ -11,9 +11,11 @@ from tests.lambda_helpers import deploy_source, log_messages, ready_names
 from workshop.core.waiting import wait_for
 
 BATCH_RECORDER = """
-import json
+import json, time
 def handler(event, context):
-    print("EVENT " + json.dumps(event))
+    # the wall clock in ns orders batches that ran on different workers within one millisecond,
+    # where the log's millisecond timestamps tie
+    print("EVENT " + json.dumps({**event, "startedNs": time.time_ns()}))
     failures = []
     for record in event["Records"]:
         body = record.get("body", "")
@@ -315,7 +317,8 @@ def test_fifo_queue_batches_keep_group_order(backend, names):
     sqs.send_message(QueueUrl=url, MessageBody="a0", MessageGroupId="a")  # deduplicated: same content
     _mapping(backend, function, arn, BatchSize=4)
     wait_for(lambda: sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 12, "12 records")
-    bodies = [r["body"] for e in recorded_events(backend, function) for r in e["Records"]]
+    batches = sorted(recorded_events(backend, function), key=lambda e: e["startedNs"])
+    bodies = [r["body"] for e in batches for r in e["Records"]]
     assert len(bodies) == 12
     for group in ("a", "b"):
         assert [b for b in bodies if b[0] == group] == [f"{group}{i}" for i in range(6)]
@@ -414,7 +417,7 @@ def test_a_fifo_group_in_flight_holds_only_its_own_messages(backend, names):
         """
 import json, time
 def handler(event, context):
-    print("EVENT " + json.dumps(event))
+    print("EVENT " + json.dumps({**event, "startedNs": time.time_ns()}))
     if any(r["body"] == "a0" for r in event["Records"]):
         time.sleep(2)
 """,
@@ -426,7 +429,8 @@ def handler(event, context):
         sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=body[0])
     _mapping(backend, function, arn, BatchSize=1)
     wait_for(lambda: sum(len(e["Records"]) for e in recorded_events(backend, function)) >= 4, "4 records", timeout=60)
-    bodies = [r["body"] for e in recorded_events(backend, function) for r in e["Records"]]
+    batches = sorted(recorded_events(backend, function), key=lambda e: e["startedNs"])
+    bodies = [r["body"] for e in batches for r in e["Records"]]
     assert sorted(bodies) == ["a0", "a1", "b0", "b1"]
     assert bodies.index("a0") < bodies.index("a1") and bodies.index("b0") < bodies.index("b1")
 
