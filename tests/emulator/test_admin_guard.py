@@ -16,11 +16,16 @@ import pytest
 
 from tests.conftest import emulator_process
 from workshop.core import backend as backends
+from workshop.core import launcher
 from workshop.emulator import admin_guard
 
 
-def _call(url: str, method: str = "GET", body: bytes | None = None, token: str | None = None) -> int:
+def _call(
+    url: str, method: str = "GET", body: bytes | None = None, token: str | None = None, participant: str | None = None
+) -> int:
     headers = {admin_guard.HEADER: token} if token else {}
+    if participant:  # the prefix a participant's kit names (lab_helpers.kit_emulator)
+        headers[launcher.PARTICIPANT_HEADER] = participant
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -61,6 +66,12 @@ def test_a_shared_emulator_refuses_admin_calls_without_the_token(tmp_path):
         assert _call(f"{url}/_workshop/chaos") == 200
         assert _call(f"{url}/_workshop/webhooks/ana", "POST", json.dumps({"text": "hi"}).encode()) == 200
         assert _call(f"{url}/_workshop/webhooks/ana") == 200
+        # a participant's own switches and own channels (workshop.emulator.scopes) need no token
+        assert (
+            _call(f"{url}/_workshop/chaos", "POST", json.dumps({"failure_rate": 1.0}).encode(), participant="ana")
+            == 200
+        )
+        assert _call(f"{url}/_workshop/webhooks/ana-alerts", "DELETE", participant="ana") == 200
 
         refused = [
             ("/moto-api/reset", "POST", b""),
@@ -73,6 +84,8 @@ def test_a_shared_emulator_refuses_admin_calls_without_the_token(tmp_path):
         for path, method, body in refused:
             assert _call(f"{url}{path}", method, body) == 403, path
             assert _call(f"{url}{path}", method, body, token="not-the-token") == 403, path
+        assert _call(f"{url}/_workshop/webhooks/bob-alerts", "DELETE", participant="ana") == 403, "bob's channel"
+        assert _call(f"{url}/_workshop/stats", participant="ana") == 403
         # nothing was reset, switched or stopped
         assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["ana-kept"]
         assert _call(f"{url}/_workshop/health") == 200

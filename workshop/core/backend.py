@@ -114,6 +114,23 @@ class Backend:
         except botocore.exceptions.EndpointConnectionError as error:
             raise WorkshopError(f"Cannot reach AWS: {error}") from None
 
+    def is_kit_emulator(self) -> bool:
+        """Whether this is the kit's own emulator, with its teaching switches and webhook receiver:
+        the embedded backend, or an endpoint whose ``/_workshop/health`` names it (asked once)."""
+        if self.kind != ENDPOINT:
+            return self.kind == EMBEDDED
+        if "kit" not in self._memo:
+            from workshop.core import launcher  # only local use needs it
+
+            try:
+                health = launcher.probe(self.endpoint_url or "", timeout=3)
+            except WorkshopError:  # something answers, and it is not the kit's emulator
+                health = {}
+            if health is None:  # not known yet: asked again next time
+                raise WorkshopError(f"Cannot reach the endpoint {self.endpoint_url} (AWS_ENDPOINT_URL): is it running?")
+            self._memo["kit"] = "yes" if health else ""
+        return bool(self._memo["kit"])
+
     def names(self, prefix: str | None = None) -> Names:
         """Resource names for a participant; on real AWS buckets carry account and region."""
         prefix = resolve_prefix(prefix)

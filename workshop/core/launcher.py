@@ -25,6 +25,8 @@ from workshop.core.paths import PROJECT_ROOT
 
 START_TIMEOUT_SECONDS = 30.0
 IDENTITY = "workshop-emulator"  # what /_workshop/health answers as "service": the kit's own emulator
+# The participant prefix a client of the kit's own API (``/_workshop/...``) acts for.
+PARTICIPANT_HEADER = "X-Workshop-Participant"
 
 
 def state_dir() -> Path:

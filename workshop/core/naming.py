@@ -124,6 +124,10 @@ class Names:
     def api(self, purpose: str) -> str:
         return self._name(purpose)
 
+    def webhook_channel(self, purpose: str) -> str:
+        """A chat channel of the kit emulator's webhook receiver: one participant's, never the room's."""
+        return self._name(purpose)
+
     def log_group(self, function_purpose: str) -> str:
         return f"/aws/lambda/{self.function(function_purpose)}"
 

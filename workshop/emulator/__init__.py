@@ -16,6 +16,7 @@ __all__ = [
     "persistence",
     "ports",
     "s3_guard",
+    "scopes",
     "server",
     "service",
     "settings",

@@ -3,10 +3,11 @@
 On a laptop the emulator listens on 127.0.0.1 and its admin routes are the learner's own. Served
 to a room (``serve --host 0.0.0.0``), anyone on the network reaches them: moto's ``/moto-api/*``
 (reset wipes every participant, ``data.json`` dumps everything), ``/_workshop/shutdown``, the
-emulator's stats, changing the teaching switches and clearing a webhook channel. Those need the
-token the server prints once at start and keeps in an owner-only file of its state directory;
-participants' connection lines never carry it. What a participant's own work needs stays open:
-health, reading the switches, posting to and reading a webhook channel, and every AWS API.
+emulator's stats, changing the room-wide teaching switches and clearing another's webhook channel.
+Those need the token the server prints once at start and keeps in an owner-only file of its state
+directory; participants' connection lines never carry it. What a participant's own work needs stays
+open: health, reading the switches, setting their own (:mod:`workshop.emulator.scopes`), posting to
+and reading a webhook channel, clearing their own, and every AWS API.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from workshop.aws.errors import status_line
+from workshop.emulator.scopes import caller_scope, owns
 
 __all__ = ["HEADER", "AdminGuard", "is_loopback", "write_token"]
 
@@ -54,6 +56,11 @@ class AdminGuard:
     def __init__(self, token: str | None) -> None:
         self._token = token
 
+    @property
+    def shared(self) -> bool:
+        """Whether the emulator serves a network (a class), not one learner on loopback."""
+        return self._token is not None
+
     def refuse(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes] | None:
         if self._token is None or not _guarded(environ):
             return None
@@ -78,8 +85,9 @@ def _guarded(environ: dict[str, Any]) -> bool:
     route = path.removeprefix("/_workshop/")
     if route in ("health", "idle"):
         return False
-    if route == "chaos":
-        return method != "GET"
-    if route.startswith("webhooks/"):
-        return method == "DELETE"
+    if route == "chaos":  # a participant's own switches are theirs to set; the room's are not
+        return method != "GET" and caller_scope(environ) is None
+    if route.startswith("webhooks/"):  # posting and reading are open; clearing, one's own channel only
+        scope = caller_scope(environ)
+        return method == "DELETE" and (scope is None or not owns(scope, route.removeprefix("webhooks/")))
     return True  # shutdown, stats, and any route added later unless it is opened here

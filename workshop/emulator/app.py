@@ -17,6 +17,7 @@ from workshop.emulator.admin_guard import AdminGuard
 from workshop.emulator.functions import invoke_api as lambda_api
 from workshop.emulator.moto_adapters import server as moto_server
 from workshop.emulator.ports import AdminService
+from workshop.emulator.scopes import caller_scope
 
 ADMIN_PREFIX = "/_workshop/"
 
@@ -78,14 +79,16 @@ class EmulatorApp:
         return _json(start_response, 404, {"error": f"no admin route {method} /_workshop/{route}"})
 
     def _chaos(self, method: str, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        chaos = self._service.chaos
+        # A class's participant sets and reads their own switches; a laptop's one learner, the room's.
+        scope = caller_scope(environ) if self._guard.shared else None
+        switches = self._service.chaos
         if method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             try:
-                chaos.update(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+                switches.update(json.loads(environ["wsgi.input"].read(length) or b"{}"), scope)
             except (ValueError, TypeError) as error:
                 return _json(start_response, 400, {"error": str(error)})
-        return _json(start_response, 200, chaos.as_dict())
+        return _json(start_response, 200, switches.view(scope))
 
     def _webhook(self, channel: str, method: str, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         inbox = self._service.webhooks

@@ -11,7 +11,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from workshop.core.backend import Backend
 from workshop.emulator.functions.models import FunctionSpec, Invocation
-from workshop.emulator.settings import Chaos, Settings
+from workshop.emulator.scopes import ScopedChaos
+from workshop.emulator.settings import Settings
 from workshop.emulator.webhooks import WebhookInbox
 
 __all__ = ["AdminService", "AlarmService", "GatewayService", "InvokeApiService", "PollerService"]
@@ -51,7 +52,7 @@ class AdminService(InvokeApiService, GatewayService, Protocol):
     """What the application (:mod:`workshop.emulator.app`) needs: its front doors' needs, and
     its admin routes' (counters, teaching switches, webhook inbox)."""
 
-    chaos: Chaos
+    chaos: ScopedChaos
     webhooks: WebhookInbox
 
     def stats(self) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class PollerService(Protocol):
     """What the event-source mappings' pollers (:mod:`workshop.emulator.functions.pollers`) need."""
 
     settings: Settings  # the per-function concurrency, the time scale
-    chaos: Chaos  # the duplicate switch
+    chaos: ScopedChaos  # the duplicate switch, of the source's owner
 
     def resolve(self, region: str, name: str) -> FunctionSpec:
         """The mapping's function by name or ARN; LookupError when there is none."""

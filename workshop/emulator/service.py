@@ -29,6 +29,7 @@ from workshop.emulator.moto_adapters import logs as moto_logs
 from workshop.emulator.moto_adapters import server as moto_server
 from workshop.emulator.moto_adapters.s3 import S3Change
 from workshop.emulator.moto_adapters.sns import SnsDelivery
+from workshop.emulator.scopes import ScopedChaos
 from workshop.emulator.settings import Chaos, Settings
 from workshop.emulator.webhooks import WebhookInbox
 
@@ -39,7 +40,7 @@ class EmulatorService:
     def __init__(self, endpoint_url: str, settings: Settings | None = None, chaos: Chaos | None = None) -> None:
         self.endpoint_url = endpoint_url
         self.settings = settings or Settings.from_environment()
-        self.chaos = chaos or Chaos.from_environment()
+        self.chaos = ScopedChaos(chaos or Chaos.from_environment())
         self._work_dir = Path(tempfile.mkdtemp(prefix="workshop-lambda-"))
         self.runtime = LambdaRuntime(
             endpoint_url,
@@ -92,10 +93,11 @@ class EmulatorService:
         or sqs), None for a synchronous invoke; only retried ones get the failure switch's
         injected failures (see :class:`Chaos`)."""
         injected = None
-        if retried_by and self.chaos.fail(retried_by):
+        chaos = self.chaos.for_resource(spec.name)
+        if retried_by and chaos.fail(retried_by):
             injected = (
                 f"Injected failure: the handler ran, but this invocation is reported as failed "
-                f"(teaching switch failure_rate={self.chaos.failure_rate})"
+                f"(teaching switch failure_rate={chaos.failure_rate})"
             )
         result = self.runtime.invoke(
             spec, payload, client_context=client_context, request_id=request_id, injected_failure=injected
@@ -180,7 +182,7 @@ class EmulatorService:
 
     def on_alarm_state_change(self, region: str, alarm: Any, old_state: str) -> None:
         """SetAlarmState: AWS runs the new state's actions as for an evaluated change."""
-        self._schedule(lambda item, copies=1: self.cloudwatch.notify(*item), (region, alarm, old_state))
+        self._schedule(lambda item, copies=1: self.cloudwatch.notify(*item), (region, alarm, old_state), alarm.name)
 
     def begin_shutdown(self) -> None:
         """From now on a delivery that does not finish is kept for the saved state."""
@@ -200,25 +202,28 @@ class EmulatorService:
     # background, as on AWS, so the uploader's request returns at once.
 
     def on_s3_change(self, change: S3Change) -> None:
-        self._schedule(self._deliver_s3, change, saved_as="s3")
+        self._schedule(self._deliver_s3, change, change.bucket, saved_as="s3")
 
     def on_sns_delivery(self, delivery: SnsDelivery) -> None:
-        self._schedule(self._deliver_sns, delivery, saved_as="sns")
+        self._schedule(self._deliver_sns, delivery, delivery.topic_arn.rsplit(":", 1)[-1], saved_as="sns")
 
-    def _schedule(self, deliver: Any, item: Any, saved_as: str | None = None) -> None:
+    def _schedule(self, deliver: Any, item: Any, source: str, saved_as: str | None = None) -> None:
+        """Deliver ``item`` in the background, under the teaching switches of ``source``'s owner
+        (the bucket, topic or alarm name)."""
         delivery_id = next(self._delivery_ids)
         with self._backends_lock:
             self._deliveries_pending += 1
             if saved_as:
                 self._undelivered[delivery_id] = (saved_as, item)
-        self.deliveries.submit(self._guarded, deliver, item, delivery_id)
+        self.deliveries.submit(self._guarded, deliver, item, source, delivery_id)
 
-    def _guarded(self, deliver: Any, item: Any, delivery_id: int) -> None:
+    def _guarded(self, deliver: Any, item: Any, source: str, delivery_id: int) -> None:
         done_with = True
         try:
-            if self.chaos.delay_ms:
-                time.sleep(self.chaos.delay_ms / 1000)
-            deliver(item, copies=2 if self.chaos.duplicate() else 1)
+            chaos = self.chaos.for_resource(source)
+            if chaos.delay_ms:
+                time.sleep(chaos.delay_ms / 1000)
+            deliver(item, copies=2 if chaos.duplicate() else 1)
         except Exception as error:  # a broken target must not stop other deliveries
             if self._stopping:  # the server is going: kept in _undelivered, saved, made after the restart
                 done_with = False

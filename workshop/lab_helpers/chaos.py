@@ -6,40 +6,28 @@
     chaos.configure(failing="async,stream")  # ... but not SQS batches (they return after a visibility timeout)
     chaos.reset()
 
-Only the embedded emulator has them: on real AWS these things happen by themselves,
-rarely, and a notebook cannot summon them.
+Only the kit's own emulator has them (embedded, or an instructor's behind ``AWS_ENDPOINT_URL``): on
+real AWS these things happen by themselves, rarely, and a notebook cannot summon them. On an
+emulator shared by a class the switches you set are yours: they act on your resources only
+(``workshop.emulator.scopes``), and :func:`current` shows yours.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from workshop.core import backend as backends
-from workshop.core.errors import WorkshopError
+from workshop.lab_helpers import kit_emulator
 
 OFF = {"duplicate_rate": 0.0, "failure_rate": 0.0, "delay_ms": 0, "seed": None, "failing": ["async", "stream", "sqs"]}
 
 
+FEATURE = "Teaching switches"
+
+
 def _admin(route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    backend = backends.current()
-    if backend.kind != backends.EMBEDDED:
-        raise WorkshopError(
-            f"Teaching switches exist only on the embedded emulator, not on the {backend.kind!r} backend."
-        )
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{backend.endpoint_url}/_workshop/{route}", data=data, method="GET" if body is None else "POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        raise WorkshopError(json.loads(error.read() or b"{}").get("error", str(error))) from None
+    return kit_emulator.call(route, FEATURE, "GET" if body is None else "POST", body)
 
 
 def configure(**switches: Any) -> dict[str, Any]:
@@ -60,7 +48,13 @@ def switched(**switches: Any) -> Iterator[dict[str, Any]]:
     """Switches on for a block of code, back as they were afterwards even if the block fails.
 
     As they were, not off: an emulator started with switches on (``WORKSHOP_CHAOS_*``, as the
-    tests run a lesson under duplicates or failures) keeps them on after a notebook's own block."""
+    tests run a lesson under duplicates or failures) keeps them on after a notebook's own block.
+    Where there are no switches (another emulator) it says so in one line and runs the block."""
+    reason = kit_emulator.missing(FEATURE)
+    if reason:
+        print(f"{reason} The block runs without them.")
+        yield {}
+        return
     before = current()
     try:
         yield configure(**switches)

@@ -1,19 +1,25 @@
 """The chat webhook of the workshop's alarm steps (the seed's "post to Slack"), on any backend.
 
-On the embedded emulator the webhook is a receiver inside the emulator, whose messages a
-notebook can list; on real AWS it is the incoming-webhook URL the learner gives in
-``WORKSHOP_WEBHOOK_URL`` (Slack, Teams, or any service taking ``{"text": ...}``).
+On the kit's own emulator (embedded, or an instructor's behind ``AWS_ENDPOINT_URL``) the webhook
+is a receiver inside the emulator, whose messages a notebook can list; each participant's channels
+are their own (named with their prefix). On real AWS it is the incoming-webhook URL the learner
+gives in ``WORKSHOP_WEBHOOK_URL`` (Slack, Teams, or any service taking ``{"text": ...}``).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 from typing import Any
 
 from workshop.core import backend as backends
 from workshop.core.errors import WorkshopError
+from workshop.lab_helpers import kit_emulator
+
+FEATURE = "Built-in webhook receivers"
+
+
+def _route(channel: str) -> str:
+    return f"webhooks/{backends.current().names().webhook_channel(channel)}"
 
 
 def url(channel: str = "alerts") -> str:
@@ -21,20 +27,16 @@ def url(channel: str = "alerts") -> str:
     configured = os.environ.get("WORKSHOP_WEBHOOK_URL")
     if configured:
         return configured
-    backend = backends.current()
-    if backend.kind != backends.EMBEDDED:
-        raise WorkshopError(
-            "Set WORKSHOP_WEBHOOK_URL to your chat's incoming-webhook URL; only the embedded "
-            "emulator has a built-in webhook receiver."
-        )
-    return f"{backend.endpoint_url}/_workshop/webhooks/{channel}"
+    reason = kit_emulator.missing(FEATURE)
+    if reason:
+        raise WorkshopError(f"{reason} Set WORKSHOP_WEBHOOK_URL to your chat's incoming-webhook URL.")
+    return kit_emulator.url(_route(channel))
 
 
 def messages(channel: str = "alerts") -> list[dict[str, Any]]:
-    """What the embedded receiver got on a channel, oldest first."""
-    with urllib.request.urlopen(url(channel), timeout=5) as response:
-        return json.loads(response.read())["messages"]
+    """What the kit emulator's receiver got on your channel, oldest first."""
+    return kit_emulator.call(_route(channel), FEATURE)["messages"]
 
 
 def clear(channel: str = "alerts") -> None:
-    urllib.request.urlopen(urllib.request.Request(url(channel), method="DELETE"), timeout=5).read()
+    kit_emulator.call(_route(channel), FEATURE, "DELETE")

@@ -125,7 +125,7 @@ class SqsPoller(Poller):
         self._finish(sqs, url, done, passing_ids)
 
     def _finish(self, sqs: Any, url: str, done: list[dict[str, Any]], passing_ids: set[str]) -> None:
-        chaos = self._service.chaos
+        chaos = self._service.chaos.for_resource(url.rsplit("/", 1)[-1])  # the queue's owner's switches
         deletions, redeliveries = [], []
         with self._slots:
             for message in done:

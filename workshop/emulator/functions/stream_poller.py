@@ -91,7 +91,8 @@ class StreamPoller(Poller):
             if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
                 failed = failed_items(result.payload, {r["dynamodb"]["SequenceNumber"] for r in passing})
             if failed == set():
-                if not batch.doubled and self._service.chaos.duplicate():
+                table = mapping["EventSourceArn"].split("/")[1]  # arn:...:table/<name>/stream/<label>
+                if not batch.doubled and self._service.chaos.for_resource(table).duplicate():
                     batch.doubled = True  # at least once: the same batch is handed over again, once
                     return
                 self._done_with(pending)
