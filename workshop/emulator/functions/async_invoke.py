@@ -4,7 +4,17 @@ Events wait in a queue, run in the background, and on failure are retried
 (MaximumRetryAttempts, default 2) after AWS's back-off of one then two minutes —
 compressed by the emulator's time scale. An event that runs out of retries or of age
 (MaximumEventAgeInSeconds, default six hours) goes to the OnFailure destination or,
-failing that, the function's dead-letter queue; a success goes to OnSuccess.
+failing that, the function's dead-letter queue; a success goes to OnSuccess
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html).
+
+Each function has a queue of its own and its own concurrency, as on AWS
+(https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html): one shared emulator
+serves a class, and one participant's slow handler must not hold back another's uploads.
+Events run on threads started when there is an event to run, at most ``workers`` at once
+overall and the per-function concurrency per function; a free slot goes to the function
+with the fewest events running, the longest unserved first. The last quarter of the slots
+is kept for functions with nothing running, so a few slow functions at their concurrency
+cannot take every slot. An idle function costs no thread.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import json
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +37,9 @@ from workshop.emulator.settings import Settings
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
 DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21600
 RETRY_BACKOFF_SECONDS = (60, 120)  # before the second and the third attempt
+# Events running at once over every function: a class of 40 with a function or two busy each,
+# without a worker process per queued event on a laptop's few cores.
+MAX_CONCURRENT_INVOCATIONS = 32
 
 
 @dataclass(order=True)
@@ -41,6 +55,13 @@ class _Pending:
     backoff_aws: float = field(default=0.0, compare=False)  # AWS seconds of back-off waited so far
     backoff_real: float = field(default=0.0, compare=False)  # the same, compressed, as really waited
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """The function whose concurrency the event uses: its name, from a name, an ARN or
+        a partial ARN, with or without a qualifier (versions share their function's)."""
+        name = self.function.split(":function:", 1)[-1] if ":function:" in self.function else self.function
+        return self.region, name.split(":", 1)[0]
+
 
 @dataclass(frozen=True)
 class AsyncHooks:
@@ -54,19 +75,21 @@ class AsyncHooks:
 
 
 class AsyncInvoker:
-    def __init__(self, hooks: AsyncHooks, settings: Settings, workers: int = 4) -> None:
+    def __init__(self, hooks: AsyncHooks, settings: Settings, workers: int = MAX_CONCURRENT_INVOCATIONS) -> None:
         self._hooks = hooks
         self._settings = settings
-        self._heap: list[_Pending] = []
+        self._slots = max(1, workers)
+        self._reserved = self._slots // 4  # for functions with nothing running
+        self._per_function = max(1, settings.lambda_concurrency)  # the runtime's pool per function
+        self._ready: dict[tuple[str, str], deque[_Pending]] = {}  # due now, per function, oldest first
+        self._delayed: list[_Pending] = []  # a heap by due time: retries waiting out their back-off
+        self._running: dict[int, _Pending] = {}  # by id(): events being attempted now
+        self._running_per: dict[tuple[str, str], int] = {}
+        self._served: dict[tuple[str, str], int] = {}  # when each function last got a slot
         self._sequence = itertools.count()
         self._condition = threading.Condition()
+        self._timer: threading.Thread | None = None  # alive while retries wait
         self._stopping = False
-        self._running: dict[int, _Pending] = {}  # by id(): events being attempted now
-        self._threads = [
-            threading.Thread(target=self._work, daemon=True, name=f"async-invoke-{i}") for i in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
 
     def submit(self, region: str, function: str, payload: bytes, request_id: str | None = None) -> str:
         """Queue one event for a function (name or ARN); returns the request id."""
@@ -78,7 +101,7 @@ class AsyncInvoker:
     def idle(self) -> bool:
         """Nothing queued or running (tests and benchmarks wait on this)."""
         with self._condition:
-            return not self._heap and not self._running
+            return not self._ready and not self._delayed and not self._running
 
     def stop(self) -> None:
         with self._condition:
@@ -87,29 +110,81 @@ class AsyncInvoker:
 
     def _push(self, pending: _Pending) -> None:
         with self._condition:
-            heapq.heappush(self._heap, pending)
-            self._condition.notify()
+            self._queue(pending)
+            self._dispatch()
 
-    def _next(self) -> _Pending | None:
+    def _queue(self, pending: _Pending) -> None:
+        """Into its function's queue, or to wait out its back-off (the condition held)."""
+        if pending.due <= time.monotonic():
+            self._ready.setdefault(pending.key, deque()).append(pending)
+            return
+        heapq.heappush(self._delayed, pending)
+        if self._timer is None:
+            self._timer = threading.Thread(target=self._wait_for_due, daemon=True, name="async-invoke-timer")
+            self._timer.start()
+        self._condition.notify_all()
+
+    def _wait_for_due(self) -> None:
+        """Move retries to their function's queue when their back-off ends; gone when none wait."""
         with self._condition:
-            while not self._stopping:
-                if self._heap and self._heap[0].due <= time.monotonic():
-                    pending = heapq.heappop(self._heap)
-                    self._running[id(pending)] = pending
-                    return pending
-                timeout = self._heap[0].due - time.monotonic() if self._heap else None
-                self._condition.wait(timeout)
+            while self._delayed and not self._stopping:
+                self._condition.wait(self._delayed[0].due - time.monotonic())
+                self._dispatch()
+            self._timer = None
+
+    def _dispatch(self) -> None:
+        """Start a thread for every event that may run now (the condition held)."""
+        while (pending := self._take()) is not None:
+            threading.Thread(target=self._work, args=(pending,), daemon=True, name="async-invoke").start()
+
+    def _take(self) -> _Pending | None:
+        """The next event to run, counted as running; None when none may start now (the
+        condition held)."""
+        now = time.monotonic()
+        while self._delayed and self._delayed[0].due <= now:
+            due = heapq.heappop(self._delayed)
+            self._ready.setdefault(due.key, deque()).append(due)
+        free = self._slots - len(self._running)
+        if self._stopping or free <= 0:
             return None
+        chosen, best = None, None
+        for key in self._ready:
+            running = self._running_per.get(key, 0)
+            if running >= self._per_function or (running and free <= self._reserved):
+                continue
+            rank = (running, self._served.get(key, -1))
+            if best is None or rank < best:
+                chosen, best = key, rank
+        if chosen is None:
+            return None
+        queue = self._ready[chosen]
+        pending = queue.popleft()
+        if not queue:
+            del self._ready[chosen]
+        self._running[id(pending)] = pending
+        self._running_per[chosen] = self._running_per.get(chosen, 0) + 1
+        self._served[chosen] = next(self._sequence)
+        return pending
+
+    def _done(self, pending: _Pending) -> None:
+        """An attempt ended (the condition held): its slot and its function's are free again."""
+        self._running.pop(id(pending), None)
+        key = pending.key
+        self._running_per[key] -= 1
+        if not self._running_per[key]:
+            del self._running_per[key]
+            if key not in self._ready:
+                self._served.pop(key, None)  # an idle function leaves nothing behind
+        self._condition.notify_all()
 
     def saved(self) -> list[dict[str, Any]]:
         """Every event not yet done with, for the emulator's saved state. One being attempted
         now is saved as due again: AWS retries an invocation its host lost."""
         now = time.monotonic()
         with self._condition:
-            queued = {id(p) for p in self._heap}  # a retry is queued again before its attempt ends
-            running = [p for key, p in self._running.items() if key not in queued]
-            return [_saved(p, now, due_in=0.0) for p in running] + [
-                _saved(p, now, due_in=max(0.0, p.due - now)) for p in self._heap
+            waiting = [p for queue in self._ready.values() for p in queue] + list(self._delayed)
+            return [_saved(p, now, due_in=0.0) for p in self._running.values()] + [
+                _saved(p, now, due_in=max(0.0, p.due - now)) for p in waiting
             ]
 
     def resume(self, saved: list[dict[str, Any]]) -> None:
@@ -131,25 +206,31 @@ class AsyncInvoker:
                 )
             )
 
-    def _work(self) -> None:
-        while (pending := self._next()) is not None:
+    def _work(self, pending: _Pending | None) -> None:
+        """Run events until none may start: a thread lives while there is work for it."""
+        while pending is not None:
+            again = False
             try:
-                self._attempt(pending)
-            except Exception as error:  # never lose the worker thread to one bad event
+                again = self._attempt(pending)
+            except Exception as error:  # never lose an event's slot to one bad event
                 print(
                     f"async invocation {pending.request_id} of {pending.function} failed to run: {error!r}", flush=True
                 )
             finally:
                 with self._condition:
-                    self._running.pop(id(pending), None)
-                    self._condition.notify_all()
+                    self._done(pending)
+                    if again:  # queued as its attempt ends, under one lock: saved exactly once
+                        self._queue(pending)
+                    pending = self._take()
+                    self._dispatch()  # a freed slot may let more than this thread's next event start
 
-    def _attempt(self, pending: _Pending) -> None:
+    def _attempt(self, pending: _Pending) -> bool:
+        """One attempt at an event; True when it is to be tried again after its back-off."""
         hooks, scaled = self._hooks, self._settings.scaled
         try:
             spec = hooks.resolve(pending.region, pending.function)
         except LookupError:
-            return  # the function was deleted while its event waited: AWS drops it too
+            return False  # the function was deleted while its event waited: AWS drops it too
         config = hooks.invoke_config(pending.region, spec.name)
         max_retries = int(config.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS))
         max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_SECONDS))
@@ -159,21 +240,21 @@ class AsyncInvoker:
         age = time.monotonic() - pending.enqueued - pending.backoff_real + pending.backoff_aws
         if age > max_age:
             self._failed(spec, pending, config, "EventAgeExceeded", None)
-            return
+            return False
         pending.attempts += 1
         result = hooks.invoke(spec, pending.payload, pending.request_id)
         if not result.function_error:
             self._succeeded(spec, pending, config, result)
-            return
+            return False
         if pending.attempts <= max_retries:
             backoff = RETRY_BACKOFF_SECONDS[min(pending.attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
             pending.backoff_aws += backoff
             pending.backoff_real += scaled(backoff)
             pending.due = time.monotonic() + scaled(backoff)
             pending.sequence = next(self._sequence)
-            self._push(pending)
-            return
+            return True
         self._failed(spec, pending, config, "RetriesExhausted", result)
+        return False
 
     def _succeeded(self, spec: FunctionSpec, pending: _Pending, config: dict[str, Any], result: Invocation) -> None:
         target = config.get("DestinationConfig", {}).get("OnSuccess", {}).get("Destination")
