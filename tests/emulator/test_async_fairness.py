@@ -2,12 +2,17 @@
 delays another function's events, as each Lambda function scales on its own concurrency
 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html)."""
 
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from tests.lambda_helpers import deploy_source, invoke, log_messages, ready_names
 from workshop.core.waiting import wait_for
+from workshop.emulator.functions.async_invoke import AsyncHooks, AsyncInvoker
+from workshop.emulator.functions.models import Invocation
+from workshop.emulator.settings import Settings
 
 SLOW_SECONDS = 3
 SLOW = f"import time\ndef handler(event, context):\n    time.sleep({SLOW_SECONDS})\n"
@@ -58,4 +63,44 @@ def test_slow_handlers_of_other_functions_do_not_delay_a_fast_function(backend, 
         "the slow handlers to finish",
         timeout=60,
         interval=0.2,
+    )
+
+
+def test_the_invoker_stays_within_each_functions_concurrency_and_its_slots_and_leaves_no_thread():
+    running, peaks, lock, ran = {}, {"total": 0}, threading.Lock(), []
+
+    def invoke(spec, payload, request_id):
+        with lock:
+            running[spec.name] = running.get(spec.name, 0) + 1
+            peaks[spec.name] = max(peaks.get(spec.name, 0), running[spec.name])
+            peaks["total"] = max(peaks["total"], sum(running.values()))
+        time.sleep(0.02)
+        with lock:
+            running[spec.name] -= 1
+            ran.append(spec.name)
+        return Invocation(request_id, b"null", False, [], 1.0)
+
+    hooks = AsyncHooks(
+        resolve=lambda region, name: SimpleNamespace(name=name.split(":")[-1], arn=name, version="$LATEST"),
+        invoke=invoke,
+        invoke_config=lambda region, name: {},
+        dead_letter_target=lambda region, name: None,
+        send=lambda target, body, attributes: None,
+    )
+    invoker = AsyncInvoker(hooks, Settings(lambda_concurrency=2), workers=8)
+    try:
+        for n in range(10):
+            for function in "abcdef":  # by name and by ARN: one function either way
+                name = function if n % 2 else f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+                invoker.submit("us-east-1", name, b"{}")
+        wait_for(invoker.idle, "every event run", timeout=30)
+    finally:
+        invoker.stop()
+    assert sorted(ran) == sorted("abcdef" * 10)
+    assert max(peaks[f] for f in "abcdef") <= 2, peaks
+    assert peaks["total"] <= 8, peaks
+    wait_for(
+        lambda: not [t for t in threading.enumerate() if t.name.startswith("async-invoke")],
+        "the invoker's threads to end once nothing is left to run",
+        timeout=5,
     )
