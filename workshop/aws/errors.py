@@ -76,6 +76,14 @@ class AwsError(Exception):
         )
         return [body]
 
+    def query_response(self, start_response: Callable[..., Any]) -> list[bytes]:
+        """Answer in the query protocol's error document (SNS, IAM, STS):
+        ``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``."""
+        error = f"<Type>Sender</Type><Code>{escape(self.code)}</Code><Message>{escape(self.message)}</Message>"
+        body = f"<ErrorResponse><Error>{error}</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>".encode()
+        start_response(status_line(self.status), [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
     def xml_response(self, start_response: Callable[..., Any], request_id: str | None = None) -> list[bytes]:
         """Answer the request with S3's :meth:`xml_body`, its request id also in ``x-amz-request-id``."""
         request_id = request_id or uuid.uuid4().hex[:16].upper()

@@ -157,12 +157,17 @@ def read_roster(path: Path, class_: str) -> dict[str, str]:
 
 
 def connection_line(
-    backend: backends.Backend, prefix: str, class_: str | None, connect_host: str | None = None, progress: bool = True
+    backend: backends.Backend,
+    prefix: str,
+    class_: str | None,
+    connect_host: str | None = None,
+    progress: bool = True,
+    key: tuple[str, str] | None = None,
 ) -> str:
     """The one line a participant pastes into their shell (or a notebook's %env) to join.
 
     On a shared emulator the instructor's own view of it is ``127.0.0.1``; learners reach it at
-    ``connect_host``, as an AWS-compatible endpoint. On real AWS the credentials stay the
+    ``connect_host``, as an AWS-compatible endpoint, with the key class setup issued them. On real AWS the credentials stay the
     learner's own, so the line carries only names and the region.
     """
     variables = {"WORKSHOP_PREFIX": prefix}
@@ -175,6 +180,8 @@ def connection_line(
     elif connect_host:
         port = backends.endpoint_port(backend.endpoint_url or "")
         variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=f"http://{connect_host}:{port}")
+        if key:  # the participant's own key: the shared emulator lets it reach their resources only
+            variables.update(zip(backends.PARTICIPANT_KEY_VARIABLES, key, strict=True))
     elif backend.kind == backends.ENDPOINT:
         variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=backend.endpoint_url or "")
     return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())

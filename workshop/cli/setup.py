@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from workshop.account import environment
+from workshop.account import environment, participant_keys
 from workshop.cli import participants
 from workshop.cli.participants import ParticipantResult
+from workshop.core import backend as backends
+from workshop.core import launcher
 from workshop.teaching import progress
 
 __all__ = ["DESCRIPTION", "add_commands", "run"]
@@ -74,9 +76,21 @@ def run(args: argparse.Namespace) -> int:
     if recording:
         print(f"Progress table {progress.table_name(class_)}: {progress.ensure_table(backend, class_)}")
 
+    shared = backend.is_local and args.connect_host is not None
+    keys: dict[str, tuple[str, str]] = {}
+
     def provision(prefix: str) -> list[dict]:
         outcomes = environment.provision(backend, backend.names(prefix))
         rows = [{"kind": o.kind, "name": o.name, "status": o.status} for o in outcomes]
+        if shared:  # learners on other machines: each signs with a key of their own
+            keys[prefix] = participant_keys.issue(
+                backend,
+                backend.names(prefix),
+                launcher.class_keys_path(backends.endpoint_port(backend.endpoint_url or "")),
+            )
+            rows.append(
+                {"kind": "access key", "name": participant_keys.user_name(backend.names(prefix)), "status": "ready"}
+            )
         rows += steps.complete(backend, prefix, args.upto)
         if recording and args.upto:  # the dashboard shows them at the step they start on
             steps.record_completed(backend, class_, prefix, range(args.upto))
@@ -87,7 +101,10 @@ def run(args: argparse.Namespace) -> int:
         return _report_one(results[0])
     names = participants.read_roster(args.roster, class_) if getattr(args, "roster", None) else {}
     lines = {
-        r.prefix: participants.connection_line(backend, r.prefix, class_, args.connect_host, recording) for r in results
+        r.prefix: participants.connection_line(
+            backend, r.prefix, class_, args.connect_host, recording, keys.get(r.prefix)
+        )
+        for r in results
     }
     if backend.kind == "embedded" and not args.connect_host:
         print(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from workshop.account import inventory
+from workshop.account import inventory, participant_keys
 from workshop.cli import participants
+from workshop.core import backend as backends
+from workshop.core import launcher
 from workshop.teaching import progress
 
 __all__ = ["DESCRIPTION", "add_commands", "run"]
@@ -36,13 +38,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _everything(resource: inventory.Found) -> bool:
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     prefixes = participants.participant_prefixes(args)
     class_ = participants.class_name(args)
     backend = participants.connect(args.yes or args.dry_run, "list" if args.dry_run else "DELETE", prefixes)
     action = "would delete" if args.dry_run else "deleted"
 
-    def teardown(prefix: str, wanted: Callable[[inventory.Found], bool] = lambda resource: True) -> list[dict]:
+    def teardown(prefix: str, wanted: Callable[[inventory.Found], bool] = _everything) -> list[dict]:
         rows = []
         for resource in inventory.find(backend, backend.names(prefix)):
             if not wanted(resource):
@@ -50,6 +56,18 @@ def run(args: argparse.Namespace) -> int:
             if not args.dry_run:
                 inventory.delete(backend, resource)
             rows.append({"participant": prefix, "kind": resource.kind, "name": resource.name, "action": action})
+        names = backend.names(prefix)
+        if backend.is_local and not args.dry_run and wanted is _everything:  # a shared class's key
+            store = launcher.class_keys_path(backends.endpoint_port(backend.endpoint_url or ""))
+            if participant_keys.forget(backend, names, store):
+                rows.append(
+                    {
+                        "participant": prefix,
+                        "kind": "access key",
+                        "name": participant_keys.user_name(names),
+                        "action": action,
+                    }
+                )
         return rows
 
     def class_teardown(class_: str) -> list[dict]:

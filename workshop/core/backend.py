@@ -49,7 +49,12 @@ SCRUBBED_VARIABLES = (
     "WORKSHOP_PREFIX",
     "WORKSHOP_PORT",
     "WORKSHOP_STATE_DIR",
+    "WORKSHOP_ACCESS_KEY_ID",
+    "WORKSHOP_SECRET_ACCESS_KEY",
 )
+# A participant's own key on a class's shared emulator, from their connection line. Not the
+# AWS_* variables: a learner's real AWS credentials must never be sent to someone's emulator.
+PARTICIPANT_KEY_VARIABLES = ("WORKSHOP_ACCESS_KEY_ID", "WORKSHOP_SECRET_ACCESS_KEY")
 
 _CLIENT_CONFIG = botocore.config.Config(
     retries={"max_attempts": 3, "mode": "standard"},
@@ -60,11 +65,13 @@ _CLIENT_CONFIG = botocore.config.Config(
 
 @dataclass(frozen=True)
 class Backend:
-    """One AWS to talk to: its kind, endpoint and region."""
+    """One AWS to talk to: its kind, endpoint and region; ``signing_key`` (access key id, secret)
+    is a participant's key on a class's shared emulator."""
 
     kind: str
     endpoint_url: str | None
     region: str
+    signing_key: tuple[str, str] | None = field(default=None, repr=False)
     _local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
     _memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -75,8 +82,20 @@ class Backend:
     def session(self) -> boto3.Session:
         """A new boto3 session; sessions are not thread-safe, so threads each take their own."""
         if self.is_local:
-            return boto3.Session(region_name=self.region, **FAKE_CREDENTIALS)
+            return boto3.Session(region_name=self.region, **self.local_credentials())
         return boto3.Session(region_name=self.region)
+
+    def local_credentials(self) -> dict[str, str]:
+        """What a local backend signs with: the participant's key when given; on the embedded
+        backend the instructor's key when this user can read its shared emulator's token; else
+        fake ones (a laptop emulator asks nobody who they are)."""
+        if self.signing_key:
+            return {"aws_access_key_id": self.signing_key[0], "aws_secret_access_key": self.signing_key[1]}
+        if self.kind == EMBEDDED:
+            from workshop.core import launcher
+
+            return launcher.instructor_credentials(endpoint_port(self.endpoint_url or "")) or FAKE_CREDENTIALS
+        return FAKE_CREDENTIALS
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service``, cached per thread."""
@@ -142,11 +161,14 @@ class Backend:
         """Variables that point another process (a kernel, the AWS CLI) at this backend."""
         variables = {"WORKSHOP_BACKEND": self.kind, "AWS_DEFAULT_REGION": self.region}
         if self.is_local:
+            credentials = self.local_credentials()
             variables.update(
                 AWS_ENDPOINT_URL=self.endpoint_url or "",
-                AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS["aws_access_key_id"],
-                AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS["aws_secret_access_key"],
+                AWS_ACCESS_KEY_ID=credentials["aws_access_key_id"],
+                AWS_SECRET_ACCESS_KEY=credentials["aws_secret_access_key"],
             )
+        if self.signing_key:
+            variables.update(zip(PARTICIPANT_KEY_VARIABLES, self.signing_key, strict=True))
         if self.kind == EMBEDDED:  # the embedded backend is found by its port
             variables["WORKSHOP_PORT"] = str(endpoint_port(self.endpoint_url or ""))
         return variables
@@ -192,7 +214,9 @@ def from_environment(environ: dict[str, str] | os._Environ = os.environ) -> Back
         url = environ.get("AWS_ENDPOINT_URL", "")
         if not url.startswith(("http://", "https://")):
             raise WorkshopError("The 'endpoint' backend needs AWS_ENDPOINT_URL, for example http://localhost:4566.")
-        return Backend(ENDPOINT, url.rstrip("/"), _local_region(environ))
+        key = tuple(environ.get(name, "").strip() for name in PARTICIPANT_KEY_VARIABLES)
+        signing_key = (key[0], key[1]) if all(key) else None
+        return Backend(ENDPOINT, url.rstrip("/"), _local_region(environ), signing_key)
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or boto3.Session().region_name
     if not region:
         raise WorkshopError(

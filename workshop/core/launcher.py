@@ -25,6 +25,8 @@ from workshop.core.paths import PROJECT_ROOT
 
 START_TIMEOUT_SECONDS = 30.0
 IDENTITY = "workshop-emulator"  # what /_workshop/health answers as "service": the kit's own emulator
+# The instructor's key on a shared emulator; its secret is the admin token (see admin_token_path).
+INSTRUCTOR_ACCESS_KEY = "WORKSHOPINSTRUCTOR"
 # The participant prefix a client of the kit's own API (``/_workshop/...``) acts for.
 PARTICIPANT_HEADER = "X-Workshop-Participant"
 
@@ -34,6 +36,26 @@ def state_dir() -> Path:
     path = Path(os.environ.get("WORKSHOP_STATE_DIR", PROJECT_ROOT / ".workshop"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def admin_token_path(port: int) -> Path:
+    """Where a shared emulator keeps its admin token, readable by the instructor's user alone."""
+    return state_dir() / f"admin-token-{port}"
+
+
+def class_keys_path(port: int) -> Path:
+    """Where the instructor's machine keeps the participants' keys for the emulator on ``port``."""
+    return state_dir() / f"class-keys-{port}.json"
+
+
+def instructor_credentials(port: int) -> dict[str, str] | None:
+    """The instructor's credentials for the shared emulator on ``port``, when this user can read
+    its token (a participant's machine never has the file); None otherwise."""
+    try:
+        token = admin_token_path(port).read_text().strip()
+    except OSError:
+        return None
+    return {"aws_access_key_id": INSTRUCTOR_ACCESS_KEY, "aws_secret_access_key": token} if token else None
 
 
 def free_port() -> int:

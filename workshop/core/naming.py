@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from workshop.core.errors import WorkshopError
 
 TAG_KEY = "workshop:env"
+# The purpose of a class's progress table, "<class>-progress": the one resource a class shares.
+PROGRESS_TABLE_PURPOSE = "progress"
 
 # S3 bucket names are the tightest limit (63 characters). On real AWS a bucket name is
 # "<prefix>-<purpose>-<account 12>-<region up to 14>"; with the longest purpose

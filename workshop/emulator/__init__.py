@@ -12,7 +12,9 @@ __all__ = [
     "cloudwatch",
     "functions",
     "http_delivery",
+    "identity",
     "moto_adapters",
+    "participant_gate",
     "persistence",
     "ports",
     "s3_guard",
@@ -20,5 +22,6 @@ __all__ = [
     "server",
     "service",
     "settings",
+    "tenancy",
     "webhooks",
 ]

@@ -15,13 +15,13 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import os
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from workshop.aws.errors import status_line
+from workshop.core.paths import write_private
 from workshop.emulator.scopes import caller_scope, owns
 
 __all__ = ["HEADER", "AdminGuard", "is_loopback", "write_token"]
@@ -43,10 +43,7 @@ def is_loopback(host: str) -> bool:
 def write_token(path: Path) -> str:
     """A new token, written readable by this user alone (created with that mode, never widened)."""
     token = secrets.token_urlsafe(24)
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(token + "\n")
+    write_private(path, (token + "\n").encode())
     return token
 
 

@@ -16,6 +16,7 @@ from workshop.emulator import api_gateway, s3_guard
 from workshop.emulator.admin_guard import AdminGuard
 from workshop.emulator.functions import invoke_api as lambda_api
 from workshop.emulator.moto_adapters import server as moto_server
+from workshop.emulator.participant_gate import ParticipantGate
 from workshop.emulator.ports import AdminService
 from workshop.emulator.scopes import caller_scope
 
@@ -31,6 +32,7 @@ class EmulatorApp:
         on_shutdown: Callable[[], None] | None = None,
         on_request: Callable[[], None] | None = None,
         guard: AdminGuard | None = None,
+        gate: ParticipantGate | None = None,
     ) -> None:
         self._moto = moto_server.moto_wsgi_app()
         self._service = service
@@ -38,6 +40,7 @@ class EmulatorApp:
         self._on_shutdown = on_shutdown
         self._on_request = on_request  # an AWS request may change state: the snapshotter is told
         self._guard = guard or AdminGuard(None)
+        self._gate = gate  # a shared emulator's: who calls, and what they may reach
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         refused = self._guard.refuse(environ, start_response)
@@ -49,7 +52,12 @@ class EmulatorApp:
         if self._on_request:
             self._on_request()
         if api_gateway.is_user_request(environ):
-            return api_gateway.handle(environ, start_response, self._service)
+            return api_gateway.handle(environ, start_response, self._service)  # public, as an API's URL is
+        if self._gate is not None:
+            return self._gate(environ, start_response, self._aws)
+        return self._aws(environ, start_response)
+
+    def _aws(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if lambda_api.is_invoke(environ):
             return lambda_api.handle_invoke(environ, start_response, self._service)
         if s3_guard.is_s3_request(environ):

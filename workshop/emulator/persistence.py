@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from workshop.core.errors import WorkshopError
+from workshop.core.paths import write_private
 from workshop.emulator.moto_adapters import state as moto_state
 
 MIN_INTERVAL_SECONDS = 2.0
@@ -228,7 +229,7 @@ class Snapshotter:
                 flush=True,
             )
             return None
-        _write_private(self.path.with_name(self.path.name + ".previous"), sealed)  # what this run began with
+        write_private(self.path.with_name(self.path.name + ".previous"), sealed)  # what this run began with
         return extra
 
     def set_aside(self) -> None:
@@ -264,7 +265,7 @@ class Snapshotter:
             started = time.perf_counter()
             data = dump_state(self._extra())
             partial = self.path.with_name(self.path.name + ".partial")
-            _write_private(partial, seal(data, self._key))
+            write_private(partial, seal(data, self._key))
             os.replace(partial, self.path)  # a crash mid-write leaves the previous snapshot whole
             self.last_seconds = time.perf_counter() - started
             self.last_bytes = len(data)
@@ -292,11 +293,3 @@ class Snapshotter:
                 file=sys.stderr,
                 flush=True,
             )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` readable by this user alone (created so, never widened afterwards)."""
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)

@@ -39,7 +39,7 @@ from botocore.exceptions import ClientError
 from workshop.account import environment
 from workshop.core import backend as backends
 from workshop.core.errors import error_code
-from workshop.core.naming import TAG_KEY, Names, validate_prefix
+from workshop.core.naming import PROGRESS_TABLE_PURPOSE, TAG_KEY, Names, validate_prefix
 
 
 class Verdict(Protocol):
@@ -57,7 +57,7 @@ class Verdict(Protocol):
 CLASS_VARIABLE = "WORKSHOP_CLASS"
 SWITCH_VARIABLE = "WORKSHOP_PROGRESS"
 ENDPOINT_VARIABLE = "WORKSHOP_PROGRESS_ENDPOINT"
-TABLE_PURPOSE = "progress"
+TABLE_PURPOSE = PROGRESS_TABLE_PURPOSE
 OFF_VALUES = ("off", "0", "false", "no")
 MESSAGE_LIMIT = 400  # characters of a verdict's message kept: enough to see the typical mistake
 EXIT_WAIT_SECONDS = 2.0  # how long a finishing kernel waits for records still queued

@@ -121,3 +121,11 @@ def _mapping_updates_undone_on_error() -> None:
             return original(self, uuid, spec)
 
     lambda_models.LambdaBackend.update_event_source_mapping = update_event_source_mapping
+
+
+def mapping_function_name(region: str, uuid: str) -> str | None:
+    """The name of the function an event-source mapping invokes; None for an unknown mapping."""
+    mapping = _mapping(region, uuid)
+    if mapping is None:
+        return None
+    return str(mapping.get_configuration()["FunctionArn"]).rsplit(":function:", 1)[-1].split(":", 1)[0]

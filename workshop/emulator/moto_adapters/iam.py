@@ -10,3 +10,36 @@ def _roles_listed_from_a_snapshot() -> None:
     from moto.iam.models import IAMBackend
 
     IAMBackend.get_roles = lambda self: list(self.roles.values())
+
+
+def access_key_owner(access_key_id: str) -> tuple[str, str, dict[str, str]] | None:
+    """The IAM user holding ``access_key_id``: (user name, secret key, the user's tags), or None."""
+    from moto.iam.models import iam_backends
+
+    from workshop.emulator.moto_adapters.server import ACCOUNT_ID
+
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    for user in list(backend.users.values()):
+        for key in list(user.access_keys):
+            if key.access_key_id == access_key_id and key.status == "Active":
+                return (
+                    user.name,
+                    key.secret_access_key,
+                    {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(user.arn)["Tags"]},
+                )
+    return None
+
+
+def participant_prefixes(tag_key: str) -> list[str]:
+    """The prefixes of the class's participants: the tag each participant's IAM user carries."""
+    from moto.iam.models import iam_backends
+
+    from workshop.emulator.moto_adapters.server import ACCOUNT_ID
+
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    prefixes = []
+    for user in list(backend.users.values()):
+        tags = {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(user.arn)["Tags"]}
+        if tags.get(tag_key):
+            prefixes.append(tags[tag_key])
+    return prefixes

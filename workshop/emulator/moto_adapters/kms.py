@@ -50,3 +50,17 @@ def _key_policies_judged_first() -> None:
         original(self, key_id, policy)
 
     KmsBackend.put_key_policy = put_key_policy
+
+
+def kms_key_tag(region: str, key_ref: str, tag_key: str) -> str | None:
+    """The value of a key's tag ``tag_key`` (id, ARN or alias); None for an unknown or untagged key."""
+    from moto.kms.models import kms_backends
+
+    ref_region = key_ref.split(":")[3] if key_ref.startswith("arn:") else region
+    backend = kms_backends[ACCOUNT_ID][ref_region]
+    try:
+        key_id = backend.any_id_to_key_id(key_ref)
+        tags = backend.list_resource_tags(key_id)["Tags"]
+    except Exception:  # moto's NotFoundException and friends: an unknown key has no owner
+        return None
+    return next((t["TagValue"] for t in tags if t["TagKey"] == tag_key), None)

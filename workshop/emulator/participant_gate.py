@@ -1,0 +1,89 @@
+"""The door of a shared emulator's AWS APIs: a signed request from a known caller, and a
+participant's request reaching only that participant's resources.
+
+On a laptop there is no gate (the emulator serves its one learner). The refusals are AWS's own:
+an unknown key is ``InvalidClientTokenId`` (S3: ``InvalidAccessKeyId``), a wrong signature
+``SignatureDoesNotMatch``, a resource of someone else's ``AccessDenied``:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from workshop.aws import sigv4
+from workshop.aws.errors import AwsError
+from workshop.emulator.identity import Caller, Identities
+from workshop.emulator.tenancy import Tenancy, filter_listing
+
+__all__ = ["ParticipantGate"]
+
+_QUERY_PROTOCOL = ("sns", "iam", "sts")
+_S3_CODES = {"InvalidClientTokenId": "InvalidAccessKeyId", "MissingAuthenticationToken": "AccessDenied"}
+
+
+class ParticipantGate:
+    def __init__(self, identities: Identities, tenancy: Tenancy) -> None:
+        self.identities = identities
+        self.tenancy = tenancy
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable, inner: Callable[[dict[str, Any], Callable], Any]
+    ) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # read once here; the routes after read it again
+        scope = sigv4.credential_scope(environ)
+        service = scope.service if scope else ""
+        caller = self.identities.identify(environ, body)
+        if isinstance(caller, str):
+            message = {
+                "MissingAuthenticationToken": "Request is missing Authentication Token",
+                "InvalidClientTokenId": "The security token included in the request is invalid.",
+                "SignatureDoesNotMatch": "The request signature we calculated does not match the signature you provided.",
+                "RequestTimeTooSkewed": "Signature expired: the request was signed more than 15 minutes ago.",
+            }.get(caller, caller)
+            return _refuse(
+                service, _S3_CODES.get(caller, caller) if service == "s3" else caller, message, start_response
+            )
+        environ["workshop.caller"] = caller
+        if caller.prefix is None:
+            return inner(environ, start_response)
+        decision = self.tenancy.judge(caller.prefix, service, environ, body)
+        if decision.refusal:
+            return _refuse(
+                service,
+                "AccessDenied" if service in ("s3", *_QUERY_PROTOCOL) else "AccessDeniedException",
+                f"Access denied: {decision.refusal}",
+                start_response,
+            )
+        if decision.listing:
+            return self._filtered(caller, decision.listing, environ, start_response, inner)
+        return inner(environ, start_response)
+
+    def _filtered(
+        self, caller: Caller, service: str, environ: dict[str, Any], start_response: Callable, inner: Callable
+    ) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+            captured.update(status=status, headers=headers)
+            return lambda data: None
+
+        answer = b"".join(inner(environ, capture))
+        if captured["status"].startswith("200"):
+            answer = filter_listing(service, answer, lambda name: self.tenancy.owner(name) == caller.prefix)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(answer)))])
+        return [answer]
+
+
+def _refuse(service: str, code: str, message: str, start_response: Callable) -> list[bytes]:
+    if service == "s3":
+        return AwsError(code, message, 403).xml_response(start_response)
+    if service in _QUERY_PROTOCOL:
+        return AwsError(code, message, 403).query_response(start_response)
+    # the JSON protocol names the error in the body's __type (rest-json, in the header as well)
+    return AwsError(code, message, 403, fields={"__type": code}).json_response(start_response)
