@@ -24,6 +24,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="start empty instead of loading the state saved by the last run on this port "
         "(it is kept aside, not deleted)",
     )
+    serve_.add_argument(
+        "--unsandboxed-handlers",
+        action="store_true",
+        help="beyond 127.0.0.1, run handlers without the sandbox (as this user, with this user's files): "
+        "for machines where the sandbox cannot run",
+    )
     serve_.set_defaults(run=serve)
     start_ = commands.add_parser("start", help="start the background emulator unless one is running")
     start_.add_argument("--fresh", action="store_true", help="start empty, setting the saved state aside")
@@ -39,7 +45,7 @@ def serve(args: argparse.Namespace) -> int:
     from workshop.emulator.server import serve as serve_emulator
 
     port = args.port or int(os.environ.get("WORKSHOP_PORT", backends.DEFAULT_PORT))
-    serve_emulator(args.host, port, quiet=args.quiet, fresh=args.fresh)
+    serve_emulator(args.host, port, quiet=args.quiet, fresh=args.fresh, unsandboxed_handlers=args.unsandboxed_handlers)
     return 0
 
 

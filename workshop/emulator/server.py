@@ -14,8 +14,10 @@ from workshop.core import launcher
 from workshop.core.errors import WorkshopError
 from workshop.emulator import admin_guard, moto_adapters, persistence
 from workshop.emulator.app import EmulatorApp
+from workshop.emulator.functions import sandbox as handler_sandbox
 from workshop.emulator.moto_adapters import server as moto_server
 from workshop.emulator.service import EmulatorService
+from workshop.emulator.settings import Settings
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -31,19 +33,31 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh: bool = False) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 4566,
+    quiet: bool = False,
+    fresh: bool = False,
+    unsandboxed_handlers: bool = False,
+) -> None:
     """Serve until Ctrl-C, SIGTERM or ``POST /_workshop/shutdown``.
 
     The state is saved in the state directory and loaded at the next start on the same port
     (see :mod:`workshop.emulator.persistence`); ``fresh`` starts empty and sets the old state
-    aside, and ``WORKSHOP_PERSIST=off`` neither loads nor saves."""
+    aside, and ``WORKSHOP_PERSIST=off`` neither loads nor saves. Beyond loopback, handlers run
+    in a sandbox (:mod:`workshop.emulator.functions.sandbox`) unless ``unsandboxed_handlers``."""
     mismatch = moto_server.version_mismatch()
     if mismatch:
         raise WorkshopError(mismatch)
 
     _check_port_free(host, port)
     stop = threading.Event()
-    service = EmulatorService(f"http://127.0.0.1:{port}")
+    settings = Settings.from_environment()
+    sandbox = handler_sandbox.for_server(
+        not admin_guard.is_loopback(host), settings.sandbox_handlers, unsandboxed_handlers
+    )
+    service = EmulatorService(f"http://127.0.0.1:{port}", settings)
+    service.runtime.sandbox = sandbox
     moto_adapters.install(
         service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change, service.runtime.forget
     )
@@ -64,7 +78,7 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
     token = None
     if not admin_guard.is_loopback(host):
         token = admin_guard.write_token(launcher.state_dir() / f"admin-token-{port}")
-        _warn_shared(host, port, token)
+        _warn_shared(host, port, token, sandboxed=service.runtime.sandbox is not None)
     app = EmulatorApp(
         service,
         on_shutdown=stop.set,
@@ -94,11 +108,16 @@ def serve(host: str = "127.0.0.1", port: int = 4566, quiet: bool = False, fresh:
         print("Workshop emulator stopped.", file=sys.stderr, flush=True)
 
 
-def _warn_shared(host: str, port: int, token: str) -> None:
+def _warn_shared(host: str, port: int, token: str, sandboxed: bool) -> None:
     """Said once, at start, to the instructor alone: what serving a room exposes, and the token."""
+    handlers = (
+        "Handlers deployed to it run in a sandbox, but reach this machine's network (INSTRUCTOR.md, One shared emulator)."
+        if sandboxed
+        else "Handlers deployed to it run as this user, with this user's files (--unsandboxed-handlers)."
+    )
     print(
         f"WARNING: listening on {host}:{port}: anyone who can reach this machine can call this emulator.\n"
-        "  Handlers deployed to it run as this user, with this user's files. Serve a class only on a network you trust.\n"
+        f"  {handlers} Serve a class only on a network you trust.\n"
         "  Its admin endpoints (/moto-api, shutdown, stats, changing the teaching switches, clearing a webhook\n"
         f"  channel) need this token in the {admin_guard.HEADER} header; participants' lines never carry it:\n"
         f"  {token}\n"

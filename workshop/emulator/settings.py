@@ -37,6 +37,9 @@ class Settings:
     # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). Real time,
     # not compressed: after a break a learner's next invoke starts cold, as on AWS.
     idle_worker_seconds: float = 300.0
+    # Handlers in a sandbox even on loopback (WORKSHOP_SANDBOX_HANDLERS=on); an emulator that
+    # listens beyond loopback sandboxes them anyway (see workshop.emulator.functions.sandbox).
+    sandbox_handlers: bool = False
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
             lambda_concurrency=int(_float("WORKSHOP_LAMBDA_CONCURRENCY", 4)),
             metric_minute_seconds=_float("WORKSHOP_METRIC_MINUTE_SECONDS", 1.0),
             idle_worker_seconds=_float("WORKSHOP_IDLE_WORKER_SECONDS", 300.0),
+            sandbox_handlers=os.environ.get("WORKSHOP_SANDBOX_HANDLERS", "").lower() in ("on", "1", "yes", "true"),
         )
 
     def scaled(self, aws_seconds: float) -> float:

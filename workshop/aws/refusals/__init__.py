@@ -25,6 +25,12 @@ from workshop.aws.refusals.event_source_mappings import (
     MAPPING_STARTING_POSITIONS,
     event_source_mapping,
 )
+from workshop.aws.refusals.functions import (
+    FUNCTION_MEMORY_MB,
+    FUNCTION_UNZIPPED_BYTES,
+    function_code,
+    function_memory_size,
+)
 from workshop.aws.refusals.kms import kms_key_policy
 from workshop.aws.refusals.s3 import (
     S3_NOTIFICATION_KINDS,
@@ -70,4 +76,8 @@ __all__ = [
     "ALARM_OPERATORS",
     "ALARM_MISSING_DATA",
     "ALARM_ACTION",
+    "function_memory_size",
+    "function_code",
+    "FUNCTION_MEMORY_MB",
+    "FUNCTION_UNZIPPED_BYTES",
 ]

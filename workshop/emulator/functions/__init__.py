@@ -1,4 +1,5 @@
-"""Lambda on the emulator: the invoke API, the runtime and its workers, asynchronous invocation, pollers."""
+"""Lambda on the emulator: the invoke API, the runtime and its workers (sandboxed when shared),
+asynchronous invocation, pollers."""
 
 __all__ = [
     "async_invoke",
@@ -10,6 +11,7 @@ __all__ = [
     "pollers",
     "protocol",
     "runtime",
+    "sandbox",
     "sqs_poller",
     "stream_poller",
 ]

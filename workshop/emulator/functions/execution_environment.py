@@ -18,8 +18,9 @@ from typing import Any
 
 from workshop.emulator.functions import protocol as lambda_protocol
 from workshop.emulator.functions.models import FunctionSpec, Invocation
+from workshop.emulator.functions.sandbox import PACKAGE_ROOT, TASK_ROOT, Sandbox
 
-__all__ = ["RESERVED_ENVIRONMENT", "ExecutionEnvironment", "error_payload"]
+__all__ = ["RESERVED_ENVIRONMENT", "ExecutionEnvironment", "error_payload", "memory_limit_mb"]
 
 RESERVED_ENVIRONMENT = (
     "AWS_LAMBDA_FUNCTION_NAME",
@@ -40,22 +41,24 @@ RESERVED_ENVIRONMENT = (
 # Python, boto3 and the runtime take this much heap before the handler allocates anything.
 RUNTIME_HEAP_ALLOWANCE_MB = 192
 SPAWN_TIMEOUT_SECONDS = 60
+_BOOTSTRAP = f"import sys; sys.path.insert(0, {str(PACKAGE_ROOT)!r}); from workshop.emulator.functions.bootstrap import main; main()"
 
 
 class ExecutionEnvironment:
     """One worker process for one function revision."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint_url: str) -> None:
+    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint_url: str, sandbox: Sandbox | None = None) -> None:
         self.spec = spec
         self.log_stream = datetime.now(UTC).strftime("%Y/%m/%d") + f"/[{spec.version}]{uuid.uuid4().hex}"
         self._frames: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._invocations = 0
         control_in_r, control_in_w = os.pipe()  # emulator -> worker
         control_out_r, control_out_w = os.pipe()  # worker -> emulator
-        env = self._environment(task_root, endpoint_url)
+        env = self._environment(Path(TASK_ROOT) if sandbox else task_root, endpoint_url)
         env["_WORKSHOP_CONTROL_IN"], env["_WORKSHOP_CONTROL_OUT"] = str(control_in_r), str(control_out_w)
+        command = [sys.executable, "-c", _BOOTSTRAP]
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from workshop.emulator.functions.bootstrap import main; main()"],
+            sandbox.command(command, task_root) if sandbox else command,
             cwd=task_root,
             env=env,
             pass_fds=(control_in_r, control_out_w),
@@ -99,7 +102,7 @@ class ExecutionEnvironment:
             AWS_ENDPOINT_URL=endpoint_url,
             PYTHONDONTWRITEBYTECODE="1",
             PYTHONUNBUFFERED="1",
-            _WORKSHOP_MEMORY_LIMIT_MB=str(spec.memory_size + RUNTIME_HEAP_ALLOWANCE_MB),
+            _WORKSHOP_MEMORY_LIMIT_MB=str(memory_limit_mb(spec.memory_size)),
         )
         return env
 
@@ -234,6 +237,26 @@ class ExecutionEnvironment:
                 stream.close()
             except OSError:
                 pass
+
+
+def memory_limit_mb(memory_size: int) -> int:
+    """A worker's heap limit: the function's memory and the runtime's own, but never more than
+    this machine has free when the worker starts (a 10,240 MB function on an 8 GB laptop)."""
+    return min(memory_size + RUNTIME_HEAP_ALLOWANCE_MB, _available_memory_mb())
+
+
+def _available_memory_mb() -> int:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    try:  # elsewhere: the physical memory, which is all a process could be given
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except (ValueError, OSError):
+        return 1 << 30  # unknown: no cap beyond the function's own
 
 
 def error_payload(error_type: str, message: str) -> bytes:

@@ -22,6 +22,7 @@ from typing import Any
 
 from workshop.emulator.functions.execution_environment import ExecutionEnvironment, error_payload
 from workshop.emulator.functions.models import FunctionSpec, Invocation, LogSink
+from workshop.emulator.functions.sandbox import Sandbox
 
 __all__ = ["FunctionSpec", "Invocation", "LambdaRuntime"]
 
@@ -29,9 +30,12 @@ __all__ = ["FunctionSpec", "Invocation", "LambdaRuntime"]
 class _FunctionPool:
     """The environments of one function revision: reuse an idle one, else start one up to the limit."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint_url: str, limit: int) -> None:
+    def __init__(
+        self, spec: FunctionSpec, task_root: Path, endpoint_url: str, limit: int, sandbox: Sandbox | None
+    ) -> None:
         self.spec = spec
         self._task_root, self._endpoint_url, self._limit = task_root, endpoint_url, limit
+        self._sandbox = sandbox
         self._idle: list[tuple[float, ExecutionEnvironment]] = []  # (released at, monotonic), newest last
         self._busy = 0
         self._condition = threading.Condition()
@@ -50,7 +54,7 @@ class _FunctionPool:
                     break
                 self._condition.wait()
         try:
-            environment = ExecutionEnvironment(self.spec, self._task_root, self._endpoint_url)
+            environment = ExecutionEnvironment(self.spec, self._task_root, self._endpoint_url, self._sandbox)
             environment.start()
             return environment
         except BaseException:
@@ -105,6 +109,8 @@ class LambdaRuntime:
         self._idle_seconds = idle_seconds
         self._stopping = threading.Event()
         self.reaped = 0  # environments stopped for being idle, for the emulator's stats
+        # Workers start in this sandbox when set (the server sets it before serving anyone).
+        self.sandbox: Sandbox | None = None
         threading.Thread(target=self._reap_idle, name="lambda-reaper", daemon=True).start()
 
     def _reap_idle(self) -> None:
@@ -158,7 +164,7 @@ class LambdaRuntime:
                 return pool
             if pool is not None:
                 pool.retire()  # an update: AWS starts fresh environments for the new code
-            pool = _FunctionPool(spec, self._task_root(spec), self.endpoint_url, self._concurrency)
+            pool = _FunctionPool(spec, self._task_root(spec), self.endpoint_url, self._concurrency, self.sandbox)
             self._pools[spec.arn] = pool
             return pool
 
@@ -177,12 +183,14 @@ class LambdaRuntime:
         return root
 
     def forget(self, function_name: str) -> None:
-        """A deleted function: stop its environments (they are processes, not just memory)."""
+        """A deleted function: stop its environments (they are processes, not just memory) and
+        remove its unpacked code (up to 250 MB a version)."""
         with self._lock:
             gone = [arn for arn, pool in self._pools.items() if pool.spec.name == function_name]
             pools = [self._pools.pop(arn) for arn in gone]
         for pool in pools:
             pool.retire()
+        shutil.rmtree(self._work_dir / function_name, ignore_errors=True)
 
     def shutdown(self) -> None:
         self._stopping.set()

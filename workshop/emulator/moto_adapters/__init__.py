@@ -26,7 +26,8 @@ What the emulator takes over from moto, and why (moto 5.2.5):
   :mod:`.kms`).
 - DeadLetterConfig is dropped by moto; PutFunctionEventInvokeConfig appends instead of
   replacing, so GetFunctionEventInvokeConfig answers with the first config ever put
-  (:mod:`.functions`).
+  (:mod:`.functions`). moto also stores a MemorySize outside 128-10,240 MB and a package over
+  250 MB unzipped, which Lambda refuses (:mod:`.functions`).
 - DynamoDB streams (:mod:`.dynamodb`): an UpdateItem that creates an item writes a keys-only
   INSERT before the real one, and a write that changes nothing writes a MODIFY; AWS writes
   neither.
@@ -109,6 +110,7 @@ def install(
     functions._keep_dead_letter_config()
     functions._replace_event_invoke_config_on_put()
     functions._report_deleted_functions(on_function_deleted)
+    functions._refuse_what_lambda_refuses()
     event_source_mappings._stop_moto_event_source_delivery()
     dynamodb._bound_shard_iterators()
     event_source_mappings._mappings_are_creating_until_polled()

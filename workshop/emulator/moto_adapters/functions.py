@@ -1,5 +1,6 @@
 """Lambda functions as moto stores them: the runtime's view of a version, dead-letter and
-asynchronous invocation settings, and deletions reported to the runtime."""
+asynchronous invocation settings, Lambda's limits on memory and package size (moto checks
+neither), and deletions reported to the runtime."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda import models as lambda_models
+from moto.awslambda.exceptions import LambdaClientError
 
+from workshop.aws import refusals
 from workshop.emulator.functions.models import FunctionSpec
+from workshop.emulator.moto_adapters.atomic import raise_refusal
 from workshop.emulator.moto_adapters.server import ACCOUNT_ID
 
 
@@ -114,3 +118,38 @@ def _report_deleted_functions(on_function_deleted: Callable[[str], None]) -> Non
             on_function_deleted(name)
 
     lambda_models.LambdaBackend.delete_function = delete_function
+
+
+def _refuse_what_lambda_refuses() -> None:
+    """MemorySize outside Lambda's range and a package over the unzipped quota are refused before
+    anything is stored (:mod:`workshop.aws.refusals.functions`); moto would store both."""
+    original_create = lambda_models.LambdaBackend.create_function
+    original_update = lambda_models.LambdaBackend.update_function_configuration
+    original_set_code = lambda_models.LambdaFunction._set_function_code
+
+    def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        raise_refusal(refusals.function_memory_size(spec.get("MemorySize")), LambdaClientError)
+        return original_create(self, spec)
+
+    def update_function_configuration(self: Any, function_name: str, qualifier: str, body: dict[str, Any]) -> Any:
+        raise_refusal(refusals.function_memory_size(body.get("MemorySize")), LambdaClientError)
+        return original_update(self, function_name, qualifier, body)
+
+    def set_function_code(self: Any, updated_spec: dict[str, Any]) -> None:
+        # moto decodes the package (inline or from S3) as it stores it: judge what it decoded and
+        # put the function back as it was when the package is refused (CreateFunction's new
+        # function is never stored: the refusal ends its constructor).
+        before, code_before = dict(self.__dict__), dict(getattr(self, "code", None) or {})
+        original_set_code(self, updated_spec)
+        refusal = refusals.function_code(getattr(self, "code_bytes", b"") or b"")
+        if refusal is not None:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            if isinstance(self.__dict__.get("code"), dict):
+                self.code.clear()
+                self.code.update(code_before)
+            raise_refusal(refusal, LambdaClientError)
+
+    lambda_models.LambdaBackend.create_function = create_function
+    lambda_models.LambdaBackend.update_function_configuration = update_function_configuration
+    lambda_models.LambdaFunction._set_function_code = set_function_code
