@@ -15,6 +15,8 @@ Sections (``--sections``, default: all but notebooks; ``--full``: all):
              worker -> output) beside the raw rate of the calls a file needs; peak memory
   scores     lab 5's game-score records/s through the stream mapping beside its bounds
   class      setup_env.py / teardown_env.py --participants 30
+  fairness   a class of 40 on one emulator, 5 uploads each, 4 of them with 12-second handlers: the
+             other 36's upload-to-processed p50/p99 beside the same class without them; CPU, memory
   notebooks  Run All of every notebook in notebooks/ and solutions/
   maketest   make test's time (from a CI timing file when there is one; --make-test runs it)
 
@@ -32,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import fairness_bench
 import idle_bench
 import pipeline_bench
 import report
@@ -43,8 +46,8 @@ from workshop.account import deploy, environment
 from workshop.core.waiting import wait_for
 
 NOOP = "def handler(event, context):\n    return None\n"
-ALL_SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "notebooks", "maketest")
-DEFAULT_SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "maketest")
+ALL_SECTIONS = report.SECTIONS
+DEFAULT_SECTIONS = tuple(section for section in ALL_SECTIONS if section != "notebooks")
 
 
 def emulator_section(invokes: int) -> dict[str, Any]:
@@ -172,6 +175,9 @@ def main() -> int:
     parser.add_argument("--records", type=int, nargs="+", help="score records (default 2000; --full 10000 100000)")
     parser.add_argument("--raw-files", type=int, default=300, help="files' worth of calls replayed for the bound")
     parser.add_argument("--participants", type=int, default=30)
+    parser.add_argument("--fair-participants", type=int, default=40, help="the fairness section's class size")
+    parser.add_argument("--fair-slow", type=int, default=4, help="of them, how many have slow handlers")
+    parser.add_argument("--fair-slow-seconds", type=float, default=12, help="how long a slow handler sleeps")
     parser.add_argument("--invokes", type=int, default=300)
     parser.add_argument("--notebooks", nargs="*", help="only notebooks whose path contains one of these")
     parser.add_argument("--make-test", action="store_true", help="run make test rather than read a CI timing")
@@ -222,6 +228,10 @@ def main() -> int:
             results["scores"] = scores_section(records)
         elif section == "class":
             results["class"] = suite_bench.class_setup(args.participants)
+        elif section == "fairness":
+            results["fairness"] = fairness_bench.run(
+                args.fair_participants, slow=args.fair_slow, slow_seconds=args.fair_slow_seconds
+            )
         elif section == "notebooks":
             results["notebooks"] = suite_bench.notebooks(args.notebooks)
         elif section == "maketest":

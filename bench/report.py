@@ -68,7 +68,8 @@ def _scores_after(run: dict[str, Any]) -> str:
     )
 
 
-SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "notebooks", "maketest")
+# Every section of the bench, in the report's order (emulator_bench.py runs these).
+SECTIONS = ("emulator", "idle", "pipeline", "scores", "class", "fairness", "notebooks", "maketest")
 
 
 def _measured_when(r: dict[str, Any]) -> list[str]:
@@ -197,6 +198,36 @@ def render(r: dict[str, Any]) -> str:
         row(
             f"| teardown of {c['participants']} participants | {_f(c['teardown_s'])} s | — | — | "
             f"`teardown_env.py --participants {c['participants']}`: {c['teardown_said']} |"
+        )
+    f = r.get("fairness")
+    if f:
+        slow, calm = f["with_slow"], f["without_slow"]
+        others = f["participants"] - f["slow"]
+        row(
+            f"| class of {f['participants']} on one emulator, {f['slow']} of them with handlers sleeping "
+            f"{_f(float(f['slow_seconds']), 0)} s: the other {others}'s upload to processed, p50 | "
+            f"{_f(slow['others_p50_s'], 2)} s | {_f(calm['others_p50_s'], 2)} s | "
+            f"{_ratio(slow['others_p50_s'], calm['others_p50_s'], True)} | bound: the same class on a fresh "
+            f"emulator with no slow handler; {f['files']} uploads each, everyone at once, each participant's "
+            "bucket notifying their own handler (invoked once before) |"
+        )
+        row(
+            f"| the same, p99 | {_f(slow['others_p99_s'], 2)} s | {_f(calm['others_p99_s'], 2)} s | "
+            f"{_ratio(slow['others_p99_s'], calm['others_p99_s'], True)} | {_f(slow.get('others_cold'))} / {_f(calm.get('others_cold'))} of the "
+            f"{others * f['files']} uploads ran on a worker their function started for them (a cold start, as "
+            f"Lambda scales out); the others' p99 {_f(slow.get('others_warm_p99_s'), 2)} / "
+            f"{_f(calm.get('others_warm_p99_s'), 2)} s |"
+        )
+        row(
+            f"| cost of that class's uploads, with / without the slow handlers | "
+            f"{_f(slow['cpu_total_s'])} / {_f(calm['cpu_total_s'])} CPU s | — | — | the emulator's "
+            f"{_f(slow['cpu_emulator_s'])} / {_f(calm['cpu_emulator_s'])} s, the rest its Lambda workers'; "
+            f"peak memory {_f(slow['peak_total_rss_mb'], 0)} / {_f(calm['peak_total_rss_mb'], 0)} MB with "
+            f"{slow['peak_lambda_workers']} / {calm['peak_lambda_workers']} workers (the emulator alone "
+            f"{_f(slow['peak_emulator_rss_mb'], 0)} / {_f(calm['peak_emulator_rss_mb'], 0)} MB); every upload "
+            f"processed in {_f(slow['seconds'])} / {_f(calm['seconds'])} s; the slow participants' own p50 "
+            f"{_f(slow['slow_p50_s'])} s; resident set size sampled every 0.25 s (workers share library pages, "
+            "so the sum overstates) |"
         )
     n = r.get("notebooks")
     if n:
