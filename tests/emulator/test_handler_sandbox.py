@@ -13,6 +13,7 @@ import json
 import socket
 import sys
 import tempfile
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -177,6 +178,24 @@ def handler(event, context):
 def test_a_sandboxed_handler_still_has_its_code_tmp_boto3_and_the_endpoint(shared, prefix):
     body = _run(shared, prefix, LIKE_AWS)
     assert body == {"cwd": "/var/task", "task_root": "/var/task", "tmp": "ok", "buckets": 200}
+
+
+COUNTER = """
+calls = 0
+def handler(event, context):
+    global calls
+    calls += 1
+    return calls
+"""
+
+
+def test_a_sandboxed_worker_stays_warm_between_invocations(shared, prefix):
+    """Lambda reuses a warm environment; a sandboxed worker must outlive the request that
+    started it (bubblewrap's --die-with-parent ended it with the request's thread)."""
+    assert _run(shared, prefix, COUNTER) == 1
+    time.sleep(0.5)  # the request that started the worker is over
+    _, calls = invoke(shared, f"{prefix}-probe")
+    assert calls == 2, "the second invocation was cold: the worker did not survive its first"
 
 
 def test_memory_size_outside_lambdas_range_is_refused(backend, prefix):

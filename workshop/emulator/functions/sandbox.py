@@ -141,9 +141,12 @@ class Sandbox:
     def command(self, argv: list[str], task_root: Path) -> list[str]:
         """``argv`` run in a fresh sandbox with ``task_root`` at /var/task."""
         root = os.geteuid() == 0
+        # No --die-with-parent: it signals when the *thread* that started bwrap ends (prctl's
+        # PR_SET_PDEATHSIG), and a worker is started by the request that needed it, so every warm
+        # worker died after its first invocation. The worker leaves when its control pipe closes
+        # (the emulator stopped or died), and its PID namespace ends everything it started.
         options = [
             _tool("bwrap"),
-            "--die-with-parent",  # the worker's namespace ends with the process the emulator holds
             "--new-session",  # no terminal to push keystrokes into
             "--unshare-pid",
             "--unshare-ipc",
