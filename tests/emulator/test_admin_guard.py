@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import emulator_process
 from workshop.core import backend as backends
 from workshop.core import launcher
+from workshop.core.launcher import INSTRUCTOR_ACCESS_KEY
 from workshop.emulator import admin_guard
 
 
@@ -58,20 +59,23 @@ def test_a_shared_emulator_refuses_admin_calls_without_the_token(tmp_path):
         log = (tmp_path / "emulator.log").read_text()
         assert "WARNING: listening on 0.0.0.0" in log and token in log
 
-        backend = backends.Backend(backends.ENDPOINT, url, backends.LOCAL_REGION)
+        instructor = (INSTRUCTOR_ACCESS_KEY, token)
+        backend = backends.Backend(backends.ENDPOINT, url, backends.LOCAL_REGION, instructor)
         s3 = backend.client("s3")
-        s3.create_bucket(Bucket="ana-kept")  # an AWS API: open to every participant
+        s3.create_bucket(Bucket="ana-kept")  # AWS's APIs answer whoever signs with a known key
 
         assert _call(f"{url}/_workshop/health") == 200
         assert _call(f"{url}/_workshop/chaos") == 200
         assert _call(f"{url}/_workshop/webhooks/ana", "POST", json.dumps({"text": "hi"}).encode()) == 200
         assert _call(f"{url}/_workshop/webhooks/ana") == 200
-        # a participant's own switches and own channels (workshop.emulator.scopes) need no token
+        # a participant's own switches and channels need no token, but the name must come with that
+        # participant's signature (tests/emulator/test_shared_switches.py signs as the kit does):
+        # a bare claim is the room's request, which is the instructor's
         assert (
             _call(f"{url}/_workshop/chaos", "POST", json.dumps({"failure_rate": 1.0}).encode(), participant="ana")
-            == 200
+            == 403
         )
-        assert _call(f"{url}/_workshop/webhooks/ana-alerts", "DELETE", participant="ana") == 200
+        assert _call(f"{url}/_workshop/webhooks/ana-alerts", "DELETE", participant="ana") == 403
 
         refused = [
             ("/moto-api/reset", "POST", b""),

@@ -17,7 +17,7 @@ from tests.conftest import emulator_process, local_environment
 from tests.emulator.test_event_source_mappings import _stream_table
 from tests.lambda_helpers import deploy_source, ready_names
 from workshop.core import backend as backends
-from workshop.core.launcher import free_port
+from workshop.core.launcher import INSTRUCTOR_ACCESS_KEY, free_port
 from workshop.core.waiting import wait_for
 from workshop.emulator import persistence
 
@@ -279,5 +279,9 @@ def test_a_class_emulator_does_not_start_empty_on_an_unreadable_state(tmp_path):
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot be loaded" in lines[0] and "--fresh" in lines[0], refused.stderr
     assert state.read_bytes() == b"damaged"  # left where it was
-    with emulator_process(tmp_path, port=port, persist=True, serve_args=("--host", "0.0.0.0", "--fresh")) as started:
-        assert _backend(started).client("s3").list_buckets()["Buckets"] == []
+    with emulator_process(tmp_path, port=port, persist=True, serve_args=("--host", "0.0.0.0", "--fresh")):
+        token = (tmp_path / f"admin-token-{port}").read_text().strip()  # a class's: signed as the instructor
+        instructor = backends.Backend(
+            backends.ENDPOINT, f"http://127.0.0.1:{port}", backends.LOCAL_REGION, (INSTRUCTOR_ACCESS_KEY, token)
+        )
+        assert instructor.client("s3").list_buckets()["Buckets"] == []

@@ -16,8 +16,10 @@ import pytest
 from tests.conftest import emulator_process
 from tests.emulator.test_event_delivery import notify_lambda, wait_events
 from tests.lambda_helpers import deploy_source, ready_names
+from workshop.account import participant_keys
 from workshop.core import backend as backends
 from workshop.core.errors import WorkshopError
+from workshop.core.naming import Names
 from workshop.core.waiting import wait_for
 from workshop.emulator import admin_guard
 from workshop.lab_helpers import chaos, webhook
@@ -46,8 +48,9 @@ def _admin(url: str, route: str, body: dict | None = None, token: str | None = N
 
 @pytest.fixture
 def shared(tmp_path, monkeypatch):
-    """A class's emulator, its token, the instructor's backend (the machine that serves it), and
-    ``as_participant(prefix)``, which points this process's helpers at it as that participant."""
+    """A class's emulator, its token, the instructor's backend (the machine that serves it, which
+    signs with the token it can read), and ``as_participant(prefix)``, which points this
+    process's helpers at it as that participant, with the key class setup issues them."""
     with emulator_process(tmp_path, serve_args=("--host", "0.0.0.0")) as env:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -56,8 +59,11 @@ def shared(tmp_path, monkeypatch):
         instructor = backends.Backend(backends.EMBEDDED, url, backends.LOCAL_REGION)
 
         def as_participant(prefix: str) -> None:
+            key_id, secret = participant_keys.issue(instructor, Names(prefix), tmp_path / "class-keys.json")
             monkeypatch.setenv("WORKSHOP_BACKEND", "endpoint")
             monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+            monkeypatch.setenv("WORKSHOP_ACCESS_KEY_ID", key_id)
+            monkeypatch.setenv("WORKSHOP_SECRET_ACCESS_KEY", secret)
             monkeypatch.setenv("WORKSHOP_PREFIX", prefix)
             backends.current.cache_clear()
 

@@ -80,17 +80,13 @@ def run(args: argparse.Namespace) -> int:
     keys: dict[str, tuple[str, str]] = {}
 
     def provision(prefix: str) -> list[dict]:
-        outcomes = environment.provision(backend, backend.names(prefix))
-        rows = [{"kind": o.kind, "name": o.name, "status": o.status} for o in outcomes]
-        if shared:  # learners on other machines: each signs with a key of their own
-            keys[prefix] = participant_keys.issue(
-                backend,
-                backend.names(prefix),
-                launcher.class_keys_path(backends.endpoint_port(backend.endpoint_url or "")),
-            )
-            rows.append(
-                {"kind": "access key", "name": participant_keys.user_name(backend.names(prefix)), "status": "ready"}
-            )
+        names = backend.names(prefix)
+        rows = []
+        if shared:  # learners on other machines: each signs with a key of their own, made first
+            store = launcher.class_keys_path(backends.endpoint_port(backend.endpoint_url or ""))
+            keys[prefix] = participant_keys.issue(backend, names, store)
+            rows.append({"kind": "access key", "name": participant_keys.user_name(names), "status": "ready"})
+        rows += [{"kind": o.kind, "name": o.name, "status": o.status} for o in environment.provision(backend, names)]
         rows += steps.complete(backend, prefix, args.upto)
         if recording and args.upto:  # the dashboard shows them at the step they start on
             steps.record_completed(backend, class_, prefix, range(args.upto))

@@ -43,6 +43,8 @@ class EmulatorApp:
         self._gate = gate  # a shared emulator's: who calls, and what they may reach
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if self._gate is not None and environ.get("PATH_INFO", "").startswith(ADMIN_PREFIX):
+            self._gate.verify_participant(environ)  # before the guard, which trusts the name it carries
         refused = self._guard.refuse(environ, start_response)
         if refused is not None:
             return refused
@@ -53,7 +55,7 @@ class EmulatorApp:
             self._on_request()
         if api_gateway.is_user_request(environ):
             return api_gateway.handle(environ, start_response, self._service)  # public, as an API's URL is
-        if self._gate is not None:
+        if self._gate is not None and not path.startswith("/moto-api"):  # moto's own: the guard's token
             return self._gate(environ, start_response, self._aws)
         return self._aws(environ, start_response)
 

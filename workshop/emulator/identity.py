@@ -47,15 +47,19 @@ KeyLookup = Callable[[str], "tuple[str, str, dict[str, str]] | None"]
 class Identities:
     """Maps a signed request to its caller, or says (as AWS's error code) why it cannot."""
 
-    def __init__(self, instructor_secret: str, participant_key: KeyLookup) -> None:
+    def __init__(self, instructor_secret: str, participant_key: KeyLookup, owner: Callable[[str], str | None]) -> None:
         self._instructor_secret = instructor_secret
         self._participant_key = participant_key
-        self._function_keys: dict[str, tuple[str | None, str]] = {}  # access key -> (owner, secret)
+        self._owner = owner  # a resource name's participant (the longest prefix it starts with)
+        self._function_keys: dict[str, tuple[str, str]] = {}  # access key -> (function name, secret)
         self._lock = threading.Lock()
 
-    def function_credentials(self, function_name: str, owner: str | None) -> tuple[str, str]:
+    def function_credentials(self, function_name: str) -> tuple[str, str]:
         """The key a function's handler signs with: derived from the instructor's secret, so it
-        is the same for every worker of the function and unguessable without that secret."""
+        is the same for every worker of the function and unguessable without that secret. It
+        reaches what the function's owner reaches, judged at each call (a participant registered
+        after the worker started still owns it); a function no participant owns is the
+        instructor's, as only the instructor can name one so."""
 
         def derive(purpose: str) -> str:
             message = f"{purpose}:{function_name}".encode()
@@ -63,7 +67,7 @@ class Identities:
 
         access_key, secret = "ASIA" + derive("function")[:16].upper(), derive("secret")
         with self._lock:
-            self._function_keys[access_key] = (owner, secret)
+            self._function_keys[access_key] = (function_name, secret)
         return access_key, secret
 
     def identify(self, environ: Mapping[str, Any], body: bytes) -> Caller | str:
@@ -76,7 +80,7 @@ class Identities:
         if access_key == INSTRUCTOR_ACCESS_KEY:
             secret, caller = self._instructor_secret, INSTRUCTOR
         elif function_key is not None:
-            caller, secret = Caller(access_key, function_key[0]), function_key[1]
+            caller, secret = Caller(access_key, self._owner(function_key[0])), function_key[1]
         else:
             found = self._participant_key(access_key)
             if found is None or not found[2].get(PARTICIPANT_TAG):

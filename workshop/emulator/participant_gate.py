@@ -15,12 +15,14 @@ from typing import Any
 
 from workshop.aws import sigv4
 from workshop.aws.errors import AwsError
+from workshop.core.launcher import PARTICIPANT_HEADER
 from workshop.emulator.identity import Caller, Identities
 from workshop.emulator.tenancy import Tenancy, filter_listing
 
 __all__ = ["ParticipantGate"]
 
 _QUERY_PROTOCOL = ("sns", "iam", "sts")
+_WSGI_PARTICIPANT = "HTTP_" + PARTICIPANT_HEADER.upper().replace("-", "_")
 _S3_CODES = {"InvalidClientTokenId": "InvalidAccessKeyId", "MissingAuthenticationToken": "AccessDenied"}
 
 
@@ -29,12 +31,21 @@ class ParticipantGate:
         self.identities = identities
         self.tenancy = tenancy
 
+    def verify_participant(self, environ: dict[str, Any]) -> None:
+        """A ``/_workshop/`` request acts for the participant it names only when that participant
+        (or the instructor) signed it; otherwise the name is dropped, and the request is the
+        room's, which the admin guard keeps for the instructor's token."""
+        claimed = str(environ.get(_WSGI_PARTICIPANT, "")).strip()
+        if not claimed:
+            return
+        caller = self.identities.identify(environ, _body(environ))
+        if isinstance(caller, str) or caller.prefix not in (None, claimed):
+            del environ[_WSGI_PARTICIPANT]
+
     def __call__(
         self, environ: dict[str, Any], start_response: Callable, inner: Callable[[dict[str, Any], Callable], Any]
     ) -> Iterable[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)  # read once here; the routes after read it again
+        body = _body(environ)
         scope = sigv4.credential_scope(environ)
         service = scope.service if scope else ""
         caller = self.identities.identify(environ, body)
@@ -78,6 +89,14 @@ class ParticipantGate:
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
         start_response(captured["status"], [*headers, ("Content-Length", str(len(answer)))])
         return [answer]
+
+
+def _body(environ: dict[str, Any]) -> bytes:
+    """The request's body, read here once; the routes after read it again."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
 
 
 def _refuse(service: str, code: str, message: str, start_response: Callable) -> list[bytes]:

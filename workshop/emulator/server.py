@@ -15,9 +15,16 @@ from workshop.core.errors import WorkshopError
 from workshop.emulator import admin_guard, moto_adapters, persistence
 from workshop.emulator.app import EmulatorApp
 from workshop.emulator.functions import sandbox as handler_sandbox
+from workshop.emulator.identity import PARTICIPANT_TAG, Identities
+from workshop.emulator.moto_adapters import apigateway as moto_apigateway
+from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
+from workshop.emulator.moto_adapters import iam as moto_iam
+from workshop.emulator.moto_adapters import kms as moto_kms
 from workshop.emulator.moto_adapters import server as moto_server
+from workshop.emulator.participant_gate import ParticipantGate
 from workshop.emulator.service import EmulatorService
 from workshop.emulator.settings import Settings
+from workshop.emulator.tenancy import Tenancy
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -75,15 +82,20 @@ def serve(
             print(f"Loaded the saved state ({snapshots.path})", flush=True)
         snapshots.start()
         service.snapshots = snapshots
-    token = None
-    if not admin_guard.is_loopback(host):
-        token = admin_guard.write_token(launcher.state_dir() / f"admin-token-{port}")
+    token, gate = None, None
+    if admin_guard.is_loopback(host):
+        launcher.admin_token_path(port).unlink(missing_ok=True)  # a shared run's, on this port before
+    else:
+        token = admin_guard.write_token(launcher.admin_token_path(port))
+        gate = _participant_gate(token)
+        service.runtime.credentials = lambda spec: gate.identities.function_credentials(spec.name)
         _warn_shared(host, port, token, sandboxed=service.runtime.sandbox is not None)
     app = EmulatorApp(
         service,
         on_shutdown=stop.set,
         on_request=snapshots.changed if snapshots else None,
         guard=admin_guard.AdminGuard(token),
+        gate=gate,
     )
     server = make_server(host, port, app, threaded=True, request_handler=moto_server.REQUEST_HANDLER)
     if quiet:
@@ -108,6 +120,18 @@ def serve(
         print("Workshop emulator stopped.", file=sys.stderr, flush=True)
 
 
+def _participant_gate(token: str) -> ParticipantGate:
+    """Participants are the IAM users class setup tagged with their prefix; the instructor signs
+    with the admin token."""
+    tenancy = Tenancy(
+        prefixes=lambda: moto_iam.participant_prefixes(PARTICIPANT_TAG),
+        mapping_function=moto_mappings.mapping_function_name,
+        key_owner=lambda region, key: moto_kms.kms_key_tag(region, key, PARTICIPANT_TAG),
+        api_name=moto_apigateway.rest_api_name,
+    )
+    return ParticipantGate(Identities(token, moto_iam.access_key_owner, tenancy.owner), tenancy)
+
+
 def _warn_shared(host: str, port: int, token: str, sandboxed: bool) -> None:
     """Said once, at start, to the instructor alone: what serving a room exposes, and the token."""
     handlers = (
@@ -121,6 +145,6 @@ def _warn_shared(host: str, port: int, token: str, sandboxed: bool) -> None:
         "  Its admin endpoints (/moto-api, shutdown, stats, changing the teaching switches, clearing a webhook\n"
         f"  channel) need this token in the {admin_guard.HEADER} header; participants' lines never carry it:\n"
         f"  {token}\n"
-        f"  (kept, readable by you alone, in {launcher.state_dir() / f'admin-token-{port}'})",
+        f"  (kept, readable by you alone, in {launcher.admin_token_path(port)})",
         flush=True,
     )

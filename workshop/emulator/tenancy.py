@@ -28,6 +28,10 @@ __all__ = ["Decision", "Tenancy", "filter_listing"]
 
 _ARN = re.compile(r"arn:aws[a-z-]*:([a-z0-9-]+):[a-z0-9-]*:(\d{12}|aws)?:([^\s\"'<>&,;\\]+)")
 _LAMBDA_PATH = re.compile(r"^/[\d-]+/(functions|event-source-mappings|tags)/([^/?]+)")
+# The services whose ARNs name a participant's resource (API Gateway's by the API's id, whose
+# name is looked up).
+_JUDGED_SERVICES = {"s3", "sqs", "sns", "lambda", "dynamodb", "logs", "iam", "kms", "cloudwatch", "execute-api"}
+_REST_API_PATH = re.compile(r"^/restapis/([^/?]+)")
 # Fields that name a resource in the JSON or query bodies of the APIs the labs use.
 _NAME_FIELDS = {
     "TableName",
@@ -41,6 +45,7 @@ _NAME_FIELDS = {
     "KeyId",
     "TargetKeyId",
     "UUID",
+    "logGroupIdentifier",
 }
 # Operations that only the instructor may call: identities are the class's, not a participant's.
 _INSTRUCTOR_ONLY = re.compile(r"^(Create|Delete|Update|Tag|Untag|List|Get)(User|AccessKey|LoginProfile|Group)")
@@ -62,10 +67,12 @@ class Tenancy:
         prefixes: Callable[[], Iterable[str]],
         mapping_function: Callable[[str, str], str | None],
         key_owner: Callable[[str, str], str | None],
+        api_name: Callable[[str], str | None] = lambda api_id: None,
     ) -> None:
         self._prefixes = prefixes
         self._mapping_function = mapping_function
         self._key_owner = key_owner
+        self._api_name = api_name
 
     def owner(self, name: str) -> str | None:
         """The participant whose prefix ``name`` starts with (the longest such prefix)."""
@@ -95,8 +102,8 @@ class Tenancy:
         names: list[str] = []
         text = unquote(str(environ.get("RAW_URI") or environ.get("PATH_INFO", ""))) + " " + _text(body)
         for arn_service, account, resource in _ARN.findall(text):
-            if account == "aws":
-                continue  # AWS managed policies and other resources AWS owns
+            if account == "aws" or arn_service not in _JUDGED_SERVICES:
+                continue  # AWS managed policies; services whose resources carry ids, not names
             names.extend(self._arn_names(arn_service, resource, region))
         for field, values in fields.items():
             if field.startswith("_"):
@@ -114,6 +121,12 @@ class Tenancy:
                 names.extend(
                     self._field_names("UUID" if kind == "event-source-mappings" else "FunctionName", ref, region)
                 )
+        if service == "apigateway":
+            matched = _REST_API_PATH.match(str(environ.get("PATH_INFO", "")))
+            if matched:
+                names.append(self._api_name(matched.group(1)) or f"API {matched.group(1)}")
+            elif _action(service, environ, body) == "CreateRestApi":
+                names.append(str(json.loads(body or b"{}").get("name", "")))
         if service == "dynamodb" and isinstance(fields.get("_RequestItems"), list):
             names.extend(fields["_RequestItems"])
         if service == "sns" and "Name" in fields and _action(service, environ, body) == "CreateTopic":
@@ -130,6 +143,9 @@ class Tenancy:
             return self._field_names("UUID", resource.partition(":")[2], region)
         if service in ("sqs", "sns"):
             return [resource.split(":", 1)[0]]
+        if service == "execute-api":
+            api_id = resource.split("/", 1)[0]
+            return [self._api_name(api_id) or f"API {api_id}"]
         kind, _, rest = resource.replace(":", "/", 1).partition("/")
         if service == "iam" and kind in ("user", "group"):
             return [f"iam {kind}s of the class"]
@@ -166,6 +182,7 @@ _LISTINGS = {
     "monitoring": ("DescribeAlarms",),
     "iam": ("ListRoles",),
     "kms": ("ListAliases",),
+    "apigateway": ("GetRestApis",),
 }
 
 
@@ -197,6 +214,8 @@ def _action(service: str, environ: Mapping[str, Any], body: bytes) -> str:
             return "ListFunctions"
         if re.fullmatch(r"/[\d-]+/event-source-mappings/?", path) and method == "GET":
             return "ListEventSourceMappings"
+    if service == "apigateway" and environ.get("PATH_INFO") in ("/restapis", "/restapis/"):
+        return "GetRestApis" if environ.get("REQUEST_METHOD") == "GET" else "CreateRestApi"
     return ""
 
 
@@ -289,6 +308,7 @@ def filter_listing(service: str, body: bytes, mine: Callable[[str], bool]) -> by
         ("MetricAlarms", "AlarmName"),
         ("CompositeAlarms", "AlarmName"),
         ("Aliases", "AliasName"),
+        ("item", "name"),
     ):
         if isinstance(document.get(field), list):
             document[field] = [

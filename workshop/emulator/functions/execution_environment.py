@@ -47,7 +47,14 @@ _BOOTSTRAP = f"import sys; sys.path.insert(0, {str(PACKAGE_ROOT)!r}); from works
 class ExecutionEnvironment:
     """One worker process for one function revision."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint_url: str, sandbox: Sandbox | None = None) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        task_root: Path,
+        endpoint_url: str,
+        sandbox: Sandbox | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.spec = spec
         self.log_stream = datetime.now(UTC).strftime("%Y/%m/%d") + f"/[{spec.version}]{uuid.uuid4().hex}"
         self._frames: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -55,6 +62,8 @@ class ExecutionEnvironment:
         control_in_r, control_in_w = os.pipe()  # emulator -> worker
         control_out_r, control_out_w = os.pipe()  # worker -> emulator
         env = self._environment(Path(TASK_ROOT) if sandbox else task_root, endpoint_url)
+        if credentials:  # a shared emulator's: the function's own key, which reaches its owner's resources
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = credentials
         env["_WORKSHOP_CONTROL_IN"], env["_WORKSHOP_CONTROL_OUT"] = str(control_in_r), str(control_out_w)
         command = [sys.executable, "-c", _BOOTSTRAP]
         self.process = subprocess.Popen(

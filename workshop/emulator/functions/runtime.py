@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,18 @@ class _FunctionPool:
     """The environments of one function revision: reuse an idle one, else start one up to the limit."""
 
     def __init__(
-        self, spec: FunctionSpec, task_root: Path, endpoint_url: str, limit: int, sandbox: Sandbox | None
+        self,
+        spec: FunctionSpec,
+        task_root: Path,
+        endpoint_url: str,
+        limit: int,
+        sandbox: Sandbox | None,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         self.spec = spec
         self._task_root, self._endpoint_url, self._limit = task_root, endpoint_url, limit
         self._sandbox = sandbox
+        self._credentials = credentials
         self._idle: list[tuple[float, ExecutionEnvironment]] = []  # (released at, monotonic), newest last
         self._busy = 0
         self._condition = threading.Condition()
@@ -54,7 +62,9 @@ class _FunctionPool:
                     break
                 self._condition.wait()
         try:
-            environment = ExecutionEnvironment(self.spec, self._task_root, self._endpoint_url, self._sandbox)
+            environment = ExecutionEnvironment(
+                self.spec, self._task_root, self._endpoint_url, self._sandbox, self._credentials
+            )
             environment.start()
             return environment
         except BaseException:
@@ -111,6 +121,8 @@ class LambdaRuntime:
         self.reaped = 0  # environments stopped for being idle, for the emulator's stats
         # Workers start in this sandbox when set (the server sets it before serving anyone).
         self.sandbox: Sandbox | None = None
+        # A shared emulator's handlers sign with their function's own key (see emulator.identity).
+        self.credentials: Callable[[FunctionSpec], tuple[str, str]] | None = None
         threading.Thread(target=self._reap_idle, name="lambda-reaper", daemon=True).start()
 
     def _reap_idle(self) -> None:
@@ -164,7 +176,10 @@ class LambdaRuntime:
                 return pool
             if pool is not None:
                 pool.retire()  # an update: AWS starts fresh environments for the new code
-            pool = _FunctionPool(spec, self._task_root(spec), self.endpoint_url, self._concurrency, self.sandbox)
+            credentials = self.credentials(spec) if self.credentials else None
+            pool = _FunctionPool(
+                spec, self._task_root(spec), self.endpoint_url, self._concurrency, self.sandbox, credentials
+            )
             self._pools[spec.arn] = pool
             return pool
 

@@ -33,3 +33,14 @@ def rest_api_routes(api_id: str) -> tuple[str, set[str], list[ApiRoute]] | None:
                 methods[method_name] = (integration.integration_type, integration.uri)
         routes.append(ApiRoute(resource_id, resource.get_path(), methods))
     return region, set(api.stages), routes
+
+
+def rest_api_name(api_id: str) -> str | None:
+    """The name of a REST API by its id, in any region; None when there is no such API."""
+    from moto.apigateway.models import apigateway_backends
+
+    for backend in list(apigateway_backends[ACCOUNT_ID].values()):
+        api = backend.apis.get(api_id)
+        if api is not None:
+            return str(api.name)
+    return None

@@ -1,0 +1,59 @@
+"""A class on one shared emulator, end to end: the labs still work when each participant reaches
+their own resources only.
+
+The instructor serves the emulator beyond loopback and runs ``setup_env.py --connect-host`` as
+INSTRUCTOR.md says; a participant pastes their connection line (their own key included) and runs
+every solution notebook. Each runs without an error, every exercise scores "correct", and the
+class's progress table holds the participant's records, written with the participant's own key.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from tests.conftest import emulator_process, run_script
+from tests.notebooks.test_notebooks import CHECK_CALL, SOLUTIONS, errors_of, notebook_id, run_in_kernel
+from workshop.core import backend as backends
+from workshop.core.launcher import INSTRUCTOR_ACCESS_KEY
+from workshop.core.waiting import wait_for
+from workshop.teaching import progress
+
+
+@pytest.fixture(scope="module")
+def participant_line(tmp_path_factory):
+    state = tmp_path_factory.mktemp("shared-class")
+    with emulator_process(state, serve_args=("--host", "0.0.0.0")) as env:
+        setup = run_script(env, "setup_env.py", "--participants", "1", "--prefix", "sc", "--connect-host", "127.0.0.1")
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        line = next(text for text in setup.stdout.splitlines() if "export " in text)
+        variables = dict(pair.split("=", 1) for pair in shlex.split(line.split("export ", 1)[1]))
+        assert variables["WORKSHOP_ACCESS_KEY_ID"] and variables["WORKSHOP_SECRET_ACCESS_KEY"]
+        participant = {name: value for name, value in env.items() if name != "WORKSHOP_PORT"}
+        participant.update(variables)
+        token = (state / f"admin-token-{env['WORKSHOP_PORT']}").read_text().strip()
+        instructor = backends.Backend(
+            backends.ENDPOINT, variables["AWS_ENDPOINT_URL"], backends.LOCAL_REGION, (INSTRUCTOR_ACCESS_KEY, token)
+        )
+        yield participant, instructor
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("path", SOLUTIONS, ids=notebook_id)
+def test_a_participant_of_a_shared_class_completes_every_solution(path, participant_line):
+    env, instructor = participant_line
+    notebook = run_in_kernel(path, env)
+    assert errors_of(notebook) == [], f"{notebook_id(path)} failed as a class participant"
+    exercises = {
+        m["id"] for cell in notebook.cells if cell.cell_type == "code" for m in CHECK_CALL.finditer(cell.source)
+    }
+    assert exercises, f"{notebook_id(path)} checks nothing"
+
+    def recorded() -> dict[str, str]:
+        rows = progress.records(instructor, env["WORKSHOP_CLASS"])
+        return {r["exercise"]: r["outcome"] for r in rows if r["participant"] == env["WORKSHOP_PREFIX"]}
+
+    # the kernel sends its records in the background: they may land just after it stops
+    wait_for(lambda: exercises <= recorded().keys(), f"the progress records of {notebook_id(path)}", timeout=20)
+    assert {exercise: recorded()[exercise] for exercise in exercises} == dict.fromkeys(exercises, "correct")
