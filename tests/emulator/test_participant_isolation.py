@@ -225,3 +225,29 @@ def test_another_participants_api_topic_and_key_are_out_of_reach(room):
     _denied(ana.client("kms").create_alias, AliasName="alias/bob-mine", TargetKeyId=key)
     assert bob.client("apigateway").get_rest_api(restApiId=api)["name"] == "bob-orders-api"
     assert bob.client("kms").encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+
+
+def test_another_participants_logs_and_alarms_are_out_of_reach(room):
+    ana, bob = room["ana"], room["bob"]
+    invoke(bob, "bob-reader", {"bucket": Names("bob").bucket("incoming"), "key": "secret.csv"})  # a log group
+    bob.client("cloudwatch").put_metric_alarm(
+        AlarmName="bob-backlog",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": "bob-jobs"}],
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    _denied(ana.client("logs").filter_log_events, logGroupName="/aws/lambda/bob-reader")
+    _denied(ana.client("logs").delete_log_group, logGroupName="/aws/lambda/bob-reader")
+    groups = ana.client("logs").describe_log_groups()["logGroups"]
+    assert not any("bob-" in g["logGroupName"] for g in groups)
+    _denied(ana.client("cloudwatch").delete_alarms, AlarmNames=["bob-backlog"])
+    assert not any(
+        a["AlarmName"].startswith("bob-") for a in ana.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    )
+    assert [a["AlarmName"] for a in bob.client("cloudwatch").describe_alarms()["MetricAlarms"]] == ["bob-backlog"]
+    assert bob.client("logs").filter_log_events(logGroupName="/aws/lambda/bob-reader")["events"]

@@ -12,10 +12,12 @@ from __future__ import annotations
 import shlex
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import emulator_process, run_script
 from tests.notebooks.test_notebooks import CHECK_CALL, SOLUTIONS, errors_of, notebook_id, run_in_kernel
 from workshop.core import backend as backends
+from workshop.core.errors import error_code
 from workshop.core.launcher import INSTRUCTOR_ACCESS_KEY
 from workshop.core.waiting import wait_for
 from workshop.teaching import progress
@@ -36,13 +38,13 @@ def participant_line(tmp_path_factory):
         instructor = backends.Backend(
             backends.ENDPOINT, variables["AWS_ENDPOINT_URL"], backends.LOCAL_REGION, (INSTRUCTOR_ACCESS_KEY, token)
         )
-        yield participant, instructor
+        yield participant, instructor, env
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("path", SOLUTIONS, ids=notebook_id)
 def test_a_participant_of_a_shared_class_completes_every_solution(path, participant_line):
-    env, instructor = participant_line
+    env, instructor, _ = participant_line
     notebook = run_in_kernel(path, env)
     assert errors_of(notebook) == [], f"{notebook_id(path)} failed as a class participant"
     exercises = {
@@ -57,3 +59,17 @@ def test_a_participant_of_a_shared_class_completes_every_solution(path, particip
     # the kernel sends its records in the background: they may land just after it stops
     wait_for(lambda: exercises <= recorded().keys(), f"the progress records of {notebook_id(path)}", timeout=20)
     assert {exercise: recorded()[exercise] for exercise in exercises} == dict.fromkeys(exercises, "correct")
+
+
+def test_class_teardown_revokes_the_participants_key(participant_line):
+    participant, instructor, env = participant_line
+    key = (participant["WORKSHOP_ACCESS_KEY_ID"], participant["WORKSHOP_SECRET_ACCESS_KEY"])
+    learner = backends.Backend(backends.ENDPOINT, participant["AWS_ENDPOINT_URL"], backends.LOCAL_REGION, key)
+    assert learner.client("sqs").list_queues().get("QueueUrls"), "the participant's queues, seen with their key"
+    done = run_script(env, "teardown_env.py", "--participants", "1", "--prefix", "sc", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "access key" in done.stdout and "sc-01-participant" in done.stdout
+    with pytest.raises(ClientError) as refused:
+        learner.client("sqs").list_queues()
+    assert error_code(refused.value) == "InvalidClientTokenId"
+    assert "sc-01-participant" not in {u["UserName"] for u in instructor.client("iam").list_users()["Users"]}
