@@ -142,8 +142,9 @@ def _warn_shared(host: str, port: int, token: str, sandboxed: bool) -> None:
     print(
         f"WARNING: listening on {host}:{port}: anyone who can reach this machine can call this emulator.\n"
         f"  {handlers} Serve a class only on a network you trust.\n"
-        "  Its admin endpoints (/moto-api, shutdown, stats, changing the teaching switches, clearing a webhook\n"
-        f"  channel) need this token in the {admin_guard.HEADER} header; participants' lines never carry it:\n"
+        "  Its admin endpoints (/moto-api, shutdown, stats, changing the room's teaching switches, clearing\n"
+        f"  another's webhook channel) need this token in the {admin_guard.HEADER} header; participants' lines\n"
+        "  never carry it:\n"
         f"  {token}\n"
         f"  (kept, readable by you alone, in {launcher.admin_token_path(port)})",
         flush=True,
