@@ -20,7 +20,8 @@ def handler(event, context):
                                 "path": event["path"], "pathParameters": event["pathParameters"],
                                 "query": event["queryStringParameters"], "body": event["body"],
                                 "stage": event["requestContext"]["stage"],
-                                "contentType": event["headers"].get("Content-Type")})}
+                                "contentType": next(v for k, v in event["headers"].items()
+                                                    if k.lower() == "content-type")})}
 """
 
 

@@ -149,6 +149,11 @@ def test_the_attributes_read_still_exist():
     assert "self.stages" in inspect.getsource(apigateway_models.RestAPI.__init__)
     assert "self.integration_type" in inspect.getsource(apigateway_models.Integration.__init__)
     assert hasattr(apigateway_models.Resource, "get_path") and hasattr(apigateway_models, "apigateway_backends")
+    assert "self.deployment_id" in inspect.getsource(apigateway_models.Stage.__init__)
+    assert "self.binaryMediaTypes" in inspect.getsource(apigateway_models.RestAPI.__init__)
+    from moto.apigateway.responses import APIGatewayResponse
+
+    assert _parameters(APIGatewayResponse.create_rest_api) == ["self"]
     assert "_filter_policy_matcher" in inspect.getsource(sns_models.Subscription.__init__)
     from moto.core.base_backend import BackendDict
 

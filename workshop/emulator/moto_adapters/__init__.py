@@ -31,6 +31,7 @@ What the emulator takes over from moto, and why (moto 5.2.5):
 - DynamoDB streams (:mod:`.dynamodb`): an UpdateItem that creates an item writes a keys-only
   INSERT before the real one, and a write that changes nothing writes a MODIFY; AWS writes
   neither.
+- CreateRestApi drops binaryMediaTypes (:mod:`.apigateway`).
 - Each request's service is looked up on disk (moto lists its own package folder): the
   answer per host is remembered (:mod:`.server`).
 - IAM role lookups iterate a dict other requests change: a parallel class setup fails
@@ -58,6 +59,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workshop.emulator.moto_adapters import (
+    apigateway,
     cloudwatch,
     dynamodb,
     event_source_mappings,
@@ -132,3 +134,4 @@ def install(
     event_source_mappings._mapping_updates_undone_on_error()
     kms._key_policies_judged_first()
     cloudwatch._metric_alarms_judged_first()
+    apigateway._keep_binary_media_types()

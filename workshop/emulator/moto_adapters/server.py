@@ -16,8 +16,22 @@ from moto.moto_server.werkzeug_app import (
 PINNED_MOTO_VERSION = "5.2.5"
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 
-# Preserves header spellings S3 metadata needs (underscores) when serving moto's app.
-REQUEST_HANDLER = MotoRequestHandler
+# The environ key of the request's headers as sent: (name, value) pairs, spelling and order kept.
+RAW_HEADERS = "workshop.raw_headers"
+
+
+class RequestHandler(MotoRequestHandler):
+    """moto's handler, which preserves header spellings S3 metadata needs (underscores), also
+    keeping every header as sent: WSGI upper-cases names, and API Gateway hands a function
+    the names as the client spelled them."""
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ[RAW_HEADERS] = list(self.headers.items())
+        return environ
+
+
+REQUEST_HANDLER = RequestHandler
 
 
 def version_mismatch() -> str | None:

@@ -1,0 +1,103 @@
+"""What real AWS answered, as facts the fidelity tests hold the emulator to, each with its source.
+
+Recordings are responses captured from real AWS accounts and published (LocalStack's
+``*.snapshot.json`` files record AWS's answers to a test's requests, ``recorded-content``); only
+the facts are kept here, never the files. Documentation is cited where AWS states the rule.
+"""
+
+from __future__ import annotations
+
+# --- API Gateway REST API, Lambda proxy integration -------------------------------------------
+
+PROXY_DOC = "https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html"
+BINARY_DOC = "https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html"
+PROXY_RECORDING = (
+    "https://github.com/localstack/localstack/blob/master/tests/aws/services/apigateway/"
+    "test_apigateway_lambda.snapshot.json"  # test_lambda_aws_proxy_integration, recorded 02-08-2024
+)
+PROXY_RESPONSE_RECORDING = PROXY_RECORDING  # test_aws_proxy_response_payload_format_validation, 15-11-2024
+
+# The event, for GET <stage>/proxy-value/api/user/test%2Balias@gmail.com/plus/test+alias@gmail.com
+# sent with headers {"User-Agent": ..., "tEsT-HEADeR": "aValUE", "authorization": "random-value"}.
+RECORDED_EVENT = {
+    "header names kept as sent": {"tEsT-HEADeR": "aValUE"},
+    "header names title-cased by API Gateway": {"authorization": "Authorization"},
+    "headers API Gateway adds": ["X-Amzn-Trace-Id", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"],
+    # A POST's body arrived without Content-Length and Connection among the headers.
+    "headers not passed": ["Connection", "Content-Length"],
+    "path": "/proxy-value/api/user/test%2Balias@gmail.com/plus/test+alias@gmail.com",
+    "pathParameters.proxy": "proxy-value/api/user/test%2Balias@gmail.com/plus/test+alias@gmail.com",
+    "requestContext.path": "/stage/proxy-value/api/user/test%2Balias@gmail.com/plus/test+alias@gmail.com",
+    "requestContext keys": [
+        "accountId",
+        "apiId",
+        "deploymentId",
+        "domainName",
+        "domainPrefix",
+        "extendedRequestId",
+        "httpMethod",
+        "identity",
+        "path",
+        "protocol",
+        "requestId",
+        "requestTime",
+        "requestTimeEpoch",
+        "resourceId",
+        "resourcePath",
+        "stage",
+    ],  # fmt: skip
+    # GET <stage>/proxy-value/ : the path keeps its trailing slash, the greedy parameter does not.
+    "trailing slash": {"path": "/proxy-value/", "pathParameters.proxy": "proxy-value"},
+    # The query's + is a space and %2B a +, in both query parameter maps.
+    "query": {
+        "email=test%2Balias@gmail.com": "test+alias@gmail.com",
+        "plus=test+alias@gmail.com": "test alias@gmail.com",
+    },
+}
+
+# The function's answer -> what the client got (status, and body or headers), API without binary media types.
+RECORDED_RESPONSES = [
+    ({"statusCode": 200}, 200, {"body": ""}),
+    ({"statusCode": 200, "headers": {"test-header": "value", "header-bool": True}}, 200, {"header-bool": "true"}),
+    ({"statusCode": 200, "headers": None}, 200, {}),
+    ({"statusCode": 200, "wrongValue": "value"}, 502, {"body": {"message": "Internal server error"}}),
+    ({"statusCode": 200, "body": "dGVzdC1kYXRh", "isBase64Encoded": True}, 200, {"body": "dGVzdC1kYXRh"}),
+    ({"statusCode": 200, "body": "dGVzdC1kYXRh"}, 200, {"body": "dGVzdC1kYXRh"}),
+    (
+        {"statusCode": 200, "multiValueHeaders": {"test-multi": ["value1", "value2"]}},
+        200,
+        {"test-multi": "value1, value2"},
+    ),
+    (
+        {
+            "statusCode": 200,
+            "multiValueHeaders": {"test-multi": ["value-multi"]},
+            "headers": {"test-multi": "value-solo"},
+        },
+        200,
+        {"test-multi": "value-multi, value-solo"},
+    ),
+    (
+        {
+            "statusCode": 200,
+            "multiValueHeaders": {"tesT-Multi": ["value-multi"]},
+            "headers": {"test-multi": "value-solo"},
+        },
+        200,
+        {"tesT-Multi": "value-multi, value-solo"},  # multiValueHeaders' spelling wins
+    ),
+    ({"statusCode": 200, "multiValueHeaders": {"test-multi-invalid": "value1"}}, 502, {}),
+    ({"statusCode": "test"}, 502, {}),
+    ({"statusCode": "201"}, 201, {"body": ""}),
+    ("justAString", 502, {}),
+    ({"headers": {"test-header": "value"}}, 200, {"body": ""}),
+]
+# Every recorded response, 200 or 502, carried these; the function's Content-Type defaults to JSON.
+RECORDED_RESPONSE_HEADERS = ["x-amzn-RequestId", "x-amz-apigw-id", "X-Amzn-Trace-Id"]
+DEFAULT_CONTENT_TYPE = "application/json"
+# PROXY_DOC: "If you specify values for both headers and multiValueHeaders, API Gateway merges them
+# into a single list. If the same key-value pair is specified in both, only the values from
+# multiValueHeaders will appear in the merged list."
+# BINARY_DOC: a base64 body is returned as binary only when the API's binary media types are
+# configured; "API Gateway uses the first Accept header from clients to determine if a response
+# should return binary media".
