@@ -26,9 +26,10 @@ _WSGI_PARTICIPANT = "HTTP_" + PARTICIPANT_HEADER.upper().replace("-", "_")
 def caller_scope(environ: dict[str, Any]) -> str | None:
     """The participant prefix a ``/_workshop/`` request acts for, None when it names none.
 
-    The one place that says who the caller is. Today it is the prefix the kit's client sends
-    (``lab_helpers.kit_emulator`` signs each request with SigV4 under the backend's credentials,
-    so the caller can later be bound to the signature's access key instead of trusted)."""
+    The one place that says who the caller is: the prefix the kit's client names
+    (``lab_helpers.kit_emulator``, which signs the request with the participant's key). On a
+    shared emulator the participant gate has already dropped a name that key does not own
+    (:meth:`workshop.emulator.participant_gate.ParticipantGate.verify_participant`)."""
     given = environ.get(_WSGI_PARTICIPANT, "").strip()
     if not given:
         return None
