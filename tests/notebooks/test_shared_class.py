@@ -73,3 +73,33 @@ def test_class_teardown_revokes_the_participants_key(participant_line):
         learner.client("sqs").list_queues()
     assert error_code(refused.value) == "InvalidClientTokenId"
     assert "sc-01-participant" not in {u["UserName"] for u in instructor.client("iam").list_users()["Users"]}
+
+
+def test_laptops_send_their_progress_to_the_instructor_signed_with_their_own_key(tmp_path):
+    """The laptop mode: each learner's own emulator, progress to the instructor's dashboard."""
+    with emulator_process(tmp_path, serve_args=("--host", "0.0.0.0")) as env:
+        setup = run_script(
+            env, "setup_env.py", "--participants", "2", "--prefix", "lp", "--connect-host", "127.0.0.1", "--laptops"
+        )
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        lines = [text.split("export ", 1)[1] for text in setup.stdout.splitlines() if "export " in text]
+        first, second = (dict(pair.split("=", 1) for pair in shlex.split(line)) for line in lines)
+        assert "WORKSHOP_BACKEND" not in first and first["WORKSHOP_PROGRESS_ENDPOINT"].startswith("http://127.0.0.1:")
+        dynamodb = progress.progress_backend(first).client("dynamodb")
+        record = progress.Record(first["WORKSHOP_PREFIX"], "1.1", "a title", progress.CORRECT)
+        progress.write(dynamodb, "lp", record)
+        forged = progress.Record(second["WORKSHOP_PREFIX"], "1.1", "a title", progress.CORRECT)
+        with pytest.raises(ClientError) as refused:
+            progress.write(dynamodb, "lp", forged)
+        assert error_code(refused.value) == "AccessDeniedException"
+        token = (tmp_path / f"admin-token-{env['WORKSHOP_PORT']}").read_text().strip()
+        instructor = backends.Backend(
+            backends.ENDPOINT,
+            first["WORKSHOP_PROGRESS_ENDPOINT"],
+            backends.LOCAL_REGION,
+            (INSTRUCTOR_ACCESS_KEY, token),
+        )
+        assert [(r["participant"], r["outcome"]) for r in progress.records(instructor, "lp")] == [
+            (first["WORKSHOP_PREFIX"], progress.CORRECT)
+        ]
+        assert instructor.client("s3").list_buckets()["Buckets"] == [], "no environment made on this machine"

@@ -163,6 +163,7 @@ def connection_line(
     connect_host: str | None = None,
     progress: bool = True,
     key: tuple[str, str] | None = None,
+    laptops: bool = False,
 ) -> str:
     """The one line a participant pastes into their shell (or a notebook's %env) to join.
 
@@ -175,7 +176,14 @@ def connection_line(
         variables["WORKSHOP_CLASS"] = class_
         if not progress:
             variables["WORKSHOP_PROGRESS"] = "off"
-    if backend.kind == backends.AWS:
+    if laptops and connect_host:  # their own emulator; their progress to this machine, signed
+        port = backends.endpoint_port(backend.endpoint_url or "")
+        from workshop.teaching.progress import ENDPOINT_VARIABLE
+
+        variables[ENDPOINT_VARIABLE] = f"http://{connect_host}:{port}"
+        if key:
+            variables.update(zip(backends.PARTICIPANT_KEY_VARIABLES, key, strict=True))
+    elif backend.kind == backends.AWS:
         variables.update(WORKSHOP_BACKEND="aws", AWS_DEFAULT_REGION=backend.region)
     elif connect_host:
         port = backends.endpoint_port(backend.endpoint_url or "")

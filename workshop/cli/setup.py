@@ -10,6 +10,7 @@ from workshop.cli import participants
 from workshop.cli.participants import ParticipantResult
 from workshop.core import backend as backends
 from workshop.core import launcher
+from workshop.core.errors import WorkshopError
 from workshop.teaching import progress
 
 __all__ = ["DESCRIPTION", "add_commands", "run"]
@@ -53,6 +54,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "their connection lines point there",
     )
     parser.add_argument(
+        "--laptops",
+        action="store_true",
+        help="learners run the emulator on their own laptops; this machine only collects the class's "
+        "progress for the dashboard (needs a class and --connect-host)",
+    )
+    parser.add_argument(
         "--no-progress",
         action="store_true",
         help="a class without progress recording: no progress table, WORKSHOP_PROGRESS=off",
@@ -73,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
     backend = participants.connect(args.yes, "create", prefixes)
     started = time.perf_counter()
     recording = bool(class_) and not args.no_progress
+    if args.laptops and not (recording and args.connect_host and backend.is_local):
+        raise WorkshopError(
+            "--laptops: give a class (--participants, --roster or --prefixes), --connect-host and this "
+            "machine's emulator, with progress recorded: their laptops send their progress here"
+        )
     if recording:
         print(f"Progress table {progress.table_name(class_)}: {progress.ensure_table(backend, class_)}")
 
@@ -86,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
             store = launcher.class_keys_path(backends.endpoint_port(backend.endpoint_url or ""))
             keys[prefix] = participant_keys.issue(backend, names, store)
             rows.append({"kind": "access key", "name": participant_keys.user_name(names), "status": "ready"})
+        if args.laptops:  # their environments are on their laptops
+            return rows
         rows += [{"kind": o.kind, "name": o.name, "status": o.status} for o in environment.provision(backend, names)]
         rows += steps.complete(backend, prefix, args.upto)
         if recording and args.upto:  # the dashboard shows them at the step they start on
@@ -98,11 +112,13 @@ def run(args: argparse.Namespace) -> int:
     names = participants.read_roster(args.roster, class_) if getattr(args, "roster", None) else {}
     lines = {
         r.prefix: participants.connection_line(
-            backend, r.prefix, class_, args.connect_host, recording, keys.get(r.prefix)
+            backend, r.prefix, class_, args.connect_host, recording, keys.get(r.prefix), laptops=args.laptops
         )
         for r in results
     }
-    if backend.kind == "embedded" and not args.connect_host:
+    if args.laptops:
+        print("Each learner runs 'make lab' on their laptop; their checks send progress to this machine.")
+    elif backend.kind == "embedded" and not args.connect_host:
         print(
             "These environments live on this machine's emulator. For learners on other machines, serve it "
             "with 'python -m workshop serve --host 0.0.0.0' and pass --connect-host <this machine's address>."

@@ -17,6 +17,7 @@ import functools
 import os
 import threading
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,15 +215,19 @@ def from_environment(environ: dict[str, str] | os._Environ = os.environ) -> Back
         url = environ.get("AWS_ENDPOINT_URL", "")
         if not url.startswith(("http://", "https://")):
             raise WorkshopError("The 'endpoint' backend needs AWS_ENDPOINT_URL, for example http://localhost:4566.")
-        key = tuple(environ.get(name, "").strip() for name in PARTICIPANT_KEY_VARIABLES)
-        signing_key = (key[0], key[1]) if all(key) else None
-        return Backend(ENDPOINT, url.rstrip("/"), _local_region(environ), signing_key)
+        return Backend(ENDPOINT, url.rstrip("/"), _local_region(environ), participant_key(environ))
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or boto3.Session().region_name
     if not region:
         raise WorkshopError(
             "No AWS region configured for the 'aws' backend: set AWS_DEFAULT_REGION or a profile region."
         )
     return Backend(AWS, None, region)
+
+
+def participant_key(environ: Mapping[str, str] | os._Environ = os.environ) -> tuple[str, str] | None:
+    """The participant's own key from their connection line, when it carries one."""
+    key_id, secret = (environ.get(name, "").strip() for name in PARTICIPANT_KEY_VARIABLES)
+    return (key_id, secret) if key_id and secret else None
 
 
 def _local_region(environ: dict[str, str] | os._Environ) -> str:

@@ -93,9 +93,9 @@ def progress_backend(environ: Mapping[str, str] = os.environ) -> backends.Backen
     """Where the records go: the participant's backend, or the instructor's endpoint."""
     url = environ.get(ENDPOINT_VARIABLE, "").strip()
     if url:
-        return backends.Backend(
-            backends.ENDPOINT, url.rstrip("/"), environ.get("AWS_DEFAULT_REGION") or backends.LOCAL_REGION
-        )
+        region = environ.get("AWS_DEFAULT_REGION") or backends.LOCAL_REGION
+        # the instructor's class emulator knows the participant by the key setup issued them
+        return backends.Backend(backends.ENDPOINT, url.rstrip("/"), region, backends.participant_key(environ))
     return backends.current()
 
 
