@@ -7,8 +7,12 @@ Three backends, chosen by environment variables and read once per process:
 - ``aws``: a real account through the standard credential chain; only with
   ``WORKSHOP_BACKEND=aws``, never by default.
 
-Local backends always get fake credentials and an explicit endpoint, so a machine with
-real AWS credentials configured can never reach a real account by accident.
+Local backends never use the standard credential chain, and always an explicit endpoint, so a
+machine with real AWS credentials configured can never reach a real account (nor send its keys to
+an instructor's machine) by accident. They sign with fake credentials, except on a class's shared
+emulator: a participant with the key class setup issued them (``WORKSHOP_ACCESS_KEY_ID``,
+``WORKSHOP_SECRET_ACCESS_KEY`` in their connection line), the instructor with the emulator's admin
+token (read from the state directory on the machine that serves it).
 """
 
 from __future__ import annotations
