@@ -101,3 +101,34 @@ DEFAULT_CONTENT_TYPE = "application/json"
 # BINARY_DOC: a base64 body is returned as binary only when the API's binary media types are
 # configured; "API Gateway uses the first Accept header from clients to determine if a response
 # should return binary media".
+
+# --- DynamoDB stream records: SizeBytes ---------------------------------------------------------
+
+ITEM_SIZE_DOC = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html"
+# (Keys, NewImage, OldImage) -> SizeBytes, as real stream records carried them.
+RECORDED_SIZE_BYTES = [
+    # https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html (the sample event's three records)
+    ({"Id": {"N": "101"}}, {"Message": {"S": "New item!"}, "Id": {"N": "101"}}, None, 26),
+    (
+        {"Id": {"N": "101"}},
+        {"Message": {"S": "This item has changed"}, "Id": {"N": "101"}},
+        {"Message": {"S": "New item!"}, "Id": {"N": "101"}},
+        59,
+    ),
+    ({"Id": {"N": "101"}}, None, {"Message": {"S": "This item has changed"}, "Id": {"N": "101"}}, 38),
+    # https://app.unpkg.com/@incdevco/framework@1.4.3/files/lambda/dynamodb-stream/example-event.json
+    (
+        {"id": {"S": "1"}},
+        {"id": {"S": "1"}, "key": {"S": "updated"}},
+        {"id": {"S": "1"}, "key": {"S": "value"}},
+        27,
+    ),
+    ({"id": {"S": "2"}}, {"id": {"S": "2"}, "key": {"S": "original"}}, None, 17),
+    # https://pastebin.com/Anu9nCzN (a GetRecords answer, composite key)
+    (
+        {"ID": {"S": "2"}, "Title": {"S": "aaa"}},
+        {"ID": {"S": "2"}, "Title": {"S": "aaa"}},
+        None,
+        22,
+    ),
+]

@@ -1,10 +1,13 @@
 """DynamoDB and its streams: stream records only for real changes, bounded shard iterators, a
-stream's length for an idle poller, and sets sized without wrapping each member."""
+stream's length for an idle poller, records sized as AWS sizes them, and sets sized without
+wrapping each member."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
+
+from workshop.aws import events as aws_events
 
 
 def stream_length(stream_arn: str) -> int | None:
@@ -72,6 +75,10 @@ def _stream_records_only_for_changes() -> None:
         if old is not None and new is not None and old.to_json() == new.to_json():
             return
         original_add(self, old, new)
+        # moto's SizeBytes is the record's JSON length (224 for a two-attribute item); AWS's
+        # is the size of its keys and images by the item size rules.
+        change = self.items[-1].record["dynamodb"]
+        change["SizeBytes"] = aws_events.stream_record_size(change)
 
     DynamoDBBackend.update_item = update_item
     Table.put_item = put_item

@@ -1,0 +1,33 @@
+"""Events and answers the labs read, field by field against real AWS (facts in recorded_aws.py)."""
+
+from __future__ import annotations
+
+from tests.emulator.recorded_aws import RECORDED_SIZE_BYTES
+from tests.lambda_helpers import ready_names
+
+
+def test_stream_records_carry_aws_size_bytes(backend, prefix):
+    names = ready_names(backend, prefix)
+    dynamodb, streams = backend.client("dynamodb"), backend.client("dynamodbstreams")
+    table = names.table("sized")
+    stream_arn = dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "N"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        Tags=[{"Key": k, "Value": v} for k, v in names.tag.items()],
+    )["TableDescription"]["LatestStreamArn"]
+    # AWS's sample: INSERT, MODIFY, REMOVE of item 101 (the first three recorded sizes)
+    dynamodb.put_item(TableName=table, Item={"Id": {"N": "101"}, "Message": {"S": "New item!"}})
+    dynamodb.update_item(
+        TableName=table,
+        Key={"Id": {"N": "101"}},
+        UpdateExpression="SET Message = :m",
+        ExpressionAttributeValues={":m": {"S": "This item has changed"}},
+    )
+    dynamodb.delete_item(TableName=table, Key={"Id": {"N": "101"}})
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert [r["dynamodb"]["SizeBytes"] for r in records] == [size for *_, size in RECORDED_SIZE_BYTES[:3]]
