@@ -132,3 +132,14 @@ RECORDED_SIZE_BYTES = [
         22,
     ),
 ]
+
+# --- SNS raw message delivery to SQS ------------------------------------------------------------
+
+RAW_DELIVERY_DOC = "https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html"
+SNS_ATTRIBUTES_DOC = "https://docs.aws.amazon.com/sns/latest/dg/SNSMessageAttributes.html"
+# https://github.com/localstack/localstack/blob/master/tests/aws/services/sns/test_sns.snapshot.json
+# (TestSNSSubscriptionSQS::test_attribute_raw_subscribe, recorded 24-08-2023): published as Binary
+# b"\x02\x03\x04", received from the queue as the same three bytes.
+RECORDED_RAW_BINARY = {"published": b"\x02\x03\x04", "received": b"\x02\x03\x04", "DataType": "Binary"}
+# SNS_ATTRIBUTES_DOC: more than 10 attributes towards a raw-delivery SQS subscription: discarded.
+RAW_DELIVERY_MAX_ATTRIBUTES = 10

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.emulator.recorded_aws import RECORDED_SIZE_BYTES
+from tests.emulator.recorded_aws import RAW_DELIVERY_MAX_ATTRIBUTES, RECORDED_RAW_BINARY, RECORDED_SIZE_BYTES
+from tests.emulator.test_event_delivery import queue, receive_all
 from tests.lambda_helpers import ready_names
 
 
@@ -31,3 +32,27 @@ def test_stream_records_carry_aws_size_bytes(backend, prefix):
     iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
     assert [r["dynamodb"]["SizeBytes"] for r in records] == [size for *_, size in RECORDED_SIZE_BYTES[:3]]
+
+
+def test_raw_delivery_passes_binary_attributes_as_bytes(backend, prefix):
+    names = ready_names(backend, prefix)
+    sns = backend.client("sns")
+    topic = sns.create_topic(Name=names.topic("binary"), Tags=[{"Key": k, "Value": v} for k, v in names.tag.items()])
+    url, arn = queue(backend, names, "binary")
+    sns.subscribe(TopicArn=topic["TopicArn"], Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    sent = RECORDED_RAW_BINARY["published"]
+    sns.publish(
+        TopicArn=topic["TopicArn"],
+        Message="This is a test message",
+        MessageAttributes={"store": {"DataType": "Binary", "BinaryValue": sent}},
+    )
+    many = {f"a{i}": {"DataType": "String", "StringValue": "x"} for i in range(RAW_DELIVERY_MAX_ATTRIBUTES + 1)}
+    sns.publish(TopicArn=topic["TopicArn"], Message="too many attributes", MessageAttributes=many)
+    [message] = receive_all(backend, url, 1)
+    assert message["MessageAttributes"]["store"] == {
+        "BinaryValue": RECORDED_RAW_BINARY["received"],
+        "DataType": RECORDED_RAW_BINARY["DataType"],
+    }
+    assert message["Body"] == "This is a test message"
+    # the message with 11 attributes is discarded, not delivered
+    assert not backend.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages")

@@ -7,6 +7,7 @@ it produces through the emulator's own public API, like the real services do to 
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import shutil
@@ -284,6 +285,8 @@ class EmulatorService:
                 }
                 self.submit(delivery.endpoint.split(":")[3], delivery.endpoint, json.dumps(event).encode())
             elif delivery.protocol == "sqs":
+                if delivery.raw and len(delivery.message_attributes) > RAW_DELIVERY_MAX_ATTRIBUTES:
+                    return  # discarded: https://docs.aws.amazon.com/sns/latest/dg/SNSMessageAttributes.html
                 if delivery.raw:
                     body, attributes = delivery.message, _sqs_attributes(delivery.message_attributes)
                 else:
@@ -299,13 +302,18 @@ class EmulatorService:
                 http_delivery.post_notification(delivery.endpoint, notification, delivery.subscription_arn)
 
 
+RAW_DELIVERY_MAX_ATTRIBUTES = 10  # more, and SNS discards a raw delivery to SQS
+
+
 def _sqs_attributes(sns_attributes: dict[str, Any]) -> dict[str, Any]:
     """SNS message attributes in SQS's form, as raw message delivery passes them on."""
     converted = {}
     for name, attribute in sns_attributes.items():
         data_type = attribute["Type"]
         if data_type.startswith("Binary"):
-            converted[name] = {"DataType": data_type, "BinaryValue": attribute["Value"]}
+            # SNS holds a binary value as base64 text; SQS's BinaryValue is the bytes themselves
+            # (https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html)
+            converted[name] = {"DataType": data_type, "BinaryValue": base64.b64decode(attribute["Value"])}
         else:
             converted[name] = {"DataType": data_type, "StringValue": str(attribute["Value"])}
     return converted
