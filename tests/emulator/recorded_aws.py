@@ -143,3 +143,27 @@ SNS_ATTRIBUTES_DOC = "https://docs.aws.amazon.com/sns/latest/dg/SNSMessageAttrib
 RECORDED_RAW_BINARY = {"published": b"\x02\x03\x04", "received": b"\x02\x03\x04", "DataType": "Binary"}
 # SNS_ATTRIBUTES_DOC: more than 10 attributes towards a raw-delivery SQS subscription: discarded.
 RAW_DELIVERY_MAX_ATTRIBUTES = 10
+
+# --- CloudWatch alarm notification --------------------------------------------------------------
+
+ALARM_MESSAGE_DOC = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html"
+# https://github.com/localstack/localstack/blob/master/tests/aws/services/cloudwatch/test_cloudwatch.snapshot.json
+# (TestCloudwatch::test_breaching_alarm_actions[query], recorded 19-09-2025): an alarm put without
+# DatapointsToAlarm (EvaluationPeriods=2, TreatMissingData=breaching, no data) published this Trigger.
+RECORDED_ALARM_TRIGGER_KEYS = [
+    "ComparisonOperator", "Dimensions", "EvaluateLowSampleCountPercentile", "EvaluationPeriods", "MetricName",
+    "Namespace", "Period", "Statistic", "StatisticType", "Threshold", "TreatMissingData", "Unit",
+]  # fmt: skip
+RECORDED_ALARM_REASON = (
+    "Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as [Breaching]."
+)
+# Its StateReasonData carried these keys besides evaluatedDatapoints (one {timestamp} per period).
+RECORDED_STATE_REASON_DATA_KEYS = [
+    "period",
+    "queryDate",
+    "recentDatapoints",
+    "statistic",
+    "threshold",
+    "unit",
+    "version",
+]

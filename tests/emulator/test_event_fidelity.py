@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tests.emulator.recorded_aws import RAW_DELIVERY_MAX_ATTRIBUTES, RECORDED_RAW_BINARY, RECORDED_SIZE_BYTES
+import json
+
+from tests.emulator.recorded_aws import (
+    RAW_DELIVERY_MAX_ATTRIBUTES,
+    RECORDED_ALARM_REASON,
+    RECORDED_ALARM_TRIGGER_KEYS,
+    RECORDED_RAW_BINARY,
+    RECORDED_SIZE_BYTES,
+    RECORDED_STATE_REASON_DATA_KEYS,
+)
 from tests.emulator.test_event_delivery import queue, receive_all
 from tests.lambda_helpers import ready_names
 
@@ -56,3 +65,38 @@ def test_raw_delivery_passes_binary_attributes_as_bytes(backend, prefix):
     assert message["Body"] == "This is a test message"
     # the message with 11 attributes is discarded, not delivered
     assert not backend.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages")
+
+
+def test_an_alarm_message_names_datapoints_to_alarm_only_when_set(backend, prefix):
+    names = ready_names(backend, prefix)
+    sns = backend.client("sns")
+    topic = sns.create_topic(Name=names.topic("pager"), Tags=[{"Key": k, "Value": v} for k, v in names.tag.items()])
+    url, arn = queue(backend, names, "pager")
+    sns.subscribe(TopicArn=topic["TopicArn"], Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    cloudwatch = backend.client("cloudwatch")
+    common = dict(
+        Namespace="Workshop",
+        MetricName="Heartbeats",
+        Statistic="Average",
+        Unit="Seconds",
+        Dimensions=[{"Name": "InstanceId", "Value": "abc"}],
+        Period=60,
+        EvaluationPeriods=2,
+        Threshold=2,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="breaching",
+        AlarmActions=[topic["TopicArn"]],
+    )
+    cloudwatch.put_metric_alarm(AlarmName=names.alarm("unset"), **common)
+    [unset] = [json.loads(m["Body"]) for m in receive_all(backend, url, 1, timeout=30)]
+    assert sorted(unset["Trigger"]) == RECORDED_ALARM_TRIGGER_KEYS
+    assert unset["NewStateReason"] == RECORDED_ALARM_REASON
+    [described] = cloudwatch.describe_alarms(AlarmNames=[names.alarm("unset")])["MetricAlarms"]
+    reason_data = json.loads(described["StateReasonData"])
+    assert set(RECORDED_STATE_REASON_DATA_KEYS) <= set(reason_data)
+    assert (reason_data["unit"], reason_data["statistic"], reason_data["period"]) == ("Seconds", "Average", 60)
+
+    cloudwatch.put_metric_alarm(AlarmName=names.alarm("set"), DatapointsToAlarm=1, **common)
+    [given] = [json.loads(m["Body"]) for m in receive_all(backend, url, 1, timeout=30)]
+    assert given["Trigger"]["DatapointsToAlarm"] == 1
+    assert sorted(given["Trigger"]) == sorted([*RECORDED_ALARM_TRIGGER_KEYS, "DatapointsToAlarm"])

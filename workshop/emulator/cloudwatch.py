@@ -169,6 +169,12 @@ class CloudWatch:
             f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for {alarm.state_value} -> {new_state} "
             "transition)."
         )
+        if not present:  # only missing data, treated as (not) breaching: AWS words it so
+            treated = "Breaching" if treat == "breaching" else "NonBreaching"
+            reason = (
+                f"Threshold Crossed: no datapoints were received for {periods} period{'s' if periods > 1 else ''} "
+                f"and {missing} missing datapoint{'s were' if missing > 1 else ' was'} treated as [{treated}]."
+            )
         old = alarm.state_value
         alarm.update_state(
             reason,
@@ -176,6 +182,9 @@ class CloudWatch:
                 {
                     "version": "1.0",
                     "queryDate": _iso(datetime.now(UTC)),
+                    **({"unit": alarm.unit} if alarm.unit else {}),
+                    "statistic": alarm.statistic or alarm.extended_statistic,
+                    "period": int(alarm.period),
                     "recentDatapoints": present,
                     "threshold": threshold,
                 }
@@ -237,7 +246,7 @@ def _statistic(alarm: Any, points: list[tuple[float, float]], start: float, end:
 
 def alarm_message(region: str, alarm: Any, old_state: str) -> dict[str, Any]:
     """The JSON CloudWatch publishes to SNS when an alarm changes state."""
-    return {
+    message = {
         "AlarmName": alarm.name,
         "AlarmDescription": alarm.description or None,
         "AWSAccountId": moto_server.ACCOUNT_ID,
@@ -260,13 +269,15 @@ def alarm_message(region: str, alarm: Any, old_state: str) -> dict[str, Any]:
             "Dimensions": [{"value": d.value, "name": d.name} for d in alarm.dimensions],
             "Period": int(alarm.period),
             "EvaluationPeriods": int(alarm.evaluation_periods),
-            "DatapointsToAlarm": int(alarm.datapoints_to_alarm or alarm.evaluation_periods),
             "ComparisonOperator": alarm.comparison_operator,
             "Threshold": float(alarm.threshold),
             "TreatMissingData": alarm.treat_missing_data or "missing",
             "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or "",
         },
     }
+    if alarm.datapoints_to_alarm:  # absent unless the alarm set it, as AWS's messages show
+        message["Trigger"]["DatapointsToAlarm"] = int(alarm.datapoints_to_alarm)
+    return message
 
 
 def _iso(moment: datetime) -> str:
