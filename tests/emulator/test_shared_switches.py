@@ -8,6 +8,7 @@ invocations and not bob's; each reads back their own switches; the room's need t
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -129,3 +130,23 @@ def test_a_participant_reads_and_clears_their_own_webhook_channel_only(shared, p
     assert error.value.code == 403, "clearing another's channel stays the instructor's"
     with pytest.raises(WorkshopError, match="instructor's token"):
         chaos._admin("stats")
+
+
+def test_a_participants_delay_switch_holds_back_no_one_elses_events(shared, prefix):
+    """The delay waits on a timer, not in the delivery threads the whole class shares: ana's ten
+    delayed uploads (more than there are delivery threads) do not hold bob's back."""
+    _, _, backend, as_participant = shared
+    ana, bob = ready_names(backend, f"{prefix}-ana"), ready_names(backend, f"{prefix}-bob")
+    for names in (ana, bob):
+        deploy_source(backend, names, "recorder", RECORDER)
+        notify_lambda(backend, names, names.bucket("incoming"), names.function("recorder"))
+    as_participant(ana.prefix)
+    chaos.configure(delay_ms=4000)
+    for n in range(10):
+        backend.client("s3").put_object(Bucket=ana.bucket("incoming"), Key=f"day{n}.csv", Body=b"id\n1\n")
+    started = time.monotonic()
+    backend.client("s3").put_object(Bucket=bob.bucket("incoming"), Key="day.csv", Body=b"id\n1\n")
+    wait_events(backend, bob.function("recorder"), 1)
+    assert time.monotonic() - started < 3, "bob's upload waited behind ana's delay"
+    wait_events(backend, ana.function("recorder"), 10, timeout=30)
+    chaos.reset()

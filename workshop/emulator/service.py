@@ -216,14 +216,28 @@ class EmulatorService:
             self._deliveries_pending += 1
             if saved_as:
                 self._undelivered[delivery_id] = (saved_as, item)
-        self.deliveries.submit(self._guarded, deliver, item, source, delivery_id)
+        chaos = self.chaos.for_resource(source)
+        task = (self._guarded, deliver, item, source, delivery_id)
+        if chaos.delay_ms:
+            # Waited on a timer, not in a delivery thread: the threads are the whole class's, and
+            # one participant's delay switch must not hold back everyone else's events.
+            timer = threading.Timer(chaos.delay_ms / 1000, self._submit_delivery, task)
+            timer.daemon = True
+            timer.start()
+        else:
+            self._submit_delivery(*task)
+
+    def _submit_delivery(self, *task: Any) -> None:
+        try:
+            self.deliveries.submit(*task)
+        except RuntimeError:  # the server stopped meanwhile: the item stays undelivered, saved
+            with self._backends_lock:
+                self._deliveries_pending -= 1
 
     def _guarded(self, deliver: Any, item: Any, source: str, delivery_id: int) -> None:
         done_with = True
         try:
             chaos = self.chaos.for_resource(source)
-            if chaos.delay_ms:
-                time.sleep(chaos.delay_ms / 1000)
             deliver(item, copies=2 if chaos.duplicate() else 1)
         except Exception as error:  # a broken target must not stop other deliveries
             if self._stopping:  # the server is going: kept in _undelivered, saved, made after the restart
