@@ -251,3 +251,7 @@ def test_another_participants_logs_and_alarms_are_out_of_reach(room):
     )
     assert [a["AlarmName"] for a in bob.client("cloudwatch").describe_alarms()["MetricAlarms"]] == ["bob-backlog"]
     assert bob.client("logs").filter_log_events(logGroupName="/aws/lambda/bob-reader")["events"]
+
+
+def test_a_partiql_statement_cannot_reach_around_the_table_name(room):
+    _denied(room["ana"].client("dynamodb").execute_statement, Statement='SELECT * FROM "bob-scores"')
