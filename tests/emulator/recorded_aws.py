@@ -167,3 +167,23 @@ RECORDED_STATE_REASON_DATA_KEYS = [
     "unit",
     "version",
 ]
+
+# --- A handler's error in the function's log ----------------------------------------------------
+
+# https://github.com/localstack/localstack/blob/master/tests/aws/services/lambda_/test_lambda_destinations.snapshot.json
+# (log_result, recorded 25-11-2025) and .../test_lambda.snapshot.json (log_events): LogResult's lines
+# and the one CloudWatch event for `raise Exception(...)` on line 55 of handler.py.
+RECORDED_ERROR_LOG_LINES = [
+    "[ERROR] Exception: Test exception (this is intentional)",
+    "Traceback (most recent call last):",
+    '\u00a0\u00a0File "/var/task/handler.py", line 55, in handler',
+    '\u00a0\u00a0\u00a0\u00a0raise Exception("Test exception (this is intentional)")',
+]
+RECORDED_ERROR_LOG_EVENT = (
+    "[ERROR] CustomException: some error occurred\nTraceback (most recent call last):\n"
+    '\u00a0\u00a0File "/var/task/handler.py", line 6, in handler\n'
+    '\u00a0\u00a0\u00a0\u00a0raise CustomException("some error occurred")'
+)
+# The rule behind both, in Python's runtime interface client (awslambdaric/bootstrap.py, log_error):
+# each stack line's leading spaces become U+00A0, and the lines are one event joined by "\n".
+RUNTIME_CLIENT = "https://github.com/aws/aws-lambda-python-runtime-interface-client/blob/main/awslambdaric/bootstrap.py"

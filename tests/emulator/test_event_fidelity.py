@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 from tests.emulator.recorded_aws import (
     RAW_DELIVERY_MAX_ATTRIBUTES,
     RECORDED_ALARM_REASON,
     RECORDED_ALARM_TRIGGER_KEYS,
+    RECORDED_ERROR_LOG_EVENT,
+    RECORDED_ERROR_LOG_LINES,
     RECORDED_RAW_BINARY,
     RECORDED_SIZE_BYTES,
     RECORDED_STATE_REASON_DATA_KEYS,
 )
 from tests.emulator.test_event_delivery import queue, receive_all
-from tests.lambda_helpers import ready_names
+from tests.lambda_helpers import log_messages, ready_names
+from workshop.account import deploy
+from workshop.core.waiting import wait_for
 
 
 def test_stream_records_carry_aws_size_bytes(backend, prefix):
@@ -100,3 +105,24 @@ def test_an_alarm_message_names_datapoints_to_alarm_only_when_set(backend, prefi
     [given] = [json.loads(m["Body"]) for m in receive_all(backend, url, 1, timeout=30)]
     assert given["Trigger"]["DatapointsToAlarm"] == 1
     assert sorted(given["Trigger"]) == sorted([*RECORDED_ALARM_TRIGGER_KEYS, "DatapointsToAlarm"])
+
+
+def test_a_handler_error_is_logged_as_the_python_runtime_logs_it(backend, prefix):
+    names = ready_names(backend, prefix)
+    # handler.py raising on line 55, as in the recording
+    source = "\n" * 53 + 'def handler(event, context):\n    raise Exception("Test exception (this is intentional)")\n'
+    deploy.deploy_function(backend, names, "raiser", {"handler.py": source}, handler="handler.handler")
+    response = backend.client("lambda").invoke(FunctionName=names.function("raiser"), LogType="Tail", Payload=b"{}")
+    lines = base64.b64decode(response["LogResult"]).decode().split("\n")
+    start = lines.index(RECORDED_ERROR_LOG_LINES[0])
+    assert lines[start : start + 4] == RECORDED_ERROR_LOG_LINES
+    assert lines[start + 4].startswith("END RequestId:")
+
+    # in CloudWatch Logs the error is one event, its lines joined by newlines
+    event = wait_for(
+        lambda: next((m for m in log_messages(backend, names.function("raiser")) if m.startswith("[ERROR]")), None),
+        "the error's log event",
+        timeout=10,
+    )
+    assert event.rstrip("\n").split("\n") == RECORDED_ERROR_LOG_LINES
+    assert [line[:2] for line in RECORDED_ERROR_LOG_EVENT.split("\n")[2:]] == ["\u00a0\u00a0"] * 2

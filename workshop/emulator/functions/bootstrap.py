@@ -105,6 +105,23 @@ class _LogStream(io.TextIOBase):
             lambda_protocol.send(self._channel, {"type": "log", "line": self._pending})
             self._pending = ""
 
+    def event(self, text: str) -> None:
+        """One log event of several lines, as the runtime writes an error."""
+        self.flush()
+        lambda_protocol.send(self._channel, {"type": "log", "line": text})
+
+
+def _error_log_event(payload: dict[str, Any]) -> str:
+    """A handler's error as Python's runtime logs it: one event, its lines joined by newlines, each
+    stack line's leading spaces turned into no-break spaces (U+00A0), as CloudWatch and LogResult
+    show it (the runtime interface client's log_error, github.com/aws/aws-lambda-python-runtime-interface-client)."""
+    lines = [f"[ERROR] {payload['errorType']}: {payload['errorMessage']}", "Traceback (most recent call last):"]
+    for element in payload["stackTrace"]:
+        for line in element.splitlines() or [""]:
+            stripped = line.lstrip(" ")
+            lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
+    return "\n".join(lines)
+
 
 class _RequestIdFilter(logging.Filter):
     request_id = ""
@@ -246,7 +263,7 @@ def main() -> None:
             )
             return  # AWS discards an environment whose INIT failed
         started = time.perf_counter()
-        reply = _invoke(handler, request)
+        reply = _invoke(handler, request, log_stream)
         log_stream.flush()
         reply.update(
             type="result", duration_ms=(time.perf_counter() - started) * 1000, max_memory_mb=_max_memory_used_mb()
@@ -258,7 +275,7 @@ def main() -> None:
             return
 
 
-def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
+def _invoke(handler: Any, request: dict[str, Any], log_stream: _LogStream) -> dict[str, Any]:
     context = LambdaContext(
         request["request_id"], request["deadline_ms"], request["invoked_arn"], request.get("client_context")
     )
@@ -272,10 +289,7 @@ def _invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
         return {"error": _error("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"), "fatal": True}
     except Exception as error:
         payload = _handler_error(error)
-        print(
-            f"[ERROR] {payload['errorType']}: {payload['errorMessage']}\r"
-            + "\r".join(["Traceback (most recent call last):"] + [line.rstrip("\n") for line in payload["stackTrace"]])
-        )
+        log_stream.event(_error_log_event(payload))
         return {"error": payload}
     try:
         return {"payload": json.dumps(result)}
