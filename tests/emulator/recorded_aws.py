@@ -187,3 +187,7 @@ RECORDED_ERROR_LOG_EVENT = (
 # The rule behind both, in Python's runtime interface client (awslambdaric/bootstrap.py, log_error):
 # each stack line's leading spaces become U+00A0, and the lines are one event joined by "\n".
 RUNTIME_CLIENT = "https://github.com/aws/aws-lambda-python-runtime-interface-client/blob/main/awslambdaric/bootstrap.py"
+# x-amzn-ErrorType of API Gateway's own errors, recorded in
+# https://github.com/localstack/localstack/blob/master/tests/aws/services/apigateway/test_apigateway_common.snapshot.json
+# (test_routing_not_found: an unknown path and a wrong method) and test_apigateway_integrations.snapshot.json (502s).
+RECORDED_ERROR_TYPES = {403: "MissingAuthenticationTokenException", 502: "InternalServerErrorException"}

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 
 from tests.emulator.recorded_aws import (
     DEFAULT_CONTENT_TYPE,
+    RECORDED_ERROR_TYPES,
     RECORDED_EVENT,
     RECORDED_RESPONSE_HEADERS,
     RECORDED_RESPONSES,
@@ -146,6 +147,7 @@ def test_the_response_mapping_as_recorded(backend, api, answer, status, expected
         assert headers.get(name), f"{name} missing from {headers}"
     if status == 502:
         assert json.loads(raw) == {"message": "Internal server error"}
+        assert headers["x-amzn-ErrorType"] == RECORDED_ERROR_TYPES[502]
         return
     assert headers["Content-Type"] == DEFAULT_CONTENT_TYPE
     for key, value in expected.items():
@@ -179,3 +181,10 @@ def test_a_base64_body_is_decoded_only_for_binary_media_types(backend, prefix):
         _request(backend, api_id, "PUT", "/img", [("Accept", "text/html, image/png")], body)[2]
         == answer["body"].encode()
     )
+
+
+def test_an_unknown_route_is_missing_authentication_token(backend, api):
+    api_id, _ = api
+    status, headers, raw = _request(backend, api_id, "GET", "/")  # no method on the root resource
+    assert status == 403 and json.loads(raw) == {"message": "Missing Authentication Token"}
+    assert dict(headers)["x-amzn-ErrorType"] == RECORDED_ERROR_TYPES[403]

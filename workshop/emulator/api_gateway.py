@@ -316,11 +316,12 @@ def _proxy_response(start_response: Callable, payload: bytes, binary: bool) -> I
 
 
 def _missing_route() -> AwsError:
-    """API Gateway's answer for a stage, resource or method that is not deployed."""
-    return AwsError("ForbiddenException", "Missing Authentication Token", 403)
+    """API Gateway's answer for a stage, resource or method that is not deployed, its
+    x-amzn-ErrorType as recorded (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html)."""
+    return AwsError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
 
 
 def _internal_error(status: int, emulator_note: str | None = None) -> AwsError:
     """A 500 (integration not usable) or 502 (the function failed or answered no proxy
-    response). It names no error type: x-amzn-ErrorType is sent empty, as it always was."""
-    return AwsError("", "Internal server error", status, emulator_note=emulator_note)
+    response), with the x-amzn-ErrorType real responses carry."""
+    return AwsError("InternalServerErrorException", "Internal server error", status, emulator_note=emulator_note)
