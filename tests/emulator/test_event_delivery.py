@@ -3,6 +3,7 @@
 import http.server
 import json
 import threading
+import time
 from urllib.parse import unquote_plus
 
 import pytest
@@ -214,6 +215,37 @@ def test_sns_to_http_endpoint_on_loopback(backend, names):
         headers = next(h for h, b in received if b.get("Type") == "Notification")
         assert headers["x-amz-sns-message-type"] == "Notification"
     finally:
+        server.shutdown()
+
+
+def test_an_http_endpoint_that_never_answers_holds_back_no_other_delivery(backend, names):
+    """SNS's HTTP posts wait for their endpoint on threads of their own: ten notifications to an
+    endpoint that hangs do not hold the delivery threads a whole class shares."""
+    release = threading.Event()
+
+    class Hanging(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            release.wait(20)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sns = backend.client("sns")
+        topic = sns.create_topic(Name=names.topic("hanging"))["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=f"http://127.0.0.1:{server.server_address[1]}/hook")
+        for n in range(10):
+            sns.publish(TopicArn=topic, Message=f"into the void {n}")
+        deploy_source(backend, names, "recorder", RECORDER)
+        notify_lambda(backend, names, names.bucket("incoming"), names.function("recorder"))
+        started = time.monotonic()
+        backend.client("s3").put_object(Bucket=names.bucket("incoming"), Key="day.csv", Body=b"a")
+        wait_events(backend, names.function("recorder"), 1)
+        assert time.monotonic() - started < 4, "the upload's event waited behind the hanging endpoint"
+    finally:
+        release.set()
         server.shutdown()
 
 

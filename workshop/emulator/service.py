@@ -313,7 +313,14 @@ class EmulatorService:
                     deduplication_id=delivery.deduplication_id,
                 )
             else:
-                http_delivery.post_notification(delivery.endpoint, notification, delivery.subscription_arn)
+                # On a thread of its own: an endpoint that never answers (three attempts of 5 s)
+                # must not hold a delivery thread the whole class shares.
+                threading.Thread(
+                    target=http_delivery.post_notification,
+                    args=(delivery.endpoint, notification, delivery.subscription_arn),
+                    daemon=True,
+                    name="sns-http",
+                ).start()
 
 
 RAW_DELIVERY_MAX_ATTRIBUTES = 10  # more, and SNS discards a raw delivery to SQS
