@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ _NAME_FIELDS = {
     "UUID",
     "logGroupIdentifier",
 }
+PARTICIPANTS_TTL_SECONDS = 1.0
 # Operations that name their resources inside a statement or query text the gate does not parse
 # (DynamoDB's PartiQL, CloudWatch Logs Insights): the labs do not use them; on a shared emulator
 # they are the instructor's.
@@ -77,12 +79,22 @@ class Tenancy:
         self._mapping_function = mapping_function
         self._key_owner = key_owner
         self._api_name = api_name
+        self._known: tuple[float, list[str]] = (float("-inf"), [])
 
     def owner(self, name: str) -> str | None:
         """The participant whose prefix ``name`` starts with (the longest such prefix)."""
         name = name.removeprefix("/aws/lambda/").removeprefix("alias/")
-        owners = [p for p in self._prefixes() if name.startswith(p + "-")]
+        owners = [p for p in self._participants() if name.startswith(p + "-")]
         return max(owners, key=len) if owners else None
+
+    def _participants(self) -> list[str]:
+        """The class's prefixes, read again after a second: a listing asks for each of its items,
+        and the class changes only when the instructor sets it up or tears it down."""
+        read_at, known = self._known
+        if time.monotonic() - read_at > PARTICIPANTS_TTL_SECONDS:
+            known = list(self._prefixes())
+            self._known = (time.monotonic(), known)
+        return known
 
     def judge(self, prefix: str, service: str, environ: Mapping[str, Any], body: bytes) -> Decision:
         action = _action(service, environ, body)
