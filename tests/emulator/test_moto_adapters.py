@@ -107,6 +107,7 @@ def _parameters(function):
         (s3_models.S3Backend, "put_bucket_policy", ["self", "bucket_name", "policy"]),
         (s3_models.S3Backend, "put_bucket_encryption", ["self", "bucket_name", "encryption"]),
         (s3_responses.S3Response, "_notification_config_from_body", ["self"]),
+        (s3_responses.S3Response, "subdomain_based_buckets", ["request"]),
         (lambda_models.LambdaBackend, "update_event_source_mapping", ["self", "uuid", "spec"]),
         (kms_models.KmsBackend, "put_key_policy", ["self", "key_id", "policy"]),
     ],

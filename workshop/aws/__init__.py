@@ -8,5 +8,6 @@ __all__ = [
     "filter_patterns",
     "python_runtime",
     "refusals",
+    "s3_addressing",
     "sigv4",
 ]

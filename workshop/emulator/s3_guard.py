@@ -8,12 +8,11 @@ does, and gives moto's bare 403s AWS's AccessDenied error body.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from workshop.aws import bucket_policies, sigv4
+from workshop.aws import bucket_policies, s3_addressing, sigv4
 from workshop.aws.errors import AwsError
 from workshop.emulator.moto_adapters import kms as moto_kms
 from workshop.emulator.moto_adapters import s3 as moto_s3
@@ -28,11 +27,10 @@ def is_s3_request(environ: dict[str, Any]) -> bool:
 
 def bucket_and_key(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     """Path-style (/bucket/key) or virtual-hosted (bucket.localhost/key) addressing."""
-    host = environ.get("HTTP_HOST", "").split(":")[0]
     path = unquote(environ.get("PATH_INFO", ""))
-    labels = host.split(".")
-    if len(labels) > 1 and not re.fullmatch(r"[\d.]+", host) and labels[0] not in ("s3", "localhost"):
-        return labels[0], path.lstrip("/") or None
+    bucket = s3_addressing.virtual_hosted_bucket(environ.get("HTTP_HOST", ""))
+    if bucket:
+        return bucket, path.lstrip("/") or None
     parts = path.lstrip("/").split("/", 1)
     return (parts[0] or None), (parts[1] if len(parts) > 1 and parts[1] else None)
 

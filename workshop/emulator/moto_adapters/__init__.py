@@ -7,6 +7,8 @@ the exact release pinned in :mod:`.server` (``PINNED_MOTO_VERSION``, moto 5.2.5,
 these modules import moto.
 
 What the emulator takes over from moto, and why (moto 5.2.5):
+- moto reads any dotted host name as ``<bucket>.<domain>``, so a class served at a host name
+  lost every S3 request; the host names a bucket only in S3's own forms (:mod:`.s3`).
 - S3 bucket notifications (:mod:`.s3`): moto's events lack userIdentity, requestParameters,
   responseElements, sequencer and encode ``/`` in keys; Lambda targets need Docker;
   CompleteMultipartUpload also fires ObjectCreated:Put and ObjectTagging:Put; a versioned
@@ -131,6 +133,7 @@ def install(
     sns._hook_sns_deliveries(on_sns_delivery)
     sqs._sqs_queues_judged_whole()
     s3._s3_bucket_settings_judged_whole()
+    s3._bucket_hosts_as_the_kit_reads_them()
     event_source_mappings._mapping_updates_undone_on_error()
     kms._key_policies_judged_first()
     cloudwatch._metric_alarms_judged_first()

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from moto.awslambda import models as lambda_models
 from moto.s3 import models as s3_models
@@ -216,3 +217,18 @@ def notification_destination_exists(kind: str, arn: str) -> bool:
         return True
     except Exception:  # moto's UnknownFunctionException, or a region moto does not know
         return False
+
+
+def _bucket_hosts_as_the_kit_reads_them() -> None:
+    """moto reads any dotted host name as ``<bucket>.<domain>``: a class served at
+    ``lab-pc.local`` had every S3 request go to a bucket named ``lab-pc``. The host names a
+    bucket only in S3's own virtual-hosted forms (:mod:`workshop.aws.s3_addressing`)."""
+    from moto.s3.responses import S3Response
+
+    from workshop.aws.s3_addressing import virtual_hosted_bucket
+
+    def subdomain_based_buckets(request: Any) -> bool:
+        host = request.headers.get("host", request.headers.get("Host")) or urlparse(request.url).netloc
+        return virtual_hosted_bucket(host) is not None
+
+    S3Response.subdomain_based_buckets = staticmethod(subdomain_based_buckets)
