@@ -38,6 +38,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+FIND_PASSES = 3
+
+
 def _everything(resource: inventory.Found) -> bool:
     return True
 
@@ -49,13 +52,21 @@ def run(args: argparse.Namespace) -> int:
     action = "would delete" if args.dry_run else "deleted"
 
     def teardown(prefix: str, wanted: Callable[[inventory.Found], bool] = _everything) -> list[dict]:
-        rows = []
-        for resource in inventory.find(backend, backend.names(prefix)):
-            if not wanted(resource):
-                continue
-            if not args.dry_run:
-                inventory.delete(backend, resource)
-            rows.append({"participant": prefix, "kind": resource.kind, "name": resource.name, "action": action})
+        rows: list[dict] = []
+        seen: set[tuple[str, str]] = set()
+        # Looked for again after deleting: a listing paged while the rest of the class deletes in
+        # parallel can skip an item (moto pages ListRoles and ListTopics by position, and AWS's
+        # listings are eventually consistent). A pass that finds nothing new ends it.
+        for _ in range(1 if args.dry_run else FIND_PASSES):
+            found = [r for r in inventory.find(backend, backend.names(prefix)) if wanted(r)]
+            found = [r for r in found if (r.kind, r.name) not in seen]
+            if not found:
+                break
+            for resource in found:
+                if not args.dry_run:
+                    inventory.delete(backend, resource)
+                seen.add((resource.kind, resource.name))
+                rows.append({"participant": prefix, "kind": resource.kind, "name": resource.name, "action": action})
         names = backend.names(prefix)
         if backend.is_local and not args.dry_run and wanted is _everything:  # a shared class's key
             store = launcher.class_keys_path(backends.endpoint_port(backend.endpoint_url or ""))
