@@ -393,7 +393,8 @@ def test_teardown_of_a_class_of_30_removes_exactly_the_class(emulator, backend, 
             s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": TAG_KEY, "Value": tag}]})
     teardown = run_script(emulator, "teardown_env.py", "--participants", "30", "--prefix", base)
     assert teardown.returncode == 0, teardown.stdout + teardown.stderr
-    assert all(inventory.find(backend, Names(member)) == [] for member in members)
+    left = {member: inventory.find(backend, Names(member)) for member in members}
+    assert not any(left.values()), {member: found for member, found in left.items() if found}
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert set(decoys) <= buckets, "no decoy bucket was touched"
     assert all(sqs.get_queue_url(QueueName=name) for name in decoys), "no decoy queue was touched"
