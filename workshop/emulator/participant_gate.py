@@ -59,7 +59,6 @@ class ParticipantGate:
             return _refuse(
                 service, _S3_CODES.get(caller, caller) if service == "s3" else caller, message, start_response
             )
-        environ["workshop.caller"] = caller
         if caller.prefix is None:
             return inner(environ, start_response)
         decision = self.tenancy.judge(caller.prefix, service, environ, body)

@@ -107,7 +107,7 @@ class Tenancy:
         if progress is not None:
             return Decision(progress or None)
         region = _region(environ)
-        for name in self._names(service, environ, body, fields, region):
+        for name in self._names(service, action, environ, body, fields, region):
             if self.owner(name) != prefix:
                 return Decision(f"{name!r} is not yours: you may reach only resources named {prefix}-...")
         if action in _LISTINGS.get(service, ()) or (service == "s3" and _is_list_buckets(environ)):
@@ -115,7 +115,7 @@ class Tenancy:
         return Decision()
 
     def _names(
-        self, service: str, environ: Mapping[str, Any], body: bytes, fields: dict[str, Any], region: str
+        self, service: str, action: str, environ: Mapping[str, Any], body: bytes, fields: dict[str, Any], region: str
     ) -> list[str]:
         names: list[str] = []
         text = unquote(str(environ.get("RAW_URI") or environ.get("PATH_INFO", ""))) + " " + _text(body)
@@ -143,11 +143,11 @@ class Tenancy:
             matched = _REST_API_PATH.match(str(environ.get("PATH_INFO", "")))
             if matched:
                 names.append(self._api_name(matched.group(1)) or f"API {matched.group(1)}")
-            elif _action(service, environ, body) == "CreateRestApi":
+            elif action == "CreateRestApi":
                 names.append(str(json.loads(body or b"{}").get("name", "")))
         if service == "dynamodb" and isinstance(fields.get("_RequestItems"), list):
             names.extend(fields["_RequestItems"])
-        if service == "sns" and "Name" in fields and _action(service, environ, body) == "CreateTopic":
+        if service == "sns" and "Name" in fields and action == "CreateTopic":
             names.extend(fields["Name"])
         return names
 

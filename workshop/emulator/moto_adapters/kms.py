@@ -23,19 +23,25 @@ def _kms_key_operations_accept_arns() -> None:
         setattr(KmsBackend, name, accepting_arns)
 
 
-def kms_key_state(region: str, key_ref: str) -> tuple[str, str] | None:
-    """(key ARN, KeyState) for any key id, ARN, alias or alias ARN; None for an unknown key."""
+def _key(region: str, key_ref: str) -> tuple[Any, Any] | None:
+    """(the region's KMS backend, the key) for any key id, ARN, alias or alias ARN; None for an
+    unknown key."""
     from moto.kms.models import kms_backends
 
     ref_region = key_ref.split(":")[3] if key_ref.startswith("arn:") else region
     backend = kms_backends[ACCOUNT_ID][ref_region]
     try:
-        key = backend.keys[backend.any_id_to_key_id(key_ref)]
+        return backend, backend.keys[backend.any_id_to_key_id(key_ref)]
     except (KeyError, TypeError, AttributeError, IndexError):
         return None
     except Exception:  # moto's NotFoundException for an unknown alias
         return None
-    return key.arn, key.key_state
+
+
+def kms_key_state(region: str, key_ref: str) -> tuple[str, str] | None:
+    """(key ARN, KeyState) for any key id, ARN, alias or alias ARN; None for an unknown key."""
+    found = _key(region, key_ref)
+    return None if found is None else (found[1].arn, found[1].key_state)
 
 
 def _key_policies_judged_first() -> None:
@@ -54,13 +60,9 @@ def _key_policies_judged_first() -> None:
 
 def kms_key_tag(region: str, key_ref: str, tag_key: str) -> str | None:
     """The value of a key's tag ``tag_key`` (id, ARN or alias); None for an unknown or untagged key."""
-    from moto.kms.models import kms_backends
-
-    ref_region = key_ref.split(":")[3] if key_ref.startswith("arn:") else region
-    backend = kms_backends[ACCOUNT_ID][ref_region]
-    try:
-        key_id = backend.any_id_to_key_id(key_ref)
-        tags = backend.list_resource_tags(key_id)["Tags"]
-    except Exception:  # moto's NotFoundException and friends: an unknown key has no owner
+    found = _key(region, key_ref)
+    if found is None:
         return None
+    backend, key = found
+    tags = backend.list_resource_tags(key.id)["Tags"]
     return next((t["TagValue"] for t in tags if t["TagKey"] == tag_key), None)
