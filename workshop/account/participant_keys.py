@@ -16,12 +16,13 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from workshop.core.backend import Backend
+from workshop.core import launcher
+from workshop.core.backend import Backend, endpoint_port
 from workshop.core.errors import error_code
 from workshop.core.naming import Names
 from workshop.core.paths import write_private
 
-__all__ = ["forget", "issue", "user_name"]
+__all__ = ["forget", "issue", "store_of", "user_name"]
 
 _LOCK = threading.Lock()  # setup provisions participants in parallel; the file is one
 
@@ -30,11 +31,17 @@ def user_name(names: Names) -> str:
     return f"{names.prefix}-participant"
 
 
-def issue(backend: Backend, names: Names, store: Path) -> tuple[str, str]:
+def store_of(backend: Backend) -> Path:
+    """Where this machine keeps the keys issued on the local emulator ``backend`` reaches."""
+    return launcher.class_keys_path(endpoint_port(backend.endpoint_url or ""))
+
+
+def issue(backend: Backend, names: Names, store: Path | None = None) -> tuple[str, str]:
     """The participant's (access key id, secret): the one kept in ``store`` while IAM still has
     it, else a new key (the user made first when missing)."""
     iam = backend.client("iam")
     user = user_name(names)
+    store = store or store_of(backend)
     kept = _read(store).get(names.prefix)
     try:
         active = {k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
@@ -56,10 +63,11 @@ def issue(backend: Backend, names: Names, store: Path) -> tuple[str, str]:
     return issued
 
 
-def forget(backend: Backend, names: Names, store: Path) -> bool:
+def forget(backend: Backend, names: Names, store: Path | None = None) -> bool:
     """Delete the participant's user and keys (when there) and the kept secret; True if deleted."""
     iam = backend.client("iam")
     user = user_name(names)
+    store = store or store_of(backend)
     try:
         tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=user)["Tags"]}
         if tags != names.tag:

@@ -181,17 +181,15 @@ def connection_line(
         from workshop.teaching.progress import ENDPOINT_VARIABLE
 
         variables[ENDPOINT_VARIABLE] = f"http://{connect_host}:{port}"
-        if key:
-            variables.update(zip(backends.PARTICIPANT_KEY_VARIABLES, key, strict=True))
     elif backend.kind == backends.AWS:
         variables.update(WORKSHOP_BACKEND="aws", AWS_DEFAULT_REGION=backend.region)
     elif connect_host:
         port = backends.endpoint_port(backend.endpoint_url or "")
         variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=f"http://{connect_host}:{port}")
-        if key:  # the participant's own key: the shared emulator lets it reach their resources only
-            variables.update(zip(backends.PARTICIPANT_KEY_VARIABLES, key, strict=True))
     elif backend.kind == backends.ENDPOINT:
         variables.update(WORKSHOP_BACKEND="endpoint", AWS_ENDPOINT_URL=backend.endpoint_url or "")
+    if key:  # the participant's own key (a shared class's): it reaches their resources only
+        variables.update(zip(backends.PARTICIPANT_KEY_VARIABLES, key, strict=True))
     return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())
 
 

@@ -8,8 +8,6 @@ import time
 from workshop.account import environment, participant_keys
 from workshop.cli import participants
 from workshop.cli.participants import ParticipantResult
-from workshop.core import backend as backends
-from workshop.core import launcher
 from workshop.core.errors import WorkshopError
 from workshop.teaching import progress
 
@@ -95,8 +93,7 @@ def run(args: argparse.Namespace) -> int:
         names = backend.names(prefix)
         rows = []
         if shared:  # learners on other machines: each signs with a key of their own, made first
-            store = launcher.class_keys_path(backends.endpoint_port(backend.endpoint_url or ""))
-            keys[prefix] = participant_keys.issue(backend, names, store)
+            keys[prefix] = participant_keys.issue(backend, names)
             rows.append({"kind": "access key", "name": participant_keys.user_name(names), "status": "ready"})
         if args.laptops:  # their environments are on their laptops
             return rows

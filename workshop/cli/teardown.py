@@ -7,8 +7,6 @@ from collections.abc import Callable
 
 from workshop.account import inventory, participant_keys
 from workshop.cli import participants
-from workshop.core import backend as backends
-from workshop.core import launcher
 from workshop.teaching import progress
 
 __all__ = ["DESCRIPTION", "add_commands", "run"]
@@ -69,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
                 rows.append({"participant": prefix, "kind": resource.kind, "name": resource.name, "action": action})
         names = backend.names(prefix)
         if backend.is_local and not args.dry_run and wanted is _everything:  # a shared class's key
-            store = launcher.class_keys_path(backends.endpoint_port(backend.endpoint_url or ""))
-            if participant_keys.forget(backend, names, store):
+            if participant_keys.forget(backend, names):
                 rows.append(
                     {
                         "participant": prefix,
