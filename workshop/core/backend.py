@@ -28,6 +28,8 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 
 from workshop.core.errors import WorkshopError
 from workshop.core.naming import Names, resolve_prefix
@@ -61,6 +63,28 @@ SCRUBBED_VARIABLES = (
 # AWS_* variables: a learner's real AWS credentials must never be sent to someone's emulator.
 PARTICIPANT_KEY_VARIABLES = ("WORKSHOP_ACCESS_KEY_ID", "WORKSHOP_SECRET_ACCESS_KEY")
 
+
+class _DistinctPaths(list):
+    """A loader's search paths: boto3 appends its own data folder for every session it builds."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """One loader of botocore's service models and endpoints for every session of this process.
+
+    Each session would parse endpoints.json and each model again (about 6 MB of objects for the
+    endpoints alone, tens of milliseconds): an emulator whose pollers, deliveries and handlers
+    each take a session per thread held hundreds of MB of copies. The loader caches what it read
+    and botocore treats it as read-only (boto/botocore#3078 shares it the same way)."""
+    loader = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
+    loader._search_paths = _DistinctPaths(loader.search_paths)
+    return loader
+
+
 _CLIENT_CONFIG = botocore.config.Config(
     retries={"max_attempts": 3, "mode": "standard"},
     connect_timeout=5,
@@ -85,10 +109,12 @@ class Backend:
         return self.kind != AWS
 
     def session(self) -> boto3.Session:
-        """A new boto3 session; sessions are not thread-safe, so threads each take their own."""
-        if self.is_local:
-            return boto3.Session(region_name=self.region, **self.local_credentials())
-        return boto3.Session(region_name=self.region)
+        """A new boto3 session; sessions are not thread-safe, so threads each take their own.
+        They share one loader of botocore's data (:func:`_shared_loader`)."""
+        core = botocore.session.Session()
+        core.register_component("data_loader", _shared_loader())
+        credentials = self.local_credentials() if self.is_local else {}
+        return boto3.Session(botocore_session=core, region_name=self.region, **credentials)
 
     def local_credentials(self) -> dict[str, str]:
         """What a local backend signs with: the participant's key when given; on the embedded
