@@ -271,9 +271,15 @@ def test_model_instances_are_freed_once_moto_lets_them_go(monkeypatch):
     assert backend.get_queue("freed").approximate_number_of_messages == 0
 
 
+def deliverable(queue_arn: str) -> bool | None:
+    readiness = moto_sqs.queue_readiness(queue_arn)
+    return None if readiness is None else readiness[0]
+
+
 def test_only_deliverable_messages_count_as_work():
     """What lets an idle poller skip ReceiveMessage: visible, not delayed, and for FIFO not held
-    behind a message of its group in flight."""
+    behind a message of its group in flight; and how long it may sleep before time alone makes
+    a message deliverable."""
     account, region = "123456789012", "us-east-1"
     backend = sqs_models.sqs_backends[account][region]
     arn = f"arn:aws:sqs:{region}:{account}:deliverable-check.fifo"
@@ -281,20 +287,22 @@ def test_only_deliverable_messages_count_as_work():
     plain = f"arn:aws:sqs:{region}:{account}:deliverable-check"
     backend.create_queue("deliverable-check")
     try:
-        assert moto_sqs.queue_has_deliverable_messages(arn) is False
-        assert moto_sqs.queue_has_deliverable_messages(arn.replace("check.fifo", "none")) is None
+        assert deliverable(arn) is False
+        assert deliverable(arn.replace("check.fifo", "none")) is None
         backend.send_message("deliverable-check.fifo", "a0", group_id="a")
         backend.send_message("deliverable-check.fifo", "a1", group_id="a")
-        assert moto_sqs.queue_has_deliverable_messages(arn) is True
+        assert deliverable(arn) is True
         assert [m.body for m in backend.receive_message("deliverable-check.fifo", 1, 0, 30)] == ["a0"]
-        assert moto_sqs.queue_has_deliverable_messages(arn) is False, "a1 waits behind a0 in flight"
+        assert deliverable(arn) is False, "a1 waits behind a0 in flight"
         backend.send_message("deliverable-check.fifo", "b0", group_id="b")
-        assert moto_sqs.queue_has_deliverable_messages(arn) is True
+        assert deliverable(arn) is True
         backend.send_message("deliverable-check", "later", delay_seconds=60)
-        assert moto_sqs.queue_has_deliverable_messages(plain) is False, "a delayed message is not work yet"
+        assert deliverable(plain) is False, "a delayed message is not work yet"
+        assert 59 < moto_sqs.queue_readiness(plain)[1] <= 60.01, "the poller may sleep until the delay ends"
         backend.send_message("deliverable-check", "now")
         backend.receive_message("deliverable-check", 10, 0, 30)
-        assert moto_sqs.queue_has_deliverable_messages(plain) is False, "in flight is not work"
+        assert deliverable(plain) is False, "in flight is not work"
+        assert 29 < moto_sqs.queue_readiness(plain)[1] <= 30.01, "... until its visibility timeout ends"
     finally:
         backend.delete_queue("deliverable-check.fifo")
         backend.delete_queue("deliverable-check")

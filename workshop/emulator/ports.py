@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from workshop.core.backend import Backend
 from workshop.emulator.functions.models import FunctionSpec, Invocation
+from workshop.emulator.functions.source_bells import SourceBells
 from workshop.emulator.scopes import ScopedChaos
 from workshop.emulator.settings import Settings
 from workshop.emulator.webhooks import WebhookInbox
@@ -73,6 +74,7 @@ class PollerService(Protocol):
 
     settings: Settings  # the per-function concurrency, the time scale
     chaos: ScopedChaos  # the duplicate switch, of the source's owner
+    bells: SourceBells  # an idle poller sleeps until its source's bell rings
 
     def resolve(self, region: str, name: str) -> FunctionSpec:
         """The mapping's function by name or ARN; LookupError when there is none."""

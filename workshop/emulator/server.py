@@ -66,7 +66,11 @@ def serve(
     service = EmulatorService(f"http://127.0.0.1:{port}", settings)
     service.runtime.sandbox = sandbox
     moto_adapters.install(
-        service.on_s3_change, service.on_sns_delivery, service.on_alarm_state_change, service.runtime.forget
+        service.on_s3_change,
+        service.on_sns_delivery,
+        service.on_alarm_state_change,
+        service.runtime.forget,
+        service.bells.ring,
     )
     snapshots = None
     if os.environ.get("WORKSHOP_PERSIST", "on").lower() not in ("off", "0", "no", "false"):

@@ -25,6 +25,7 @@ from workshop.emulator.cloudwatch import CloudWatch
 from workshop.emulator.functions.async_invoke import AsyncHooks, AsyncInvoker
 from workshop.emulator.functions.pollers import MappingSupervisor
 from workshop.emulator.functions.runtime import FunctionSpec, Invocation, LambdaRuntime
+from workshop.emulator.functions.source_bells import SourceBells
 from workshop.emulator.moto_adapters import functions as moto_functions
 from workshop.emulator.moto_adapters import logs as moto_logs
 from workshop.emulator.moto_adapters import server as moto_server
@@ -72,6 +73,7 @@ class EmulatorService:
         self._undelivered: dict[int, tuple[str, Any]] = {}
         self._stopping = False
         self._delivery_ids = itertools.count()
+        self.bells = SourceBells()  # rung by moto_adapters on writes to a queue or a stream
         self.mappings = MappingSupervisor(self)
         self.cloudwatch = CloudWatch(self, self.settings.metric_minute_seconds)
         self.webhooks = WebhookInbox()

@@ -12,6 +12,7 @@ __all__ = [
     "protocol",
     "runtime",
     "sandbox",
+    "source_bells",
     "sqs_poller",
     "stream_poller",
 ]

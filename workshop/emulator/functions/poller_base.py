@@ -14,11 +14,9 @@ from workshop.aws import filter_patterns
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
 from workshop.emulator.ports import PollerService
 
-__all__ = ["IDLE_SLEEP_SECONDS", "SUPERVISOR_INTERVAL_SECONDS", "Batch", "Poller", "chunks"]
+__all__ = ["SUPERVISOR_INTERVAL_SECONDS", "Batch", "Poller", "chunks"]
 
 SUPERVISOR_INTERVAL_SECONDS = 0.1
-
-IDLE_SLEEP_SECONDS = 0.05
 
 
 class Poller:
@@ -31,11 +29,14 @@ class Poller:
         self.records = self.batches = 0
         self._patterns_key: str | None = None
         self._patterns: list[dict[str, Any]] = []
+        self._bell: str | None = None  # the source whose bell the poller sleeps on
         self._thread = threading.Thread(target=self._loop, daemon=True, name=f"{self.source}-poller-{uuid[:8]}")
         self._thread.start()
 
     def stop(self) -> None:
         self._stopped.set()
+        if self._bell:
+            self._service.bells.ring(self._bell)
 
     def _loop(self) -> None:
         while not self._stopped.is_set():
@@ -46,11 +47,13 @@ class Poller:
             if not enabled:
                 self._stopped.wait(SUPERVISOR_INTERVAL_SECONDS)
                 continue
-            # A class leaves dozens of idle mappings behind: looking for work in process costs
-            # next to nothing; an API call and the mapping's configuration, twenty times a
-            # second each, took a good part of a core.
+            # A class leaves dozens of idle mappings behind: an idle poller looks for work in
+            # process (no API call, no configuration read) and sleeps until its source is
+            # written to (source_bells).
+            self._bell = self.bell_of(source_arn)
+            rung = self._service.bells.rung(self._bell)
             if not self.has_work(source_arn):
-                self._stopped.wait(IDLE_SLEEP_SECONDS)
+                self._service.bells.wait(self._bell, rung, self.idle_timeout())
                 continue
             mapping = moto_mappings.event_source_mapping(self.region, self.uuid)
             if mapping is None:
@@ -68,11 +71,19 @@ class Poller:
             finally:
                 self.busy = False
             if not worked:
-                self._stopped.wait(IDLE_SLEEP_SECONDS)
+                self._service.bells.wait(self._bell, rung, self.idle_timeout())
 
     def has_work(self, source_arn: str) -> bool:
         """Whether a poll could find records now; True when unsure (the poll then says why not)."""
         raise NotImplementedError
+
+    def bell_of(self, source_arn: str) -> str:
+        """The bell the source rings when written to."""
+        return source_arn
+
+    def idle_timeout(self) -> float:
+        """How long an idle poller may sleep if its bell does not ring (the bells cap it)."""
+        return float("inf")
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         raise NotImplementedError

@@ -32,6 +32,7 @@ class SqsPoller(Poller):
         # messages handed back as a chaos duplicate: the copy that comes back is not doubled
         # again, or a duplicate_rate of 1.0 would deliver a message for ever
         self._doubled: set[str] = set()
+        self._wakes_in: float | None = None  # when time alone makes a message deliverable
         super().__init__(service, region, uuid)
 
     @property
@@ -48,11 +49,15 @@ class SqsPoller(Poller):
         return max(1, min(limit, int(maximum)) if maximum else limit)
 
     def has_work(self, source_arn: str) -> bool:
-        deliverable = moto_sqs.queue_has_deliverable_messages(source_arn)
-        if deliverable is None:
+        readiness = moto_sqs.queue_readiness(source_arn)
+        if readiness is None:
             return True  # the queue is gone: the poll reports it
         moto_mappings.mark_mapping_ready(self.region, self.uuid)
+        deliverable, self._wakes_in = readiness
         return deliverable
+
+    def idle_timeout(self) -> float:
+        return float("inf") if self._wakes_in is None else self._wakes_in
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         sqs = self.clients().client("sqs")

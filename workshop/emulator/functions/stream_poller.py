@@ -34,6 +34,9 @@ class StreamPoller(Poller):
         length = moto_dynamodb.stream_length(source_arn)
         return length is None or length != self._length_read
 
+    def bell_of(self, source_arn: str) -> str:
+        return moto_dynamodb.stream_table_arn(source_arn)
+
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         streams = self.clients().client("dynamodbstreams")
         stream_arn = mapping["EventSourceArn"]

@@ -102,6 +102,7 @@ def install(
     on_sns_delivery: Callable[[SnsDelivery], None],
     on_alarm_state_change: Callable[[str, Any, str], None],
     on_function_deleted: Callable[[str], None],
+    on_source_written: Callable[[str], None],
 ) -> None:
     """Take over from moto what the emulator does itself (see the package docstring). Once per
     process. The order is the one the patches were written in: two patches of one method (SQS's
@@ -120,10 +121,11 @@ def install(
     event_source_mappings._mappings_are_creating_until_polled()
     sqs._number_fifo_messages()
     sqs._fifo_deduplication_outlives_deletion()
-    dynamodb._stream_records_only_for_changes()
+    dynamodb._stream_records_only_for_changes(on_source_written)
     server._remember_the_service_of_each_host()
     iam._roles_listed_from_a_snapshot()
     sqs._count_sqs_traffic()
+    sqs._ring_on_deliverable_changes(on_source_written)
     sqs._sqs_settings_read_without_counting()
     dynamodb._dynamodb_sets_without_wrapping_members()
     cloudwatch._alarms_start_without_data(on_alarm_state_change)

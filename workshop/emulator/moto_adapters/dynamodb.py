@@ -5,6 +5,7 @@ wrapping each member."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from workshop.aws import events as aws_events
@@ -19,6 +20,11 @@ def stream_length(stream_arn: str) -> int | None:
     table = dynamodb_backends[account][region].tables.get(resource.split("/")[1])
     shard = table.stream_shard if table is not None else None
     return None if shard is None else len(shard.items)
+
+
+def stream_table_arn(stream_arn: str) -> str:
+    """The table's ARN, the bell its stream's records ring: ``arn:...:table/<name>/stream/<label>``."""
+    return stream_arn.split("/stream/", 1)[0]
 
 
 _MAX_SHARD_ITERATORS = 5000
@@ -44,11 +50,12 @@ def _bound_shard_iterators() -> None:
 _stream_writes = threading.local()
 
 
-def _stream_records_only_for_changes() -> None:
+def _stream_records_only_for_changes(ring: Callable[[str], None]) -> None:
     """moto writes stream records AWS does not: an UpdateItem that creates an item first
     writes a keys-only INSERT, then the real one; a write that changes nothing writes a
     MODIFY. AWS writes one INSERT with the whole new image, and no record for a write that
-    changes no data. (A handler reading the first INSERT finds no attributes but the keys.)"""
+    changes no data. (A handler reading the first INSERT finds no attributes but the keys.)
+    Each record written rings its table's bell, for the stream's pollers."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamShard, Table
 
@@ -79,6 +86,7 @@ def _stream_records_only_for_changes() -> None:
         # is the size of its keys and images by the item size rules.
         change = self.items[-1].record["dynamodb"]
         change["SizeBytes"] = aws_events.stream_record_size(change)
+        ring(self.table.table_arn)
 
     DynamoDBBackend.update_item = update_item
     Table.put_item = put_item

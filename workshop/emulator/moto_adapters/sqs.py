@@ -15,10 +15,12 @@ from workshop.emulator.moto_adapters.atomic import raise_refusal, unchanged_on_e
 from workshop.emulator.moto_adapters.server import ACCOUNT_ID
 
 
-def queue_has_deliverable_messages(queue_arn: str) -> bool | None:
-    """Whether ReceiveMessage would return a message now (None: no such queue). Lets an idle
-    poller skip the call; moto's long poll also spins on a FIFO queue whose visible messages all
-    wait behind a message of their group in flight."""
+def queue_readiness(queue_arn: str) -> tuple[bool, float | None] | None:
+    """Whether ReceiveMessage would return a message now, and in how many seconds time alone
+    makes one deliverable (a visibility timeout or a delay ends; None when no message waits
+    for that). None when there is no such queue. Lets an idle poller skip the call and sleep
+    until then; moto's long poll also spins on a FIFO queue whose visible messages all wait
+    behind a message of their group in flight."""
     from moto.sqs.models import sqs_backends
 
     _, _, _, region, account, name = queue_arn.split(":", 5)
@@ -31,7 +33,37 @@ def queue_has_deliverable_messages(queue_arn: str) -> bool | None:
         if queue.fifo_queue
         else set()
     )
-    return any(m.visible and not m.delayed and m.group_id not in held_groups for m in messages)
+    deliverable = any(m.visible and not m.delayed and m.group_id not in held_groups for m in messages)
+    now_ms = time.time() * 1000
+    waits = [max(m.visible_at, m.delayed_until) for m in messages if not m.visible or m.delayed]
+    return deliverable, (max(0.0, min(waits) - now_ms) / 1000 + 0.001 if waits else None)
+
+
+def _ring_on_deliverable_changes(ring: Callable[[str], None]) -> None:
+    """A message sent, deleted (a FIFO group's next message is free) or made visible again rings
+    its queue's bell (the pollers' :mod:`~workshop.emulator.functions.source_bells`)."""
+    from moto.sqs import models as sqs_models
+
+    queue_class, backend_class = sqs_models.Queue, sqs_models.SQSBackend
+    add, delete, change = queue_class.add_message, queue_class.delete_message, backend_class.change_message_visibility
+
+    def add_message(self: Any, message: Any) -> None:
+        add(self, message)
+        ring(self.queue_arn)
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        delete(self, receipt_handle)
+        ring(self.queue_arn)
+
+    def change_message_visibility(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> None:
+        change(self, queue_name, *args, **kwargs)
+        queue = self.queues.get(queue_name)
+        if queue is not None:
+            ring(queue.queue_arn)
+
+    queue_class.add_message = add_message
+    queue_class.delete_message = delete_message
+    backend_class.change_message_visibility = change_message_visibility
 
 
 def _number_fifo_messages() -> None:
