@@ -26,13 +26,14 @@ _IDLE = {
     ("queue.py", "get"),
     ("threading.py", "_wait_for_tstate_lock"),
     ("socket.py", "readinto"),
-    ("lambda_protocol.py", "receive"),
+    ("protocol.py", "receive"),
     ("subprocess.py", "_wait"),
     ("socket.py", "accept"),
     ("threading.py", "join"),
     ("sampler.py", "_sample"),
-    ("lambda_runtime.py", "_drain_stderr"),
-    ("lambda_protocol.py", "_read_exactly"),
+    ("execution_environment.py", "_drain_stderr"),
+    ("protocol.py", "_read_exactly"),
+    ("fork_server.py", "_read"),
     ("thread.py", "_worker"),
 }
 

@@ -2,6 +2,7 @@
 
 import base64
 import re
+import sys
 import threading
 
 import pytest
@@ -336,3 +337,48 @@ def test_an_idle_worker_is_reaped_and_the_next_invoke_starts_cold(tmp_path, pref
         wait_for(gone, "the idle worker to be reaped", timeout=15)
         response, (new_pid, new_count) = invoke(own, function)
         assert new_pid != pid and new_count == 1 and "FunctionError" not in response
+
+
+PROBE = """
+import os, signal, sys, time
+def handler(event, context):
+    os.write(2, b"written below Python\\n")
+    return {
+        "cwd_is_task_root": os.getcwd() == os.environ["LAMBDA_TASK_ROOT"],
+        "path_starts_at_task_root": sys.path[0] == os.environ["LAMBDA_TASK_ROOT"],
+        "environment": sorted(os.environ),
+        "own_session": os.getsid(0) == os.getpid(),
+        "stdin": os.read(0, 10).decode(),
+        "open_descriptors": len(os.listdir("/proc/self/fd")),
+        "timezone": time.tzname[0],
+        "bytecode_written": not sys.dont_write_bytecode,
+        "sigint": str(signal.getsignal(signal.SIGINT)),
+    }
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_a_forked_worker_is_the_process_a_fresh_one_would_be(backend, tmp_path, prefix):
+    """Workers fork from a warm parent (emulator.functions.fork_server): a handler sees the same
+    folder, environment, session, descriptors and clock as in a process started for it."""
+    from tests.conftest import emulator_process
+    from workshop.core import backend as backends
+
+    def probe(aws: backends.Backend) -> tuple[dict, list[str]]:
+        names = ready_names(aws, prefix)
+        deploy_source(aws, names, "probe", PROBE)
+        response, body = invoke(aws, names.function("probe"))
+        assert "FunctionError" not in response, body
+        invoke(aws, names.function("probe"))  # output below Python may land in the next invocation's log
+        return body, log_messages(aws, names.function("probe"))
+
+    forked, forked_logs = probe(backend)
+    with emulator_process(tmp_path, settings={"WORKSHOP_FORK_WORKERS": "off"}) as env:
+        started, _ = probe(backends.Backend(backends.EMBEDDED, f"http://127.0.0.1:{env['WORKSHOP_PORT']}", "us-east-1"))
+    # Python sets LC_CTYPE in a process it starts where LANG's locale (en_US.UTF-8, as on AWS) is
+    # not installed (PEP 538); a forked worker is given the environment as AWS gives it.
+    started["environment"] = [name for name in started["environment"] if name != "LC_CTYPE"]
+    assert forked == started
+    assert forked["cwd_is_task_root"] and forked["own_session"] and forked["timezone"] == "UTC"
+    assert not any(name.startswith("_WORKSHOP") for name in forked["environment"])
+    assert any("written below Python" in line for line in forked_logs)

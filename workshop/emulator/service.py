@@ -50,6 +50,7 @@ class EmulatorService:
             self._write_logs,
             self.settings.lambda_concurrency,
             idle_seconds=self.settings.idle_worker_seconds,
+            fork_workers=self.settings.fork_workers,
         )
         self._backends: dict[str, Backend] = {}
         self._backends_lock = threading.Lock()

@@ -40,6 +40,9 @@ class Settings:
     # Handlers in a sandbox even on loopback (WORKSHOP_SANDBOX_HANDLERS=on); an emulator that
     # listens beyond loopback sandboxes them anyway (see workshop.emulator.functions.sandbox).
     sandbox_handlers: bool = False
+    # Workers forked from a warm parent (workshop.emulator.functions.fork_server) where the
+    # platform allows; WORKSHOP_FORK_WORKERS=off starts each as a process of its own.
+    fork_workers: bool = True
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -49,6 +52,7 @@ class Settings:
             metric_minute_seconds=_float("WORKSHOP_METRIC_MINUTE_SECONDS", 1.0),
             idle_worker_seconds=_float("WORKSHOP_IDLE_WORKER_SECONDS", 300.0),
             sandbox_handlers=os.environ.get("WORKSHOP_SANDBOX_HANDLERS", "").lower() in ("on", "1", "yes", "true"),
+            fork_workers=os.environ.get("WORKSHOP_FORK_WORKERS", "").lower() not in ("off", "0", "no", "false"),
         )
 
     def scaled(self, aws_seconds: float) -> float:

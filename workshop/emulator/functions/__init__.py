@@ -5,6 +5,7 @@ __all__ = [
     "async_invoke",
     "bootstrap",
     "execution_environment",
+    "fork_server",
     "invoke_api",
     "models",
     "poller_base",

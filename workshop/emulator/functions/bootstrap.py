@@ -32,12 +32,13 @@ class _OnlyWhatLambdaProvides(importlib.abc.MetaPathFinder):
 
     The emulator's Python has pandas, powertools and the kit installed; a handler that
     imports them would work here and fail on AWS. Only the standard library, the
-    packages above and the function's own code are importable."""
+    packages above and the function's own code are importable (with no ``task_root``: only
+    the first two, as the fork server preloads them)."""
 
-    def __init__(self, task_root: str) -> None:
-        self._allowed_roots = [os.path.realpath(task_root)] + [
-            os.path.realpath(p) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}
-        ]
+    def __init__(self, task_root: str | None) -> None:
+        stdlib = {os.path.realpath(p) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}}
+        self._task_root = os.path.realpath(task_root) if task_root else None
+        self._allowed_roots = ([self._task_root] if self._task_root else []) + sorted(stdlib)
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if path is not None or name in sys.builtin_module_names or name in PROVIDED_MODULES:
@@ -58,9 +59,14 @@ class _OnlyWhatLambdaProvides(importlib.abc.MetaPathFinder):
 
     def _allowed(self, location: str) -> bool:
         real = os.path.realpath(location)
-        if "site-packages" in real.split(os.sep) and not real.startswith(self._allowed_roots[0]):
+        if "site-packages" in real.split(os.sep) and not (self._task_root and real.startswith(self._task_root)):
             return False
         return any(real == root or real.startswith(root + os.sep) for root in self._allowed_roots)
+
+
+def only_what_lambda_provides(task_root: str | None) -> importlib.abc.MetaPathFinder:
+    """The import rule of a handler's worker, for the code in ``task_root``."""
+    return _OnlyWhatLambdaProvides(task_root)
 
 
 class LambdaContext:
@@ -202,7 +208,7 @@ class _InitError(Exception):
 
 def _limit_memory() -> None:
     """Cap the heap so a runaway handler gets MemoryError instead of exhausting the machine."""
-    limit_mb = int(os.environ.get("_WORKSHOP_MEMORY_LIMIT_MB", "0"))
+    limit_mb = int(os.environ.pop("_WORKSHOP_MEMORY_LIMIT_MB", "0"))  # the emulator's, not in AWS's environment
     if limit_mb and hasattr(resource, "RLIMIT_DATA"):
         limit = limit_mb * 1024 * 1024
         try:

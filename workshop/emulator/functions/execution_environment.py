@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workshop.emulator.functions import protocol as lambda_protocol
+from workshop.emulator.functions.fork_server import ForkServer
 from workshop.emulator.functions.models import FunctionSpec, Invocation
 from workshop.emulator.functions.sandbox import PACKAGE_ROOT, TASK_ROOT, Sandbox
 
@@ -54,6 +55,7 @@ class ExecutionEnvironment:
         endpoint_url: str,
         sandbox: Sandbox | None = None,
         credentials: tuple[str, str] | None = None,
+        fork_server: ForkServer | None = None,
     ) -> None:
         self.spec = spec
         self.log_stream = datetime.now(UTC).strftime("%Y/%m/%d") + f"/[{spec.version}]{uuid.uuid4().hex}"
@@ -64,20 +66,29 @@ class ExecutionEnvironment:
         env = self._environment(Path(TASK_ROOT) if sandbox else task_root, endpoint_url)
         if credentials:  # a shared emulator's: the function's own key, which reaches its owner's resources
             env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = credentials
-        env["_WORKSHOP_CONTROL_IN"], env["_WORKSHOP_CONTROL_OUT"] = str(control_in_r), str(control_out_w)
-        command = [sys.executable, "-c", _BOOTSTRAP]
-        self.process = subprocess.Popen(
-            sandbox.command(command, task_root) if sandbox else command,
-            cwd=task_root,
-            env=env,
-            pass_fds=(control_in_r, control_out_w),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # a handler's signals and children stay away from the emulator
-        )
-        os.close(control_in_r)
-        os.close(control_out_w)
+        try:
+            if fork_server and not sandbox:
+                self.process: Any = fork_server.spawn(str(task_root), env, control_in_r, control_out_w)
+            else:
+                env["_WORKSHOP_CONTROL_IN"], env["_WORKSHOP_CONTROL_OUT"] = str(control_in_r), str(control_out_w)
+                command = [sys.executable, "-c", _BOOTSTRAP]
+                self.process = subprocess.Popen(
+                    sandbox.command(command, task_root) if sandbox else command,
+                    cwd=task_root,
+                    env=env,
+                    pass_fds=(control_in_r, control_out_w),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,  # a handler's signals and children stay away from the emulator
+                )
+        except BaseException:
+            for fd in (control_in_w, control_out_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(control_in_r)
+            os.close(control_out_w)
         self._requests = os.fdopen(control_in_w, "wb", buffering=0)
         self._replies = os.fdopen(control_out_r, "rb", buffering=0)
         threading.Thread(target=self._read_frames, daemon=True, name=f"lambda-{spec.name}").start()

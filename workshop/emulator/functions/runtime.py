@@ -21,7 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workshop.emulator.functions import fork_server
 from workshop.emulator.functions.execution_environment import ExecutionEnvironment, error_payload
+from workshop.emulator.functions.fork_server import ForkServer
 from workshop.emulator.functions.models import FunctionSpec, Invocation, LogSink
 from workshop.emulator.functions.sandbox import Sandbox
 
@@ -39,11 +41,13 @@ class _FunctionPool:
         limit: int,
         sandbox: Sandbox | None,
         credentials: tuple[str, str] | None = None,
+        fork_server: ForkServer | None = None,
     ) -> None:
         self.spec = spec
         self._task_root, self._endpoint_url, self._limit = task_root, endpoint_url, limit
         self._sandbox = sandbox
         self._credentials = credentials
+        self._fork_server = fork_server
         self._idle: list[tuple[float, ExecutionEnvironment]] = []  # (released at, monotonic), newest last
         self._busy = 0
         self._condition = threading.Condition()
@@ -63,7 +67,7 @@ class _FunctionPool:
                 self._condition.wait()
         try:
             environment = ExecutionEnvironment(
-                self.spec, self._task_root, self._endpoint_url, self._sandbox, self._credentials
+                self.spec, self._task_root, self._endpoint_url, self._sandbox, self._credentials, self._fork_server
             )
             environment.start()
             return environment
@@ -109,6 +113,7 @@ class LambdaRuntime:
         log_sink: LogSink,
         concurrency_per_function: int = 4,
         idle_seconds: float = 300.0,
+        fork_workers: bool = True,
     ) -> None:
         self.endpoint_url = endpoint_url
         self._work_dir = work_dir
@@ -119,8 +124,10 @@ class LambdaRuntime:
         self._idle_seconds = idle_seconds
         self._stopping = threading.Event()
         self.reaped = 0  # environments stopped for being idle, for the emulator's stats
-        # Workers start in this sandbox when set (the server sets it before serving anyone).
+        # Workers start in this sandbox when set (the server sets it before serving anyone);
+        # otherwise forked from a warm parent where the platform allows.
         self.sandbox: Sandbox | None = None
+        self.fork_server = ForkServer() if fork_workers and fork_server.available() else None
         # A shared emulator's handlers sign with their function's own key (see emulator.identity).
         self.credentials: Callable[[FunctionSpec], tuple[str, str]] | None = None
         threading.Thread(target=self._reap_idle, name="lambda-reaper", daemon=True).start()
@@ -178,7 +185,13 @@ class LambdaRuntime:
                 pool.retire()  # an update: AWS starts fresh environments for the new code
             credentials = self.credentials(spec) if self.credentials else None
             pool = _FunctionPool(
-                spec, self._task_root(spec), self.endpoint_url, self._concurrency, self.sandbox, credentials
+                spec,
+                self._task_root(spec),
+                self.endpoint_url,
+                self._concurrency,
+                self.sandbox,
+                credentials,
+                None if self.sandbox else self.fork_server,
             )
             self._pools[spec.arn] = pool
             return pool
@@ -213,6 +226,8 @@ class LambdaRuntime:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.retire()
+        if self.fork_server:
+            self.fork_server.stop()
 
     def _write_logs(self, spec: FunctionSpec, stream: str, result: Invocation) -> None:
         now = int(time.time() * 1000)
