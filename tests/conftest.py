@@ -23,6 +23,9 @@ from workshop.core.launcher import free_port
 from workshop.core.paths import PROJECT_ROOT as ROOT
 
 KINDS = ("unit", "emulator", "labs", "notebooks", "proof")
+# The suite runs on every core (pytest.ini): the longest kinds start first, so no worker is
+# left with a minute-long notebook run while the others have finished.
+LONGEST_FIRST = ("proof", "notebooks", "labs", "emulator", "unit")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,6 +33,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         kind = item.path.parent.name
         if kind in KINDS:
             item.add_marker(kind)
+    items.sort(key=lambda item: (not item.get_closest_marker("slow"), _rank(item.path.parent.name)))
+
+
+def _rank(kind: str) -> int:
+    return LONGEST_FIRST.index(kind) if kind in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 def local_environment(port: int, state_dir: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import emulator_process, run_script
-from tests.notebooks.test_notebooks import CHECK_CALL, SOLUTIONS, errors_of, notebook_id, run_in_kernel
+from tests.notebooks.test_notebooks import CHECK_CALL, SOLUTIONS, errors_of, notebook_id, private_copy, run_in_kernel
 from workshop.core import backend as backends
 from workshop.core.errors import error_code
 from workshop.core.launcher import INSTRUCTOR_ACCESS_KEY
@@ -43,9 +43,9 @@ def participant_line(tmp_path_factory):
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("path", SOLUTIONS, ids=notebook_id)
-def test_a_participant_of_a_shared_class_completes_every_solution(path, participant_line):
+def test_a_participant_of_a_shared_class_completes_every_solution(path, participant_line, tmp_path):
     env, instructor, _ = participant_line
-    notebook = run_in_kernel(path, env)
+    notebook = run_in_kernel(private_copy(path, tmp_path), env)
     assert errors_of(notebook) == [], f"{notebook_id(path)} failed as a class participant"
     exercises = {
         m["id"] for cell in notebook.cells if cell.cell_type == "code" for m in CHECK_CALL.finditer(cell.source)

@@ -36,6 +36,8 @@ DEV_CODE = ("tests", "bench")
 DEV_ONLY = {
     "pytest",
     "pytest-timeout",
+    "pytest-xdist",
+    "execnet",
     "ruff",
     "nbval",
     "playwright",
