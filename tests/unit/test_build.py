@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from workshop.teaching import build
+from workshop.teaching import build, solution_markers
 
 
 def _solution(*cells):
@@ -22,7 +22,7 @@ def test_solution_blocks_become_prompts_and_placeholders():
         "    # END SOLUTION\n"
         "    return key\n"
     )
-    stripped = build.strip_solutions(source, "x")
+    stripped = solution_markers.strip_solutions(source, "x")
     assert stripped == (
         "import boto3\n"
         "def handler(event, context):\n"
@@ -31,7 +31,10 @@ def test_solution_blocks_become_prompts_and_placeholders():
         "    return key\n"
     )
     compile(stripped, "lab", "exec")  # the lab cell still parses
-    assert build.strip_solutions("# BEGIN SOLUTION\nx = 1\n# END SOLUTION", "x") == "# TODO: your code here\npass"
+    assert (
+        solution_markers.strip_solutions("# BEGIN SOLUTION\nx = 1\n# END SOLUTION", "x")
+        == "# TODO: your code here\npass"
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,8 +46,8 @@ def test_solution_blocks_become_prompts_and_placeholders():
     ],
 )
 def test_unbalanced_markers_are_named(source, problem):
-    with pytest.raises(build.BuildError, match=problem):
-        build.strip_solutions(source, "01_s3_trigger.ipynb, cell 4")
+    with pytest.raises(solution_markers.BuildError, match=problem):
+        solution_markers.strip_solutions(source, "01_s3_trigger.ipynb, cell 4")
 
 
 def test_lab_drops_instructor_cells_and_outputs():

@@ -56,11 +56,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def labs(args: argparse.Namespace) -> int:
-    from workshop.teaching import build  # imported here: nbformat costs a second the other commands need not pay
+    from workshop.teaching import build, solution_markers  # imported here: nbformat costs seconds to import
 
     try:
         stale = build.build(check=args.check)
-    except build.BuildError as error:
+    except solution_markers.BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.check and stale:

@@ -8,6 +8,7 @@ __all__ = [
     "notebook_outputs",
     "pacing",
     "progress",
+    "solution_markers",
     "steps",
     "verdicts",
     "checks",

@@ -1,71 +1,22 @@
 """Generate labs/ from solutions/: the solutions are the single source of every exercise.
 
-In a solution notebook, the exercise part of a code cell sits between markers::
-
-    # BEGIN SOLUTION: configure the bucket notification
-    s3.put_bucket_notification_configuration(...)
-    # END SOLUTION
-
-In the lab, that part becomes the one-line prompt and a ``pass`` placeholder, so the cell
-still runs, prints nothing, and the check reports "not attempted". (``...`` would read
-better, but a notebook echoes a trailing ``...`` as ``Ellipsis``.) Cells tagged ``instructor`` or
-``solution`` are left out, outputs are cleared. ``python -m workshop labs --check`` fails when
-labs/ is not what solutions/ generate (CI runs it through the tests).
+In a solution notebook, the exercise part of a code cell sits between markers; in the lab it
+becomes its prompt and a placeholder (:mod:`workshop.teaching.solution_markers`). Cells tagged
+``instructor`` or ``solution`` are left out, outputs are cleared. ``python -m workshop labs --check``
+fails when labs/ is not what solutions/ generate (CI runs it through the tests).
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 from pathlib import Path
 
 import nbformat
 
 from workshop.core.paths import PROJECT_ROOT
+from workshop.teaching.solution_markers import strip_solutions
 
 ROOT = PROJECT_ROOT
-BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?::\s*(?P<prompt>.*\S))?\s*$")
-END = re.compile(r"^\s*# END SOLUTION\s*$")
 HIDDEN_TAGS = {"instructor", "solution"}
-DEFAULT_PROMPT = "your code here"
-PLACEHOLDER = "pass"
-
-
-class BuildError(ValueError):
-    """A solution notebook whose markers cannot be turned into a lab."""
-
-
-def untouched_prompts(source: str) -> list[str]:
-    """The prompts of a lab's exercises that still stand above their placeholder:
-    what a check calls "not attempted" when it reads a learner's handler file."""
-    lines = [line.strip() for line in source.splitlines()]
-    return [
-        line.removeprefix("# TODO:").strip()
-        for line, following in itertools.pairwise(lines)
-        if line.startswith("# TODO:") and following == PLACEHOLDER
-    ]
-
-
-def strip_solutions(source: str, where: str) -> str:
-    """Replace every marked solution block by its prompt and a placeholder."""
-    lines, out, inside = source.split("\n"), [], None
-    for number, line in enumerate(lines, 1):
-        begin, end = BEGIN.match(line), END.match(line)
-        if begin:
-            if inside:
-                raise BuildError(f"{where}, line {number}: BEGIN SOLUTION inside another solution block")
-            inside = begin
-            indent = begin.group("indent")
-            out += [f"{indent}# TODO: {begin.group('prompt') or DEFAULT_PROMPT}", f"{indent}{PLACEHOLDER}"]
-        elif end:
-            if not inside:
-                raise BuildError(f"{where}, line {number}: END SOLUTION without BEGIN SOLUTION")
-            inside = None
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise BuildError(f"{where}: BEGIN SOLUTION is never closed by END SOLUTION")
-    return "\n".join(out)
 
 
 def lab_from_solution(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:

@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 from workshop.aws import events as aws_events
 from workshop.core.errors import error_code
 from workshop.core.naming import TAG_KEY
-from workshop.teaching.build import untouched_prompts
 from workshop.teaching.grading import Context, Fault, Incorrect, NotAttempted
+from workshop.teaching.solution_markers import untouched_prompts
 
 
 def require_handler_attempted(ctx: Context, relative_path: str, prompt_about: str | None = None) -> str | None:
