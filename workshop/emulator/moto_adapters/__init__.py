@@ -57,10 +57,17 @@ The measurements behind these are in ``bench/FINDINGS.md``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from workshop.emulator.moto_adapters import (
+# moto's API Gateway checks OpenAPI documents with jsonschema, which, when rfc3987_syntax is
+# installed (JupyterLab's packages bring it), builds an IRI grammar as it is imported: two
+# seconds of CPU at every emulator start, for a format ("iri") no OpenAPI document uses.
+# Without the module jsonschema leaves that one format unchecked.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+from workshop.emulator.moto_adapters import (  # noqa: E402 - after the line above
     apigateway,
     cloudwatch,
     dynamodb,
@@ -74,8 +81,8 @@ from workshop.emulator.moto_adapters import (
     sqs,
     state,
 )
-from workshop.emulator.moto_adapters.s3 import S3Change
-from workshop.emulator.moto_adapters.sns import SnsDelivery
+from workshop.emulator.moto_adapters.s3 import S3Change  # noqa: E402
+from workshop.emulator.moto_adapters.sns import SnsDelivery  # noqa: E402
 
 __all__ = [
     "apigateway",
@@ -139,4 +146,4 @@ def install(
     event_source_mappings._mapping_updates_undone_on_error()
     kms._key_policies_judged_first()
     cloudwatch._metric_alarms_judged_first()
-    apigateway._keep_binary_media_types()
+    server.before_first_use("apigateway", apigateway._keep_binary_media_types)

@@ -3,6 +3,8 @@ its WSGI application and request handler, and which service a host's requests go
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import moto
@@ -44,9 +46,27 @@ def version_mismatch() -> str | None:
     return None
 
 
+_before_first_use: dict[str, list[Callable[[], None]]] = {}
+_first_use = threading.Lock()
+
+
+def before_first_use(service: str, patch: Callable[[], None]) -> None:
+    """Apply ``patch`` when the first request for ``service`` reaches moto, rather than at start:
+    a patch imports its service's moto modules, and some cost seconds (API Gateway's OpenAPI
+    validator) that an emulator nobody asks for that service never needs to pay."""
+    _before_first_use.setdefault(service, []).append(patch)
+
+
 def moto_wsgi_app() -> Any:
     """moto's WSGI application, routing each request to the service its signature names."""
-    return DomainDispatcherApplication(create_backend_app)
+
+    def create_app(service: str) -> Any:
+        with _first_use:
+            for patch in _before_first_use.pop(service, []):
+                patch()
+        return create_backend_app(service)
+
+    return DomainDispatcherApplication(create_app)
 
 
 def _remember_the_service_of_each_host() -> None:
