@@ -37,6 +37,7 @@ from typing import Any
 import fairness_bench
 import idle_bench
 import pipeline_bench
+import psutil
 import report
 import scores_bench
 import suite_bench
@@ -101,7 +102,48 @@ def emulator_section(invokes: int) -> dict[str, Any]:
             )
             bare.append((time.perf_counter() - started) * 1000)
         results["bare_worker_start_ms"] = median(bare)
+        results["workers"] = worker_memory(emulator, names)
+    results["workers"]["reaped_after_s"], results["workers"]["idle_seconds"] = reaping(idle_seconds=2.0)
     return results
+
+
+def _workers(emulator: Emulator) -> list[psutil.Process]:
+    """The Lambda workers: the fork server's children (or the emulator's own, where workers are not forked)."""
+    parent = psutil.Process(emulator.process.pid)
+    server = [c for c in parent.children() if "fork_server" in " ".join(c.cmdline())]
+    return (server[0] if server else parent).children()
+
+
+def worker_memory(emulator: Emulator, names: Any, functions: int = 6) -> dict[str, Any]:
+    """Resident and own (USS: pages no other process shares) memory of warm workers whose handler
+    imported boto3 and made a client, as most handlers do."""
+    aws, lam = emulator.backend, emulator.backend.client("lambda")
+    source = "import boto3\ns3 = boto3.client('s3')\ndef handler(event, context):\n    return len(s3.list_buckets()['Buckets'])\n"
+    for n in range(functions):
+        arn = deploy.deploy_function(aws, names, f"warm{n}", {"app.py": source})
+        lam.invoke(FunctionName=arn, Payload=b"{}")
+    sizes = [w.memory_full_info() for w in _workers(emulator)]
+    return {
+        "count": len(sizes),
+        "rss_mb": median([m.rss / 2**20 for m in sizes]),
+        "uss_mb": median([m.uss / 2**20 for m in sizes]),
+    }
+
+
+def reaping(idle_seconds: float) -> tuple[float | None, float]:
+    """How long after its last invocation an idle worker stops, on an emulator told to reap after ``idle_seconds``."""
+    with Emulator(WORKSHOP_IDLE_WORKER_SECONDS=str(idle_seconds)) as emulator:
+        aws = emulator.backend
+        names = aws.names("reap")
+        environment.provision(aws, names)
+        arn = deploy.deploy_function(aws, names, "noop", {"app.py": NOOP})
+        aws.client("lambda").invoke(FunctionName=arn, Payload=b"{}")
+        invoked = time.perf_counter()
+        while time.perf_counter() - invoked < idle_seconds * 10:
+            if not _workers(emulator):
+                return time.perf_counter() - invoked, idle_seconds
+            time.sleep(0.1)
+    return None, idle_seconds
 
 
 def pipeline_section(sizes: list[int], raw_files: int) -> dict[str, Any]:

@@ -61,34 +61,68 @@ def _create(emulator: Emulator, queues: int, alarms: int, streams: int) -> float
     return time.perf_counter() - started
 
 
-def _cpu_share(process: psutil.Process, seconds: float) -> float:
+def _phase(process: psutil.Process, seconds: float, samples: list[float]) -> float:
+    """Sample the emulator's resident memory every second for ``seconds``; its CPU share over them."""
     before, started = process.cpu_times(), time.perf_counter()
-    time.sleep(seconds)
+    while time.perf_counter() - started < seconds:
+        time.sleep(1.0)
+        samples.append(process.memory_info().rss / 2**20)
     after = process.cpu_times()
     return (after.user + after.system - before.user - before.system) / (time.perf_counter() - started)
 
 
+def _use(emulator: Emulator, queues: int, streams: int, seconds: float) -> None:
+    """A class at work on its leftovers: a message to a tenth of the queues and an item to a
+    tenth of the stream tables every second, each invoking the mapped function."""
+    aws = emulator.backend
+    sqs, ddb = aws.client("sqs"), aws.client("dynamodb")
+    urls = [
+        sqs.get_queue_url(QueueName=f"idle-q{i}" + (".fifo" if i % 3 == 0 else ""))["QueueUrl"]
+        for i in range(0, queues, 10)
+    ]
+    started, n = time.perf_counter(), 0
+    while time.perf_counter() - started < seconds:
+        for url in urls:
+            extra = {"MessageGroupId": "g", "MessageDeduplicationId": str(n)} if url.endswith(".fifo") else {}
+            sqs.send_message(QueueUrl=url, MessageBody=str(n), **extra)
+        for i in range(0, streams, 10):
+            ddb.put_item(TableName=f"idle-t{i}", Item={"k": {"S": str(n)}})
+        n += 1
+        time.sleep(max(0.0, started + n - time.perf_counter()))
+
+
 def run(
-    queues: int = 90, alarms: int = 20, streams: int = 30, settle_s: float = 10, sample_s: float = 30
+    queues: int = 90, alarms: int = 20, streams: int = 30, settle_s: float = 40, phase_s: float = 60
 ) -> dict[str, Any]:
+    """Idle, in use, idle again, each ``phase_s``, after ``settle_s`` (past the 30 compressed
+    minutes of metrics CloudWatch keeps, which fill up first). The growth is the change of the
+    resident memory from the first idle phase to the last, per hour."""
     with Emulator() as emulator:
         create_s = _create(emulator, queues, alarms, streams)
         process = psutil.Process(emulator.process.pid)
         time.sleep(settle_s)
-        rss_before = process.memory_info().rss
-        cpu = _cpu_share(process, sample_s)
-        rss_after = process.memory_info().rss
+        first: list[float] = []
+        cpu = _phase(process, phase_s, first)
+        busy_started = time.perf_counter()
+        _use(emulator, queues, streams, phase_s)
+        busy_s = time.perf_counter() - busy_started
+        last: list[float] = []
+        cpu_after = _phase(process, phase_s, last)
         sqs = emulator.backend.client("sqs")
         latency = timed_calls(lambda i: sqs.list_queues(QueueNamePrefix="idle-q1"), 100)
         snapshots = emulator.stats().get("snapshots") or {}
+    between_h = (phase_s + busy_s + phase_s) / 3600  # from the middle of the first idle phase to the last's
     return {
         "queues_with_mappings": queues,
         "alarms": alarms,
         "stream_mappings": streams,
         "create_s": create_s,
-        "idle_cpu_share": cpu,
-        "rss_mb": rss_after / 2**20,
-        "rss_growth_mb_per_hour": (rss_after - rss_before) / 2**20 * 3600 / sample_s,
+        "idle_cpu_share": max(cpu, cpu_after),
+        "rss_mb": max(last),
+        "rss_first_idle_mb": median(first),
+        "rss_last_idle_mb": median(last),
+        "rss_growth_mb_per_hour": (median(last) - median(first)) / between_h,
+        "window_s": 2 * phase_s + busy_s,
         "list_queues_p50_ms": median(latency),
         "snapshot_bytes": snapshots.get("last_bytes"),
         "snapshot_seconds": snapshots.get("last_seconds"),
