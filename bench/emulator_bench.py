@@ -8,9 +8,11 @@
 
 Sections (``--sections``, default: all but notebooks; ``--full``: all):
   emulator   start to first answer, warm invoke p50/p99 beside a plain API call, cold start
-             beside a bare worker process start
-  idle       an emulator holding a class's idle leftovers (90 mapped queues, 20 alarms, 30 stream
-             mappings): its CPU share, memory growth, a plain call's latency, its snapshot's size
+             beside a bare worker process start, warm workers' own and shared memory, how soon
+             an idle worker is reaped
+  idle       an emulator holding a class's leftovers (90 mapped queues, 20 alarms, 30 stream
+             mappings), idle, in use and idle again: its CPU share, its memory across the phases,
+             a plain call's latency, its snapshot's size
   pipeline   files/s through the capstone ingest (S3 -> intake -> stream -> enqueuer -> FIFO ->
              worker -> output) beside the raw rate of the calls a file needs; peak memory
   scores     lab 5's game-score records/s through the stream mapping beside its bounds
@@ -20,7 +22,8 @@ Sections (``--sections``, default: all but notebooks; ``--full``: all):
   notebooks  Run All of every notebook in notebooks/ and solutions/
   maketest   make test's time (from a CI timing file when there is one; --make-test runs it)
 
-Writes the figures as JSON (``--json``) and the report (``--report``, BENCHMARKS.md).
+Writes the figures as JSON (``--json``) and the report (``--report``, BENCHMARKS.md), whose Targets
+table puts each figure the kit holds itself to beside its target.
 """
 
 from __future__ import annotations
