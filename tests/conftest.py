@@ -23,9 +23,12 @@ from workshop.core.launcher import free_port
 from workshop.core.paths import PROJECT_ROOT as ROOT
 
 KINDS = ("unit", "emulator", "labs", "notebooks", "proof")
-# The suite runs on every core (pytest.ini): the longest kinds start first, so no worker is
-# left with a minute-long notebook run while the others have finished.
-LONGEST_FIRST = ("proof", "notebooks", "labs", "emulator", "unit")
+# The suite runs on every core (pytest.ini), handing each worker the next test as it finishes:
+# the longest start first, so no worker is left with a minutes-long run while the others have
+# finished. Slow tests first (the pipeline under faults, then the lessons under chaos), then
+# the kinds by how long their tests take.
+SLOW_FIRST = ("labs", "proof", "notebooks", "emulator", "unit")
+LONGEST_FIRST = ("notebooks", "proof", "labs", "emulator", "unit")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,11 +36,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         kind = item.path.parent.name
         if kind in KINDS:
             item.add_marker(kind)
-    items.sort(key=lambda item: (not item.get_closest_marker("slow"), _rank(item.path.parent.name)))
+    items.sort(key=_longest_first)
 
 
-def _rank(kind: str) -> int:
-    return LONGEST_FIRST.index(kind) if kind in LONGEST_FIRST else len(LONGEST_FIRST)
+def _longest_first(item: pytest.Item) -> tuple[int, int]:
+    kind = item.path.parent.name
+    order = SLOW_FIRST if item.get_closest_marker("slow") else LONGEST_FIRST
+    return (0 if item.get_closest_marker("slow") else 1, order.index(kind) if kind in order else len(order))
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Two workers a core: most tests wait on emulators, kernels and Lambda workers, not the CPU
+    (with one worker a core the cores were a third idle). At most eight: each has its own emulators."""
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
 
 
 def local_environment(port: int, state_dir: Path) -> dict[str, str]:
