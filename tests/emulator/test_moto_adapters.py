@@ -343,3 +343,67 @@ def test_a_fifo_deduplication_id_is_remembered_after_its_message_is_deleted(back
         m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
     ]
     assert bodies == ["other"], "the retried send is not delivered; another id is"
+
+
+def test_two_conditional_claims_at_once_let_exactly_one_through(monkeypatch):
+    """DynamoDB applies a conditional write atomically: of two PutItems with attribute_not_exists
+    at the same moment, one succeeds. moto checks the condition, then writes; with the check
+    slowed down so that two threads meet in it, both claims succeeded until item operations ran
+    one at a time (an idempotency lesson processed a file twice in CI)."""
+    import threading
+    import time
+
+    from moto.dynamodb.exceptions import ConditionalCheckFailed
+
+    for name in moto_dynamodb._ITEM_OPERATIONS:  # put back after the test
+        monkeypatch.setattr(dynamodb_models.DynamoDBBackend, name, dynamodb_models.DynamoDBBackend.__dict__[name])
+    check = dynamodb_tables.get_filter_expression
+
+    def slow_check(*args, **kwargs):
+        time.sleep(0.05)  # what a busy machine's thread switch does, every time
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(dynamodb_tables, "get_filter_expression", slow_check)
+    backend = dynamodb_models.dynamodb_backends["123456789012"]["us-east-1"]
+    backend.create_table(
+        "claims-at-once",
+        schema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        throughput=None,
+        attr=[{"AttributeName": "k", "AttributeType": "S"}],
+        global_indexes=None,
+        indexes=None,
+        streams=None,
+        billing_mode="PAY_PER_REQUEST",
+        sse_specification=None,
+        tags=[],
+        deletion_protection_enabled=False,
+        warm_throughput=None,
+    )
+
+    def claims(key: str) -> int:
+        won = []
+
+        def claim(n: int) -> None:
+            try:
+                backend.put_item(
+                    "claims-at-once",
+                    {"k": {"S": key}, "by": {"N": str(n)}},
+                    condition_expression="attribute_not_exists(k)",
+                )
+                won.append(n)
+            except ConditionalCheckFailed:
+                pass
+
+        threads = [threading.Thread(target=claim, args=(n,)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return len(won)
+
+    try:
+        assert claims("before") == 2, "moto alone: both claims pass the condition (the harness can fail)"
+        moto_dynamodb._item_operations_one_at_a_time()
+        assert claims("after") == 1
+    finally:
+        backend.delete_table("claims-at-once")

@@ -135,6 +135,7 @@ def install(
     sqs._ring_on_deliverable_changes(on_source_written)
     sqs._sqs_settings_read_without_counting()
     dynamodb._dynamodb_sets_without_wrapping_members()
+    dynamodb._item_operations_one_at_a_time()
     cloudwatch._alarms_start_without_data(on_alarm_state_change)
     s3._evaluate_bucket_policies_in_context()
     kms._kms_key_operations_accept_arns()

@@ -93,6 +93,46 @@ def _stream_records_only_for_changes(ring: Callable[[str], None]) -> None:
     StreamShard.add = add
 
 
+# Every DynamoDB operation that reads or changes items (BatchWriteItem goes through put_item and
+# delete_item).
+_ITEM_OPERATIONS = (
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "transact_write_items",
+    "transact_get_items",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+)
+_items = threading.RLock()
+
+
+def _item_operations_one_at_a_time() -> None:
+    """DynamoDB applies a conditional write atomically: of two PutItems with
+    ``attribute_not_exists`` at the same moment one succeeds and the other is refused
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate),
+    and a read never sees half an update. moto checks a condition, then writes, with nothing
+    between the two: two deliveries of one S3 event claiming the same record in two workers both
+    succeeded, and the idempotency lesson processed a file twice. Item operations now run one at
+    a time (moto's work is Python under one interpreter lock: none ran in parallel anyway)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def alone(original: Callable[..., Any]) -> Callable[..., Any]:
+        def operation(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _items:
+                return original(self, *args, **kwargs)
+
+        return operation
+
+    for name in _ITEM_OPERATIONS:
+        setattr(DynamoDBBackend, name, alone(getattr(DynamoDBBackend, name)))
+
+
 def _dynamodb_sets_without_wrapping_members() -> None:
     """moto sizes an item (for the 400 KB limit) each time an attribute of it is set, and
     reads a set's values for a condition such as ``contains``, by wrapping every member of a
