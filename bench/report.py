@@ -276,7 +276,8 @@ def render(r: dict[str, Any]) -> str:
             f"resident {_f(i['rss_mb'], 0)} MB at most; idle, in use (a message to a tenth of the queues and an "
             f"item to a tenth of the tables every second), idle again, over {_f(i.get('window_s', 0) / 60)} min: "
             f"{_f(i.get('rss_first_idle_mb'), 0)} → {_f(i.get('rss_last_idle_mb'), 0)} MB from the first idle phase "
-            f"to the last, {_f(i['rss_growth_mb_per_hour'], 1)} MB/h; "
+            f"to the last (what the use left: its logs, stream records and metrics, which AWS keeps too); "
+            f"within an idle phase {_f(i['rss_growth_mb_per_hour'], 1)} MB/h; "
             f"a plain call meanwhile p50 {_f(i['list_queues_p50_ms'], 2)} ms; its saved state "
             f"{_f((i['snapshot_bytes'] or 0) / 2**20, 1)} MB, written in {_f((i['snapshot_seconds'] or 0) * 1000, 0)} ms |"
         )
