@@ -67,7 +67,7 @@ class ExecutionEnvironment:
         if credentials:  # a shared emulator's: the function's own key, which reaches its owner's resources
             env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = credentials
         try:
-            if fork_server and not sandbox:
+            if fork_server and not sandbox:  # a sandboxed worker is started by bubblewrap
                 self.process: Any = fork_server.spawn(str(task_root), env, control_in_r, control_out_w)
             else:
                 env["_WORKSHOP_CONTROL_IN"], env["_WORKSHOP_CONTROL_OUT"] = str(control_in_r), str(control_out_w)

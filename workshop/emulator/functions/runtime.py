@@ -191,7 +191,7 @@ class LambdaRuntime:
                 self._concurrency,
                 self.sandbox,
                 credentials,
-                None if self.sandbox else self.fork_server,
+                self.fork_server,
             )
             self._pools[spec.arn] = pool
             return pool
