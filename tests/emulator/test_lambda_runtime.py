@@ -382,3 +382,16 @@ def test_a_forked_worker_is_the_process_a_fresh_one_would_be(backend, tmp_path, 
     assert forked["cwd_is_task_root"] and forked["own_session"] and forked["timezone"] == "UTC"
     assert not any(name.startswith("_WORKSHOP") for name in forked["environment"])
     assert any("written below Python" in line for line in forked_logs)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_a_stopped_fork_server_ends_by_itself():
+    """Stopping tells the server so at once (end of file on its socket), while the emulator's
+    reader thread is blocked reading that socket: the server exits on its own, not killed after
+    the stop's five-second wait (every emulator's stop took five seconds longer)."""
+    from workshop.emulator.functions.fork_server import ForkServer
+
+    server = ForkServer()
+    server.start()
+    server.stop()
+    assert server._process is not None and server._process.returncode == 0

@@ -163,7 +163,14 @@ class ForkServer:
     def stop(self) -> None:
         with self._lock:
             if self._socket is not None:
-                self._socket.close()  # the server exits at end of file
+                # The server exits at end of file. close() alone sends none while the reader
+                # thread is blocked in recv on the socket (the kernel keeps it open for that
+                # call): the stop then waited out its five seconds. shutdown() ends it at once.
+                try:
+                    self._socket.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # the server is gone already
+                self._socket.close()
             if self._process is not None:
                 try:
                     self._process.wait(timeout=5)
