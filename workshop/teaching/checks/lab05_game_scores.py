@@ -353,7 +353,7 @@ question(
     },
     hints=(
         "What does an exception tell Lambda about which records of the batch were done?",
-        "Look at the Retries section: 600 games played, how many counted?",
+        "Look at the Retries section: 300 games played, how many counted?",
     ),
 )
 
