@@ -45,7 +45,7 @@ def lab(ctx):
     """What the lab's first cells give: the jobs queue, its dead-letter queue and the alarm topic."""
     sqs = ctx.client("sqs")
     sqs.create_queue(QueueName=ctx.names.queue("jobs-dlq"), tags=ctx.names.tag)
-    sqs.create_queue(QueueName=ctx.names.queue("jobs"), tags=ctx.names.tag, Attributes={"VisibilityTimeout": "2"})
+    sqs.create_queue(QueueName=ctx.names.queue("jobs"), tags=ctx.names.tag, Attributes={"VisibilityTimeout": "1"})
     ctx.client("sns").create_topic(Name=ctx.names.topic("jobs-alarm"))
     return ctx
 
@@ -96,7 +96,7 @@ def write_worker(ctx, source):
 
 def deploy_consumer(ctx, source, response_types=("ReportBatchItemFailures",)):
     (ctx.workdir / CONSUMER).write_text(source)
-    deploy_function(ctx.aws, ctx.names, "job-consumer", {"app.py": source}, timeout=2)
+    deploy_function(ctx.aws, ctx.names, "job-consumer", {"app.py": source}, timeout=1)
     lam, function = ctx.client("lambda"), ctx.names.function("job-consumer")
     found = lam.list_event_source_mappings(EventSourceArn=arn_of(ctx, "jobs"), FunctionName=function)
     uuid = (
@@ -240,7 +240,7 @@ DELETE_FIRST = """        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m
         (TRY_PROCESS + DELETE + "        done += 1\n", DELETE_FIRST, "deletes a message before its job has run"),
         ("            continue\n", "", "deleted the message of a job that failed"),
         ("VisibilityTimeout=2 * BATCH * SECONDS_PER_JOB", "VisibilityTimeout=5", "does them twice"),
-        (",\n                                   VisibilityTimeout=2 * BATCH * SECONDS_PER_JOB)", ")", "hidden for 2 s"),
+        (",\n                                   VisibilityTimeout=2 * BATCH * SECONDS_PER_JOB)", ")", "hidden for 1 s"),
         ("WaitTimeSeconds=2,", "", "short-polls"),
         (TRY_PROCESS, '        process(json.loads(message["Body"]))\n', "let the failure of one job escape"),
         ('process(json.loads(message["Body"]))', "process(message)", "hand it the job itself"),
