@@ -27,6 +27,7 @@ import pytest
 from nbclient import NotebookClient
 
 from workshop.account import environment
+from workshop.core import backend as backends
 from workshop.core.paths import PROJECT_ROOT as ROOT
 from workshop.lab_helpers import chaos
 from workshop.teaching import grading
@@ -65,8 +66,33 @@ def run_in_kernel(path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
     client = NotebookClient(
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
-    client.execute(env=env)
+    try:
+        client.execute(env=env)
+    except Exception as error:
+        raise AssertionError(f"{error}\n\nThe emulator then:\n{participant_view(env)}") from error
     return notebook
+
+
+def participant_view(env: dict[str, str], lines: int = 12) -> str:
+    """What a failed run leaves to read: the participant's event-source mappings, invocations
+    and the last log lines of each of their functions (a stall says nothing by itself)."""
+    try:
+        aws = backends.from_environment(env)
+        prefix, lam, logs = env["WORKSHOP_PREFIX"], aws.client("lambda"), aws.client("logs")
+        with urllib.request.urlopen(f"{aws.endpoint_url}/_workshop/stats", timeout=10) as answer:
+            stats = json.loads(answer.read())
+        view = [f"idle: {stats['idle']}"]
+        for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+            if f":function:{prefix}-" in mapping["FunctionArn"]:
+                counts = stats["mappings"].get(mapping["UUID"], {})
+                view.append(f"mapping {mapping['UUID']} -> {mapping['FunctionArn']}: {mapping['State']}, {counts}")
+        view += [f"invocations {name}: {counts}" for name, counts in stats["invocations"].items() if prefix in name]
+        for group in logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}-")["logGroups"]:
+            events = logs.filter_log_events(logGroupName=group["logGroupName"])["events"][-lines:]
+            view += [f"{group['logGroupName']}:"] + [f"  {e['message'].rstrip()}" for e in events]
+        return "\n".join(view)
+    except Exception as failure:  # the report of a failure must not hide it
+        return f"(not readable: {failure!r})"
 
 
 def run_nbval(path: Path, env: dict[str, str], *options: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
