@@ -45,7 +45,9 @@ REGION_NAMES = {
     "ap-southeast-2": "Asia Pacific (Sydney)",
     "ap-northeast-1": "Asia Pacific (Tokyo)",
 }
-METRIC_RETENTION_MINUTES = 30
+METRIC_RETENTION_MINUTES = 30  # the emulator's own AWS/SQS points kept, for memory; AWS keeps minute data 15 days:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#metrics-retention
+FORGET_EVERY_MINUTES = 5  # so up to 35 minutes are kept
 ACTIVE_QUEUE_MINUTES = 6 * 60  # AWS publishes a queue's metrics up to six hours after its last action
 
 
@@ -55,6 +57,7 @@ class CloudWatch:
         self.minute = minute_seconds
         self._stop = threading.Event()
         self._next_publication = 0.0  # monotonic: publications keep to a grid, one per minute
+        self._publications = 0
         # Alarms judge the periods that end at the last publication, not at "now": on a busy
         # machine publications drift, and a period ending at "now" could miss its datapoint
         # and flip the alarm to INSUFFICIENT_DATA, which AWS's minute-steady metrics never do.
@@ -101,9 +104,11 @@ class CloudWatch:
         for region, data in by_region.items():
             backend = moto_cloudwatch.cloudwatch_backend(region)
             backend.put_metric_data("AWS/SQS", data)
-            moto_cloudwatch.forget_metrics_before(
-                region, "AWS/SQS", now - timedelta(seconds=METRIC_RETENTION_MINUTES * self.minute)
-            )
+            if self._publications % FORGET_EVERY_MINUTES == 0:  # a pass over all the data: not every minute
+                moto_cloudwatch.forget_metrics_before(
+                    region, "AWS/SQS", now - timedelta(seconds=METRIC_RETENTION_MINUTES * self.minute)
+                )
+        self._publications += 1
         self._published_at = moment.timestamp()
 
     # ---- alarms --------------------------------------------------------------------
@@ -215,14 +220,32 @@ def _series_key(namespace: str, name: str, dimensions: Any) -> tuple[Any, ...]:
     return namespace, name, frozenset((d.name, d.value) for d in dimensions)
 
 
+# A datum's series and time, by the datum's id; the datum is kept beside them, so the id is not
+# reused while cached. Alarms are judged every compressed minute over up to 30 minutes of every
+# active queue's metrics: computing these each time was most of an idle emulator's CPU.
+_datum_series: dict[int, tuple[Any, tuple[Any, ...], float]] = {}
+
+
 def _series(backend: Any, wanted: set[tuple[str, str]]) -> dict[tuple[Any, ...], list[tuple[float, float]]]:
     """(timestamp, value) of every datum of the wanted metrics, by namespace, name and dimensions."""
     series: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
-    for datum in list(backend.metric_data):
+    data = list(backend.metric_data)
+    for datum in data:
         if (datum.namespace, datum.name) not in wanted or not hasattr(datum, "value"):
             continue
-        stamp = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or UTC).timestamp()
-        series.setdefault(_series_key(datum.namespace, datum.name, datum.dimensions), []).append((stamp, datum.value))
+        cached = _datum_series.get(id(datum))
+        if cached is None or cached[0] is not datum:
+            stamp = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or UTC).timestamp()
+            cached = _datum_series[id(datum)] = (
+                datum,
+                _series_key(datum.namespace, datum.name, datum.dimensions),
+                stamp,
+            )
+        series.setdefault(cached[1], []).append((cached[2], datum.value))
+    if len(_datum_series) > 2 * len(data) + 1000:  # forgotten data: let it go
+        present = {id(datum) for datum in data}
+        for gone in [key for key in _datum_series if key not in present]:
+            del _datum_series[gone]
     return series
 
 
