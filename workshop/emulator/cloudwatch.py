@@ -58,6 +58,7 @@ class CloudWatch:
         self._stop = threading.Event()
         self._next_publication = 0.0  # monotonic: publications keep to a grid, one per minute
         self._publications = 0
+        self._series_caches: dict[str, SeriesCache] = {}  # by region
         # Alarms judge the periods that end at the last publication, not at "now": on a busy
         # machine publications drift, and a period ending at "now" could miss its datapoint
         # and flip the alarm to INSUFFICIENT_DATA, which AWS's minute-steady metrics never do.
@@ -138,7 +139,8 @@ class CloudWatch:
         self._evaluated_for = seen
         for region, (backend, judged) in alarms.items():
             if judged:
-                series = _series(backend, {(a.namespace, a.metric_name) for a in judged})
+                wanted = {(a.namespace, a.metric_name) for a in judged}
+                series = _series(backend, wanted, self._series_caches.setdefault(region, {}))
                 for alarm in judged:
                     self._evaluate(region, alarm, series)
 
@@ -223,29 +225,28 @@ def _series_key(namespace: str, name: str, dimensions: Any) -> tuple[Any, ...]:
 # A datum's series and time, by the datum's id; the datum is kept beside them, so the id is not
 # reused while cached. Alarms are judged every compressed minute over up to 30 minutes of every
 # active queue's metrics: computing these each time was most of an idle emulator's CPU.
-_datum_series: dict[int, tuple[Any, tuple[Any, ...], float]] = {}
+SeriesCache = dict[int, tuple[Any, tuple[Any, ...], float]]
 
 
-def _series(backend: Any, wanted: set[tuple[str, str]]) -> dict[tuple[Any, ...], list[tuple[float, float]]]:
-    """(timestamp, value) of every datum of the wanted metrics, by namespace, name and dimensions."""
+def _series(
+    backend: Any, wanted: set[tuple[str, str]], cache: SeriesCache
+) -> dict[tuple[Any, ...], list[tuple[float, float]]]:
+    """(timestamp, value) of every datum of the wanted metrics, by namespace, name and dimensions.
+    ``cache`` (one per backend) keeps what this pass saw, and only that."""
     series: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
-    data = list(backend.metric_data)
-    for datum in data:
+    seen = set()
+    for datum in list(backend.metric_data):
         if (datum.namespace, datum.name) not in wanted or not hasattr(datum, "value"):
             continue
-        cached = _datum_series.get(id(datum))
+        cached = cache.get(id(datum))
         if cached is None or cached[0] is not datum:
             stamp = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or UTC).timestamp()
-            cached = _datum_series[id(datum)] = (
-                datum,
-                _series_key(datum.namespace, datum.name, datum.dimensions),
-                stamp,
-            )
+            cached = cache[id(datum)] = (datum, _series_key(datum.namespace, datum.name, datum.dimensions), stamp)
+        seen.add(id(datum))
         series.setdefault(cached[1], []).append((cached[2], datum.value))
-    if len(_datum_series) > 2 * len(data) + 1000:  # forgotten data: let it go
-        present = {id(datum) for datum in data}
-        for gone in [key for key in _datum_series if key not in present]:
-            del _datum_series[gone]
+    if len(cache) > len(seen):  # data forgotten (or an alarm gone) since: let it go
+        for gone in [key for key in cache if key not in seen]:
+            del cache[gone]
     return series
 
 
