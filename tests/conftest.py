@@ -39,10 +39,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_longest_first)
 
 
-def _longest_first(item: pytest.Item) -> tuple[int, int]:
-    kind = item.path.parent.name
-    order = SLOW_FIRST if item.get_closest_marker("slow") else LONGEST_FIRST
-    return (0 if item.get_closest_marker("slow") else 1, order.index(kind) if kind in order else len(order))
+def _longest_first(item: pytest.Item) -> tuple[bool, int]:
+    kind, slow = item.path.parent.name, item.get_closest_marker("slow") is not None
+    order = SLOW_FIRST if slow else LONGEST_FIRST
+    return (not slow, order.index(kind) if kind in order else len(order))
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -26,6 +26,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.lambda_helpers import log_messages
 from workshop.account import environment
 from workshop.core import backend as backends
 from workshop.core.paths import PROJECT_ROOT as ROOT
@@ -88,8 +89,8 @@ def participant_view(env: dict[str, str], lines: int = 12) -> str:
                 view.append(f"mapping {mapping['UUID']} -> {mapping['FunctionArn']}: {mapping['State']}, {counts}")
         view += [f"invocations {name}: {counts}" for name, counts in stats["invocations"].items() if prefix in name]
         for group in logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}-")["logGroups"]:
-            events = logs.filter_log_events(logGroupName=group["logGroupName"])["events"][-lines:]
-            view += [f"{group['logGroupName']}:"] + [f"  {e['message'].rstrip()}" for e in events]
+            function = group["logGroupName"].removeprefix("/aws/lambda/")
+            view += [f"{function}:"] + [f"  {line.rstrip()}" for line in log_messages(aws, function)[-lines:]]
         return "\n".join(view)
     except Exception as failure:  # the report of a failure must not hide it
         return f"(not readable: {failure!r})"
