@@ -13,6 +13,7 @@ __all__ = [
     "functions",
     "http_delivery",
     "identity",
+    "keep_alive",
     "moto_adapters",
     "participant_gate",
     "persistence",

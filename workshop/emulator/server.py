@@ -16,6 +16,7 @@ from workshop.emulator import admin_guard, moto_adapters, persistence
 from workshop.emulator.app import EmulatorApp
 from workshop.emulator.functions import sandbox as handler_sandbox
 from workshop.emulator.identity import PARTICIPANT_TAG, Identities
+from workshop.emulator.keep_alive import KeepAliveRequestHandler
 from workshop.emulator.moto_adapters import apigateway as moto_apigateway
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
 from workshop.emulator.moto_adapters import iam as moto_iam
@@ -101,10 +102,10 @@ def serve(
         guard=admin_guard.AdminGuard(token),
         gate=gate,
     )
-    server = make_server(host, port, app, threaded=True, request_handler=moto_server.REQUEST_HANDLER)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveRequestHandler)
     if quiet:
         # Request lines on every call drown the log that matters; errors still show.
-        moto_server.REQUEST_HANDLER.log_request = lambda *args, **kwargs: None
+        KeepAliveRequestHandler.log_request = lambda *args, **kwargs: None
 
     thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
     thread.start()
