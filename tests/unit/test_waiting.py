@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from workshop.core import backend, waiting
 from workshop.core.waiting import WaitTimeout, wait_for, wait_until_settled
 
 
@@ -28,3 +29,28 @@ def test_an_ever_changing_value_never_settles():
     counter = iter(range(1, 10**6))
     with pytest.raises(WaitTimeout, match="a counter to settle"):
         wait_until_settled(lambda: next(counter), "a counter", quiet=0.2, timeout=0.3, interval=0.01)
+
+
+@pytest.mark.parametrize(
+    ("environment", "longest"),
+    [
+        ({}, waiting.LOCAL_MAX_INTERVAL),  # the embedded emulator
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, waiting.LOCAL_MAX_INTERVAL),
+        ({"WORKSHOP_BACKEND": "aws", "AWS_DEFAULT_REGION": "eu-west-1"}, waiting.AWS_MAX_INTERVAL),
+        ({"WORKSHOP_BACKEND": "mainframe"}, waiting.AWS_MAX_INTERVAL),  # not a backend: the careful pace
+    ],
+)
+def test_polls_grow_apart_to_a_second_on_aws_and_a_quarter_locally(environment, longest, monkeypatch):
+    for name in ("WORKSHOP_BACKEND", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    backend.current.cache_clear()
+    pauses = []
+    monkeypatch.setattr(waiting.time, "sleep", pauses.append)
+    polls = itertools.count()
+    try:
+        wait_for(lambda: next(polls) >= 20, "twenty polls", timeout=60)
+    finally:
+        backend.current.cache_clear()
+    assert pauses[0] == 0.05 and max(pauses) == longest == pauses[-1]

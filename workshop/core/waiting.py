@@ -12,6 +12,12 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+# How long a wait's polls may grow apart. On AWS a poll is a billed, rate-limited call, and an
+# effect there takes seconds to minutes; a local emulator's effects land within milliseconds of
+# their cause, and a poll costs it a millisecond, so seeing them a second late is all waste.
+AWS_MAX_INTERVAL = 1.0
+LOCAL_MAX_INTERVAL = 0.25
+
 
 class WaitTimeout(TimeoutError):
     """The condition never held; the message says what was awaited and what was last seen."""
@@ -22,12 +28,15 @@ def wait_for(
     description: str,
     timeout: float = 30.0,
     interval: float = 0.05,
-    max_interval: float = 1.0,
+    max_interval: float | None = None,
 ) -> T:
     """Call ``condition`` until it returns something truthy; return that value.
 
-    The interval grows up to ``max_interval`` so long waits on real AWS stay cheap.
+    The interval grows up to ``max_interval`` so long waits on real AWS stay cheap (by default
+    ``AWS_MAX_INTERVAL`` on AWS, ``LOCAL_MAX_INTERVAL`` on a local emulator).
     """
+    if max_interval is None:
+        max_interval = _default_max_interval()
     deadline = time.monotonic() + timeout
     last: T | None = None
     while True:
@@ -38,6 +47,16 @@ def wait_for(
             raise WaitTimeout(f"Timed out after {timeout:g} s waiting for {description} (last seen: {last!r}).")
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
         interval = min(interval * 1.5, max_interval)
+
+
+def _default_max_interval() -> float:
+    from workshop.core import backend  # boto3 is imported only by a wait, not by importing this
+    from workshop.core.errors import WorkshopError
+
+    try:
+        return LOCAL_MAX_INTERVAL if backend.current().is_local else AWS_MAX_INTERVAL
+    except WorkshopError:  # no backend this process can name: AWS's pace is the safe one
+        return AWS_MAX_INTERVAL
 
 
 def wait_until_settled(
