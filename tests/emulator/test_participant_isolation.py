@@ -98,6 +98,9 @@ def test_another_participants_data_cannot_be_read_changed_or_deleted(room):
     _denied(ana.client("dynamodb").batch_get_item, RequestItems={"bob-scores": {"Keys": [{"id": {"S": "1"}}]}})
     _denied(ana.client("sqs").receive_message, QueueUrl=room["queue"])
     _denied(ana.client("sqs").delete_queue, QueueUrl=room["queue"])
+    bob_jobs = "arn:aws:sqs:us-east-1:123456789012:bob-jobs"
+    _denied(ana.client("sqs").start_message_move_task, SourceArn=bob_jobs)  # a redrive of bob's queue
+    _denied(ana.client("sqs").list_message_move_tasks, SourceArn=bob_jobs)
     assert bob.client("s3").get_object(Bucket=bucket, Key="secret.csv")["Body"].read() == b"bob's data"
     assert bob.client("dynamodb").get_item(TableName="bob-scores", Key={"id": {"S": "1"}})["Item"]["score"] == {
         "N": "7"

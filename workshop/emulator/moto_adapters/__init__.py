@@ -21,6 +21,8 @@ What the emulator takes over from moto, and why (moto 5.2.5):
 - FIFO messages (:mod:`.sqs`) get random SequenceNumbers, and only some of them; a
   deduplication id is forgotten as soon as its message is deleted, so a retried send a moment
   later is queued again (AWS drops it for five minutes, deleted or not).
+- SQS's dead-letter queue redrive (StartMessageMoveTask, ListMessageMoveTasks,
+  CancelMessageMoveTask) is not implemented (:mod:`.sqs_redrive`).
 - SQS publishes no CloudWatch metrics (:mod:`.sqs`); alarms start in OK, are never evaluated,
   and SetAlarmState notifies nobody (:mod:`.cloudwatch`).
 - Bucket policies are evaluated without request context (every Condition denies) and
@@ -79,6 +81,7 @@ from workshop.emulator.moto_adapters import (  # noqa: E402 - after the line abo
     server,
     sns,
     sqs,
+    sqs_redrive,
     state,
 )
 from workshop.emulator.moto_adapters.s3 import S3Change  # noqa: E402
@@ -98,6 +101,7 @@ __all__ = [
     "server",
     "sns",
     "sqs",
+    "sqs_redrive",
     "state",
 ]
 
@@ -134,6 +138,7 @@ def install(
     sqs._count_sqs_traffic()
     sqs._ring_on_deliverable_changes(on_source_written)
     sqs._sqs_settings_read_without_counting()
+    sqs_redrive._install()
     dynamodb._dynamodb_sets_without_wrapping_members()
     dynamodb._item_operations_one_at_a_time()
     cloudwatch._alarms_start_without_data(on_alarm_state_change)
