@@ -201,11 +201,12 @@ def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypat
 
 
 def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
-    """SendMessage and ReceiveMessage read one setting each; moto counted the whole queue for
+    """SendMessage(Batch) and ReceiveMessage read one setting each; moto counted the whole queue for
     it (three passes per read), which made a backlog of jobs slow to add to and read from."""
     for owner, name in (
         (sqs_models.Queue, "attributes"),
         (sqs_models.SQSBackend, "send_message"),
+        (sqs_models.SQSBackend, "send_message_batch"),
         (sqs_models.SQSBackend, "is_message_valid_based_on_retention_period"),
     ):
         monkeypatch.setattr(owner, name, owner.__dict__[name])  # put back after the test
@@ -227,8 +228,10 @@ def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
     for body in ("a", "b", "a"):  # content-based deduplication still applies: the second "a" is dropped
         backend.send_message("jobs.fifo", body, group_id=f"g{body}")
     backend.send_message("plain", "x")
+    entry = {"Id": "c", "MessageBody": "c", "MessageGroupId": "gc", "MessageAttributes": {}, "DelaySeconds": None}
+    backend.send_message_batch("jobs.fifo", {"c": entry})  # the enqueuer's way: ten jobs a call
     received = backend.receive_message("jobs.fifo", 10, 0, 30)
-    assert sorted(m.body for m in received) == ["a", "b"]
+    assert sorted(m.body for m in received) == ["a", "b", "c"]
     assert counted == [], "a send or a receive counted the queue's messages"
 
     # Everywhere else (GetQueueAttributes, metrics) the counts are moto's own, and the settings
@@ -407,3 +410,22 @@ def test_two_conditional_claims_at_once_let_exactly_one_through(monkeypatch):
         assert claims("after") == 1
     finally:
         backend.delete_table("claims-at-once")
+
+
+def test_an_accounts_backends_are_found_without_scanning_every_service(monkeypatch):
+    """moto made sure of an account's backends on every lookup: its global lock and a search of
+    every service's backends by ``==``, comparing whole backends, several times a request."""
+    from moto.core.base_backend import BackendDict
+
+    monkeypatch.setattr(BackendDict, "__getitem__", BackendDict.__dict__["__getitem__"])  # put back after
+    moto_state._backends_found_without_a_scan()
+    backends = sqs_models.sqs_backends["123456789012"]  # made and registered by moto the first time
+    assert sqs_models.sqs_backends in BackendDict._instances
+
+    def scan(*args):
+        raise AssertionError("a known account's backends were looked for again")
+
+    monkeypatch.setattr(BackendDict, "_create_account_specific_backend", scan)
+    assert sqs_models.sqs_backends["123456789012"] is backends
+    with pytest.raises(AssertionError, match="looked for again"):
+        sqs_models.sqs_backends["210987654321"]  # a new account is still made by moto

@@ -45,8 +45,9 @@ What the emulator takes over from moto, and why (moto 5.2.5):
   returns, so both slow down as a backlog grows (:mod:`.sqs`).
 - DynamoDB sizes and compares a set by wrapping each member in a new object, for every write
   to the item: writes slow down as a set grows (:mod:`.dynamodb`).
-- moto lists every model instance it makes and never lets one go: memory grows without end
-  (:mod:`.state`).
+- moto lists every model instance it makes and never lets one go: memory grows without end;
+  and every lookup of an account's backends scans moto's list of them, comparing whole
+  backends (:mod:`.state`).
 - A refused call must change nothing, but moto validates little, and some of it after storing
   part of the request (SetQueueAttributes keeps the RedrivePolicy it refuses; an
   UpdateEventSourceMapping naming an unknown function keeps the BatchSize given before it).
@@ -123,6 +124,7 @@ def install(
         raise RuntimeError("moto hooks are already installed in this process")
     _installed = True
     state._track_no_model_instances()
+    state._backends_found_without_a_scan()
     functions._keep_dead_letter_config()
     functions._replace_event_invoke_config_on_put()
     functions._report_deleted_functions(on_function_deleted)

@@ -123,15 +123,16 @@ _COUNTED_SQS_ATTRIBUTES = (
 def _sqs_settings_read_without_counting() -> None:
     """moto's ``Queue.attributes`` counts the queue's messages three times (a clock read per
     message) each time it is read, and SendMessage reads it four times for one setting
-    (ContentBasedDeduplication), ReceiveMessage once per message returned (for
-    MessageRetentionPeriod): the cost of a send or a receive grows with the queue's backlog.
+    (ContentBasedDeduplication), SendMessageBatch four more times an entry, ReceiveMessage once
+    per message returned (for MessageRetentionPeriod): the cost of a send or a receive grows
+    with the queue's backlog.
     Inside those two calls the settings are read without the counts; the retention period
     straight from the queue."""
     from moto.sqs import models as sqs_models
 
     queue_class, backend_class = sqs_models.Queue, sqs_models.SQSBackend
     full_attributes = queue_class.attributes.fget
-    send = backend_class.send_message
+    send, send_batch = backend_class.send_message, backend_class.send_message_batch
 
     def attributes(self: Any) -> dict[str, Any]:
         if not getattr(_reading_sqs_settings, "active", False):
@@ -151,20 +152,25 @@ def _sqs_settings_read_without_counting() -> None:
             result["RedrivePolicy"] = json.dumps(self.redrive_policy)
         return {k: str(v).lower() if isinstance(v, bool) else v for k, v in result.items()}
 
-    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
-        outer = getattr(_reading_sqs_settings, "active", False)
-        _reading_sqs_settings.active = True
-        try:
-            return send(self, *args, **kwargs)
-        finally:
-            _reading_sqs_settings.active = outer
+    def settings_only(call: Callable[..., Any]) -> Callable[..., Any]:
+        def reading_settings(self: Any, *args: Any, **kwargs: Any) -> Any:
+            outer = getattr(_reading_sqs_settings, "active", False)
+            _reading_sqs_settings.active = True
+            try:
+                return call(self, *args, **kwargs)
+            finally:
+                _reading_sqs_settings.active = outer
+
+        return reading_settings
 
     def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
         retention = int(self.get_queue(queue_name).message_retention_period)
         return retention + message.sent_timestamp / 1000 > sqs_models.unix_time()
 
     queue_class.attributes = property(attributes)
-    backend_class.send_message = send_message
+    backend_class.send_message = settings_only(send)
+    # SendMessageBatch checks each entry (reading the setting again) before it sends them
+    backend_class.send_message_batch = settings_only(send_batch)
     backend_class.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
 
 
