@@ -331,6 +331,30 @@ def test_only_active_queues_publish_metrics():
             backend.delete_queue(name)
 
 
+def test_the_published_backlog_counts_are_motos_own():
+    """The metrics count the backlog with one reading of the clock, as moto's counts would."""
+    account, region = moto_server.ACCOUNT_ID, "us-east-1"
+    backend = sqs_models.sqs_backends[account][region]
+    queue = backend.create_queue("metrics-counts")
+    try:
+        for n in range(5):
+            backend.send_message("metrics-counts", f"job {n}")
+        backend.send_message("metrics-counts", "later", delay_seconds=60)
+        backend.receive_message("metrics-counts", 2, 0, 30)  # two in flight
+        metrics = next(m for _, name, m in moto_sqs.sqs_queue_metrics() if name == "metrics-counts")
+        assert (
+            metrics["ApproximateNumberOfMessagesVisible"],
+            metrics["ApproximateNumberOfMessagesNotVisible"],
+            metrics["ApproximateNumberOfMessagesDelayed"],
+        ) == (
+            queue.approximate_number_of_messages,
+            queue.approximate_number_of_messages_not_visible,
+            queue.approximate_number_of_messages_delayed,
+        ) == (3, 2, 1)
+    finally:
+        backend.delete_queue("metrics-counts")
+
+
 def test_a_fifo_deduplication_id_is_remembered_after_its_message_is_deleted(backend, prefix):
     """AWS drops a send whose deduplication id it accepted in the last five minutes, even once
     that message was received and deleted: a retried send of a job already done is no job."""
