@@ -343,14 +343,18 @@ def test_the_published_backlog_counts_are_motos_own():
         backend.receive_message("metrics-counts", 2, 0, 30)  # two in flight
         metrics = next(m for _, name, m in moto_sqs.sqs_queue_metrics() if name == "metrics-counts")
         assert (
-            metrics["ApproximateNumberOfMessagesVisible"],
-            metrics["ApproximateNumberOfMessagesNotVisible"],
-            metrics["ApproximateNumberOfMessagesDelayed"],
-        ) == (
-            queue.approximate_number_of_messages,
-            queue.approximate_number_of_messages_not_visible,
-            queue.approximate_number_of_messages_delayed,
-        ) == (3, 2, 1)
+            (
+                metrics["ApproximateNumberOfMessagesVisible"],
+                metrics["ApproximateNumberOfMessagesNotVisible"],
+                metrics["ApproximateNumberOfMessagesDelayed"],
+            )
+            == (
+                queue.approximate_number_of_messages,
+                queue.approximate_number_of_messages_not_visible,
+                queue.approximate_number_of_messages_delayed,
+            )
+            == (3, 2, 1)
+        )
     finally:
         backend.delete_queue("metrics-counts")
 
@@ -370,6 +374,32 @@ def test_a_fifo_deduplication_id_is_remembered_after_its_message_is_deleted(back
         m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
     ]
     assert bodies == ["other"], "the retried send is not delivered; another id is"
+
+
+def test_deduplication_ids_older_than_five_minutes_are_forgotten_as_sends_go_on(monkeypatch):
+    """The ids a FIFO queue accepted are kept for the five-minute window and dropped from the
+    oldest as later sends arrive, without a scan of every id at each send."""
+    monkeypatch.setattr(sqs_models.Queue, "add_message", sqs_models.Queue.__dict__["add_message"])  # put back after
+    clock = [1_000_000.0]
+    monkeypatch.setattr(sqs_models, "unix_time_millis", lambda *args: clock[0])
+    moto_sqs._fifo_deduplication_outlives_deletion()
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    queue = backend.create_queue("window.fifo", FifoQueue="true")
+
+    def send(dedup_id):
+        backend.send_message("window.fifo", dedup_id, group_id="g", deduplication_id=dedup_id)
+
+    for n in range(150):
+        send(f"early-{n}")
+    clock[0] += 6 * 60 * 1000  # six minutes on
+    send("late")
+    send("late-2")
+    accepted = queue.__dict__["_workshop_deduplication"]
+    assert list(accepted) == ["late", "late-2"], "every id of six minutes ago is forgotten, the new ones kept"
+    before = len(queue._messages)
+    send("early-0")  # outside the window: a new message
+    send("late")  # inside it: dropped
+    assert [m.body for m in queue._messages[before:]] == ["early-0"]
 
 
 def test_two_conditional_claims_at_once_let_exactly_one_through(monkeypatch):

@@ -115,14 +115,18 @@ def _fifo_deduplication_outlives_deletion() -> None:
     def add_message(self: Any, message: Any) -> None:
         if self.fifo_queue and message.deduplication_id:
             with lock:
+                # id -> when accepted, oldest first: ids older than the window are forgotten
+                # from the front (a scan of every id at each send cost a busy queue dearly)
                 accepted: dict[str, int] = self.__dict__.setdefault("_workshop_deduplication", {})
                 sent = int(message.sent_timestamp)
-                if len(accepted) > 1000:  # forget ids older than the window
-                    for old in [d for d, at in accepted.items() if sent - at >= window_ms]:
-                        del accepted[old]
+                for oldest, at in list(itertools.islice(accepted.items(), 100)):
+                    if sent - at < window_ms:
+                        break
+                    del accepted[oldest]
                 first = accepted.get(message.deduplication_id)
                 if first is not None and sent - first < window_ms:
                     return  # accepted, not delivered: AWS answers with success too
+                accepted.pop(message.deduplication_id, None)  # accepted again: now the newest
                 accepted[message.deduplication_id] = sent
         original(self, message)
 
