@@ -37,16 +37,15 @@ class BoundedBody:
         self.remaining = length
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self._stream.read(size) if size else b""
-        self.remaining -= len(data)
-        return data
+        return self._take(self._stream.read, size)
 
     def readline(self, size: int | None = -1) -> bytes:
+        return self._take(self._stream.readline, size)
+
+    def _take(self, reader: Any, size: int | None) -> bytes:
         if size is None or size < 0 or size > self.remaining:
             size = self.remaining
-        data = self._stream.readline(size) if size else b""
+        data = reader(size) if size else b""
         self.remaining -= len(data)
         return data
 
@@ -72,9 +71,10 @@ class KeepAliveRequestHandler(RequestHandler):
     def run_wsgi(self) -> None:
         # An "Expect: 100-continue" was answered by http.server's parse_request already.
         self.environ = environ = self.make_environ()
-        body = None
+        body, chunked = None, None
         if environ.get("wsgi.input_terminated"):
             self.close_connection = True  # a chunked body: werkzeug's reader finds its end
+            chunked = environ["wsgi.input"]
         else:
             length = _content_length(environ)
             if length is None:
@@ -103,6 +103,8 @@ class KeepAliveRequestHandler(RequestHandler):
                 self.close_connection = True
             else:
                 body.read()
+        if chunked is not None:  # read what is left, so the client sees the answer, not a reset
+            _drain(chunked)
 
 
 class _Response:
@@ -180,6 +182,15 @@ class _Response:
             lines.append("Connection: close")
         handler.log_request(code)
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
+
+
+def _drain(stream: Any) -> None:
+    left = DRAIN_LIMIT
+    try:
+        while left > 0 and (data := stream.read(min(left, 65536))):
+            left -= len(data)
+    except (OSError, ValueError):
+        pass  # the client went away, or sent a malformed chunk: the connection closes anyway
 
 
 def _content_length(environ: dict[str, Any]) -> int | None:
