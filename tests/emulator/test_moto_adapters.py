@@ -331,6 +331,25 @@ def test_only_active_queues_publish_metrics():
             backend.delete_queue(name)
 
 
+def test_sqs_reads_the_same_clock_without_datetime(monkeypatch):
+    """moto's SQS read the clock through datetime for every message of a backlog, at each
+    receive; the emulator gives it the same seconds from time.time()."""
+    from moto.core import utils as moto_utils
+
+    for name in ("unix_time", "unix_time_millis"):
+        monkeypatch.setattr(sqs_models, name, getattr(sqs_models, name))  # put back after the test
+    assert "unix_time_millis()" in inspect.getsource(sqs_models.Message.visible.fget), "moto reads it here"
+    moto_sqs._sqs_clock_without_datetime()
+    assert abs(sqs_models.unix_time_millis() - moto_utils.unix_time_millis()) < 50
+    assert abs(sqs_models.unix_time() - moto_utils.unix_time()) < 0.05
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("clock")
+    backend.send_message("clock", "now")
+    backend.send_message("clock", "later", delay_seconds=60)
+    assert [m.body for m in backend.receive_message("clock", 10, 0, 30)] == ["now"]
+    assert backend.get_queue("clock").approximate_number_of_messages_delayed == 1
+
+
 def test_the_published_backlog_counts_are_motos_own():
     """The metrics count the backlog with one reading of the clock, as moto's counts would."""
     account, region = moto_server.ACCOUNT_ID, "us-east-1"

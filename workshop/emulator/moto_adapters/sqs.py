@@ -39,15 +39,32 @@ def queue_readiness(queue_arn: str) -> tuple[bool, float | None] | None:
     return deliverable, (max(0.0, min(waits) - now_ms) / 1000 + 0.001 if waits else None)
 
 
-# moto's Message.visible and .delayed read the clock through datetime for every message they
-# are asked about; a pass over a queue of thousands took most of a busy emulator's time (polls,
-# metrics). The same comparisons against one reading of the clock:
 def _now_ms() -> float:
-    from moto.core.utils import unix_time_millis
+    from moto.sqs import models as sqs_models
 
-    return unix_time_millis()
+    return sqs_models.unix_time_millis()
 
 
+def _sqs_clock_without_datetime() -> None:
+    """moto's SQS reads the clock through ``datetime`` (now minus the epoch, as a timedelta) for
+    every message it looks at: twice a message for each receive over a queue's backlog (the
+    ``messages`` list), once a message for each count. A backlog of thousands made every
+    receive slower as it grew: a 10,000-file pipeline's worker stage slowed to half its speed as
+    its FIFO queue filled. The same seconds since the epoch, read from ``time.time()``."""
+    from moto.core import utils
+    from moto.sqs import models as sqs_models
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else utils.unix_time(dt)
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else utils.unix_time_millis(dt)
+
+    sqs_models.unix_time = unix_time
+    sqs_models.unix_time_millis = unix_time_millis
+
+
+# moto's Message.visible and .delayed, against one reading of the clock for a whole pass:
 def _visible(message: Any, now_ms: float) -> bool:
     return now_ms > message.visible_at  # moto's Message.visible
 
