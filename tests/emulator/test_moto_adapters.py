@@ -350,6 +350,45 @@ def test_sqs_reads_the_same_clock_without_datetime(monkeypatch):
     assert backend.get_queue("clock").approximate_number_of_messages_delayed == 1
 
 
+def test_a_message_sent_while_two_deletes_run_is_kept(monkeypatch):
+    """moto rebuilt a queue's message list in a delete without the queue's lock: with delete A
+    still rebuilding from the old list, delete B put its list in place, a send went into B's
+    list, and A, putting its own in place, dropped the message sent (and brought back B's).
+    Delete A is slowed down here so that the three meet every time."""
+    import threading
+    import time
+
+    monkeypatch.setattr(sqs_models.Queue, "delete_message", sqs_models.Queue.__dict__["delete_message"])  # put back
+    moto_sqs._deletes_never_drop_a_new_message()
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("race")
+    for body in ("a", "b", "c"):
+        backend.send_message("race", body)
+    handles = {m.body: m.receipt_handle for m in backend.receive_message("race", 10, 0, 30)}
+    check, a_started, calls_in_a = sqs_models.Message.had_receipt_handle, threading.Event(), []
+
+    def slow_in_a(message, receipt_handle):
+        if threading.current_thread().name == "delete-a":
+            calls_in_a.append(message)
+            if len(calls_in_a) > 1:  # past moto's check that the handle exists: rebuilding the list
+                a_started.set()
+                time.sleep(0.05)
+        return check(message, receipt_handle)
+
+    monkeypatch.setattr(sqs_models.Message, "had_receipt_handle", slow_in_a)
+    delete_a = threading.Thread(target=backend.delete_message, args=("race", handles["a"]), name="delete-a")
+    delete_b = threading.Thread(target=backend.delete_message, args=("race", handles["b"]), name="delete-b")
+    delete_a.start()
+    a_started.wait(5)
+    delete_b.start()
+    time.sleep(0.02)  # b's delete done (or waiting for a's, with the lock)
+    sender = threading.Thread(target=backend.send_message, args=("race", "sent meanwhile"))
+    sender.start()
+    for thread in (delete_a, delete_b, sender):
+        thread.join(5)
+    assert sorted(m.body for m in backend.get_queue("race")._messages) == ["c", "sent meanwhile"]
+
+
 def test_the_published_backlog_counts_are_motos_own():
     """The metrics count the backlog with one reading of the clock, as moto's counts would."""
     account, region = moto_server.ACCOUNT_ID, "us-east-1"

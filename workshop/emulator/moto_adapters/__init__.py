@@ -40,6 +40,8 @@ What the emulator takes over from moto, and why (moto 5.2.5):
   answer per host is remembered (:mod:`.server`).
 - IAM role lookups iterate a dict other requests change: a parallel class setup fails
   (:mod:`.iam`).
+- SQS deletes rebuild a queue's message list without the lock sends take: two deletes and a
+  send at once lost the message sent, silently (:mod:`.sqs`).
 - SQS reads the clock through ``datetime`` for every message it looks at, twice a message of
   the backlog for each receive (:mod:`.sqs`).
 - SQS reads a queue setting through ``Queue.attributes``, which counts every message of the
@@ -135,6 +137,7 @@ def install(
     dynamodb._bound_shard_iterators()
     event_source_mappings._mappings_are_creating_until_polled()
     sqs._sqs_clock_without_datetime()
+    sqs._deletes_never_drop_a_new_message()
     sqs._number_fifo_messages()
     sqs._fifo_deduplication_outlives_deletion()
     dynamodb._stream_records_only_for_changes(on_source_written)
