@@ -157,17 +157,19 @@ def _run(backend: Any, source: Any, waiting: list[Any], task: MoveTask) -> None:
         for message in waiting:
             if task.cancelled.is_set():
                 break
-            if message not in source._messages or not message.visible:
-                continue  # deleted, or received and in flight, since the task started
-            destination = _destination(backend, source, message, task)
-            backend.send_message(
-                destination.name,
-                message.body,
-                message_attributes=message.message_attributes or None,
-                deduplication_id=message.id if destination.fifo_queue else None,  # a new message, never a duplicate
-                group_id=message.group_id,
-            )
-            source._messages.remove(message)
+            # Under the queue's lock, as sends and deletes take it: the list changes only here meanwhile.
+            with source._messages_lock:
+                if message not in source._messages or not message.visible:
+                    continue  # deleted, or received and in flight, since the task started
+                destination = _destination(backend, source, message, task)
+                backend.send_message(
+                    destination.name,
+                    message.body,
+                    message_attributes=message.message_attributes or None,
+                    deduplication_id=message.id if destination.fifo_queue else None,  # new, never a duplicate
+                    group_id=message.group_id,
+                )
+                source._messages.remove(message)
             task.moved += 1
             if task.rate:
                 task.cancelled.wait(1 / task.rate)
