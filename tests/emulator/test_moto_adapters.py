@@ -161,7 +161,7 @@ def test_the_attributes_read_still_exist():
     assert isinstance(BackendDict._instances, list), "persistence finds moto's backends through BackendDict._instances"
     assert isinstance(s3_models.s3_backends.bucket_accounts, dict)
     assert callable(moto_server.moto_wsgi_app())
-    assert hasattr(moto_server.REQUEST_HANDLER, "make_environ")
+    assert hasattr(moto_server.RequestHandler, "make_environ")
 
 
 def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypatch):

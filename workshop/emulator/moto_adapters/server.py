@@ -33,9 +33,6 @@ class RequestHandler(MotoRequestHandler):
         return environ
 
 
-REQUEST_HANDLER = RequestHandler
-
-
 def version_mismatch() -> str | None:
     """A message when the installed moto is not the one these internals were written for."""
     if moto.__version__ != PINNED_MOTO_VERSION:

@@ -66,11 +66,15 @@ def _sqs_clock_without_datetime() -> None:
 
 # moto's Message.visible and .delayed, against one reading of the clock for a whole pass:
 def _visible(message: Any, now_ms: float) -> bool:
-    return now_ms > message.visible_at  # moto's Message.visible
+    return now_ms > message.visible_at
+
+
+def _delayed(message: Any, now_ms: float) -> bool:
+    return now_ms < message.delayed_until
 
 
 def _deliverable(message: Any, now_ms: float) -> bool:
-    return now_ms > message.visible_at and not now_ms < message.delayed_until  # visible, not delayed
+    return _visible(message, now_ms) and not _delayed(message, now_ms)
 
 
 def _deletes_never_drop_a_new_message() -> None:
@@ -298,7 +302,7 @@ def sqs_queue_metrics(active_within: float | None = None) -> list[tuple[str, str
             metrics: dict[str, float] = {  # moto's three counts, with one reading of the clock
                 "ApproximateNumberOfMessagesVisible": sum(_deliverable(m, clock) for m in messages),
                 "ApproximateNumberOfMessagesNotVisible": sum(not _visible(m, clock) for m in messages),
-                "ApproximateNumberOfMessagesDelayed": sum(clock < m.delayed_until for m in messages),
+                "ApproximateNumberOfMessagesDelayed": sum(_delayed(m, clock) for m in messages),
                 "ApproximateAgeOfOldestMessage": max(0.0, (now_ms - min(sent)) / 1000) if sent else 0.0,
             }
             with _sqs_counts_lock:
