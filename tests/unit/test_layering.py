@@ -167,3 +167,14 @@ def test_no_module_over_400_lines_without_a_reason():
         if (lines := len(path.read_text().splitlines())) > 400 and "Longer than 400 lines:" not in path.read_text()
     ]
     assert long == [], f"modules over 400 lines without a stated reason: {long}"
+
+
+def test_a_notebook_importing_every_name_of_the_face_does_not_load_nbformat():
+    """nbformat's schema checks cost 1.2 s of CPU at import (jsonschema builds rfc3987_syntax's
+    grammar), in every kernel of a class and of the suite: only the kit's tools may load it."""
+    import subprocess
+    import sys
+
+    code = "import sys, workshop\nfor name in workshop.__all__: getattr(workshop, name)\nprint(sorted(m for m in ('nbformat', 'nbclient', 'jsonschema') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr

@@ -14,8 +14,12 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+# nbformat is imported where a notebook is read, not when a notebook imports the kit: its schema
+# checks cost a kernel 1.2 s of CPU at import (jsonschema builds rfc3987_syntax's grammar).
+if TYPE_CHECKING:
+    import nbformat
 
 WORDS_PER_MINUTE = 200
 CODE_LINES_PER_MINUTE = 10
@@ -71,6 +75,8 @@ def split_stretch(cells: list[nbformat.NotebookNode]) -> tuple[list, list]:
 
 def estimate(path: Path) -> Estimate:
     """The learner's time for a notebook as the learner gets it (for a lab: the file in labs/)."""
+    import nbformat
+
     notebook = nbformat.read(path, as_version=4)
     core, stretch = split_stretch(notebook.cells)
     return Estimate(_round_up(_minutes(core)), _round_up(_minutes(stretch)))

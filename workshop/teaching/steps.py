@@ -14,17 +14,18 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from typing import TYPE_CHECKING, Any
 
 from workshop.core.backend import AWS, Backend, current
 from workshop.core.errors import WorkshopError
 from workshop.core.naming import resolve_prefix
 from workshop.core.paths import SOLUTIONS
 from workshop.teaching import grading, pacing, progress
+
+# nbformat and nbclient are imported where a step is run: every notebook imports this module
+# (see workshop.teaching.pacing for their cost).
+if TYPE_CHECKING:
+    import nbformat
 
 CELL_TIMEOUT_SECONDS = 300
 STEP = "step"  # the kind of the rows complete() returns, beside setup's resource rows
@@ -118,6 +119,10 @@ def _builds_state(cell: nbformat.NotebookNode) -> bool:
 def _run(backend: Backend, paths: list[Path], workdir: Path, prefix: str) -> None:
     """One notebook of the state-building cells of every solution in ``paths``, run at once:
     a kernel start and the imports are paid once, not per step."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
     notebook = nbformat.v4.new_notebook()
     for path in paths:
         notebook.cells += [cell for cell in nbformat.read(path, as_version=4).cells if _builds_state(cell)]
