@@ -12,7 +12,7 @@ from workshop.emulator.settings import Settings
 def _invoker(time_scale, fails=False, config=None):
     ran, sent, done = [], [], threading.Event()
 
-    def invoke(spec, payload, request_id):
+    def invoke(spec, payload, request_id, *trace):  # the trace header, notes and arrival: unused here
         time.sleep(0.05)  # one worker: the other events wait their turn, in real time
         ran.append(payload)
         done.set()

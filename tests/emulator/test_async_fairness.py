@@ -69,7 +69,7 @@ def test_slow_handlers_of_other_functions_do_not_delay_a_fast_function(backend, 
 def test_the_invoker_stays_within_each_functions_concurrency_and_its_slots_and_leaves_no_thread():
     running, peaks, lock, ran = {}, {"total": 0}, threading.Lock(), []
 
-    def invoke(spec, payload, request_id):
+    def invoke(spec, payload, request_id, *trace):  # the trace header, notes and arrival: unused here
         with lock:
             running[spec.name] = running.get(spec.name, 0) + 1
             peaks[spec.name] = max(peaks.get(spec.name, 0), running[spec.name])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import urllib.request
 import zipfile
 
@@ -24,6 +25,7 @@ from workshop.core import backend as backends
 from workshop.core.errors import error_code
 from workshop.core.launcher import INSTRUCTOR_ACCESS_KEY
 from workshop.core.naming import Names
+from workshop.core.waiting import wait_for
 from workshop.teaching import progress
 
 HANDLER = """
@@ -258,3 +260,41 @@ def test_another_participants_logs_and_alarms_are_out_of_reach(room):
 
 def test_a_partiql_statement_cannot_reach_around_the_table_name(room):
     _denied(room["ana"].client("dynamodb").execute_statement, Statement='SELECT * FROM "bob-scores"')
+
+
+def test_another_participants_traces_are_out_of_reach(room):
+    """X-Ray answers a participant with the segments of their own functions and their own
+    sends; bob's traced invocation (and the read it made) is the instructor's and bob's to see."""
+    ana, bob = room["ana"], room["bob"]
+    deploy_source(bob, Names("bob"), "traced", HANDLER, TracingConfig={"Mode": "Active"})
+    _, answer = invoke(bob, "bob-traced", {"bucket": Names("bob").bucket("incoming"), "key": "secret.csv"})
+    assert answer == "bob's data"
+    now = time.time()
+    window = {"StartTime": now - 300, "EndTime": now + 60}
+    bobs = wait_for(lambda: bob.client("xray").get_trace_summaries(**window)["TraceSummaries"], "bob's trace")
+    trace_id = bobs[0]["Id"]
+    (segment,) = [
+        json.loads(s["Document"])
+        for t in bob.client("xray").batch_get_traces(TraceIds=[trace_id])["Traces"]
+        for s in t["Segments"]
+        if json.loads(s["Document"])["origin"] == "AWS::Lambda::Function"
+    ]
+    assert [c["aws"]["operation"] for c in segment["subsegments"] if c.get("namespace") == "aws"] == ["GetObject"]
+
+    xray = ana.client("xray")
+    assert trace_id not in [s["Id"] for s in xray.get_trace_summaries(**window)["TraceSummaries"]]
+    found = xray.batch_get_traces(TraceIds=[trace_id])
+    assert found["Traces"] == [] and found["UnprocessedTraceIds"] == [trace_id]
+    assert "bob-traced" not in [s["Name"] for s in xray.get_service_graph(**window)["Services"]]
+    forged = {
+        "name": "bob-traced",
+        "id": "0123456789abcdef",
+        "trace_id": trace_id,
+        "start_time": now,
+        "end_time": now + 1,
+        "resource_arn": "arn:aws:lambda:us-east-1:123456789012:function:bob-traced",
+    }
+    _denied(xray.put_trace_segments, TraceSegmentDocuments=[json.dumps(forged)])
+    assert trace_id in [
+        s["Id"] for s in room["instructor"].client("xray").get_trace_summaries(**window)["TraceSummaries"]
+    ]

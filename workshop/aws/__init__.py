@@ -10,4 +10,5 @@ __all__ = [
     "refusals",
     "s3_addressing",
     "sigv4",
+    "xray",
 ]

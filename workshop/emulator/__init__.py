@@ -24,5 +24,8 @@ __all__ = [
     "service",
     "settings",
     "tenancy",
+    "tracing",
     "webhooks",
+    "xray_api",
+    "xray_store",
 ]

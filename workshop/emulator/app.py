@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -12,7 +13,7 @@ from typing import Any
 from workshop import __version__
 from workshop.aws.errors import status_line
 from workshop.core.launcher import IDENTITY
-from workshop.emulator import api_gateway, s3_guard
+from workshop.emulator import api_gateway, s3_guard, tracing, xray_api
 from workshop.emulator.admin_guard import AdminGuard
 from workshop.emulator.functions import invoke_api as lambda_api
 from workshop.emulator.moto_adapters import server as moto_server
@@ -53,13 +54,28 @@ class EmulatorApp:
             return self._admin(path[len(ADMIN_PREFIX) :], environ, start_response)
         if self._on_request:
             self._on_request()
+        if tracing.WSGI_HEADER in environ:
+            start_response = self._traced(environ, start_response)
         if api_gateway.is_user_request(environ):
             return api_gateway.handle(environ, start_response, self._service)  # public, as an API's URL is
         if self._gate is not None and not path.startswith("/moto-api"):  # moto's own: the guard's token
             return self._gate(environ, start_response, self._aws)
         return self._aws(environ, start_response)
 
+    def _traced(self, environ: dict[str, Any], start_response: Callable) -> Callable:
+        """A call made by a traced handler (its header names a running function segment) is
+        recorded as a subsegment of that invocation when answered."""
+        parent = self._service.tracing.traced_call(environ)
+        if parent is None or xray_api.is_xray(environ):
+            return start_response
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return self._service.tracing.record_call(parent, environ, body, start_response)
+
     def _aws(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if xray_api.is_xray(environ):
+            return xray_api.handle(environ, start_response, self._service.traces)
         if lambda_api.is_invoke(environ):
             return lambda_api.handle_invoke(environ, start_response, self._service)
         if s3_guard.is_s3_request(environ):

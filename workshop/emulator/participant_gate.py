@@ -16,6 +16,7 @@ from typing import Any
 from workshop.aws import sigv4
 from workshop.aws.errors import AwsError
 from workshop.core.launcher import PARTICIPANT_HEADER
+from workshop.emulator import xray_api
 from workshop.emulator.identity import Caller, Identities
 from workshop.emulator.tenancy import Tenancy, filter_listing
 
@@ -61,6 +62,9 @@ class ParticipantGate:
             )
         if caller.prefix is None:
             return inner(environ, start_response)
+        # what X-Ray's API shows this caller: the segments of their own resources
+        environ[xray_api.OWNS] = lambda name, prefix=caller.prefix: self.tenancy.owner(name) == prefix
+        environ[xray_api.PARTICIPANT] = caller.prefix
         decision = self.tenancy.judge(caller.prefix, service, environ, body)
         if decision.refusal:
             return _refuse(

@@ -14,7 +14,9 @@ from workshop.emulator.functions.models import FunctionSpec, Invocation
 from workshop.emulator.functions.source_bells import SourceBells
 from workshop.emulator.scopes import ScopedChaos
 from workshop.emulator.settings import Settings
+from workshop.emulator.tracing import Tracing
 from workshop.emulator.webhooks import WebhookInbox
+from workshop.emulator.xray_store import TraceStore
 
 __all__ = ["AdminService", "AlarmService", "GatewayService", "InvokeApiService", "PollerService"]
 
@@ -41,11 +43,13 @@ class InvokeApiService(Protocol):
     def resolve(self, region: str, name: str, qualifier: str | None = None) -> FunctionSpec:
         """The function by name or ARN and qualifier; LookupError when there is none."""
 
-    def invoke(self, spec: FunctionSpec, payload: bytes, *, client_context: Any = None) -> Invocation:
-        """Run it once and wait for its answer (RequestResponse)."""
+    def invoke(
+        self, spec: FunctionSpec, payload: bytes, *, client_context: Any = None, trace: str | None = None
+    ) -> Invocation:
+        """Run it once and wait for its answer (RequestResponse), under the caller's trace header."""
 
-    def submit(self, region: str, function: str, payload: bytes) -> str:
-        """Queue an Event invocation; its request id."""
+    def submit(self, region: str, function: str, payload: bytes, trace: str | None = None) -> str:
+        """Queue an Event invocation (with the caller's trace header); its request id."""
 
 
 @runtime_checkable
@@ -55,6 +59,8 @@ class AdminService(InvokeApiService, GatewayService, Protocol):
 
     chaos: ScopedChaos
     webhooks: WebhookInbox
+    traces: TraceStore  # X-Ray's API answers from it
+    tracing: Tracing  # records the calls a traced handler makes
 
     def stats(self) -> dict[str, Any]:
         """Invocations, idleness, mappings, snapshots (``GET /_workshop/stats``)."""

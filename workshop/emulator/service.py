@@ -33,7 +33,9 @@ from workshop.emulator.moto_adapters.s3 import S3Change
 from workshop.emulator.moto_adapters.sns import SnsDelivery
 from workshop.emulator.scopes import ScopedChaos
 from workshop.emulator.settings import Chaos, Settings
+from workshop.emulator.tracing import Tracing
 from workshop.emulator.webhooks import WebhookInbox
+from workshop.emulator.xray_store import TraceStore
 
 
 class EmulatorService:
@@ -57,8 +59,14 @@ class EmulatorService:
         self.invoker = AsyncInvoker(
             AsyncHooks(
                 resolve=lambda region, name: self.resolve(region, name),
-                invoke=lambda spec, payload, request_id: self.invoke(
-                    spec, payload, request_id=request_id, retried_by="async"
+                invoke=lambda spec, payload, request_id, trace, notes, received_at: self.invoke(
+                    spec,
+                    payload,
+                    request_id=request_id,
+                    retried_by="async",
+                    trace=trace,
+                    notes=notes,
+                    received_at=received_at,
                 ),
                 invoke_config=moto_functions.event_invoke_config,
                 dead_letter_target=moto_functions.dead_letter_target,
@@ -78,6 +86,8 @@ class EmulatorService:
         self.mappings = MappingSupervisor(self)
         self.cloudwatch = CloudWatch(self, self.settings.metric_minute_seconds)
         self.webhooks = WebhookInbox()
+        self.traces = TraceStore()  # X-Ray's segments (workshop.emulator.xray_api answers them)
+        self.tracing = Tracing(self.traces)
         self.snapshots: Any = None  # the server's persistence.Snapshotter, when state is saved
 
     # ---- Lambda ---------------------------------------------------------------------
@@ -92,10 +102,16 @@ class EmulatorService:
         client_context: Any = None,
         request_id: str | None = None,
         retried_by: str | None = None,
+        trace: str | None = None,
+        notes: dict[str, Any] | None = None,
+        received_at: float | None = None,
     ) -> Invocation:
         """Run the function once. ``retried_by``: what retries it when it fails (async, stream
         or sqs), None for a synchronous invoke; only retried ones get the failure switch's
-        injected failures (see :class:`Chaos`)."""
+        injected failures (see :class:`Chaos`). ``trace``: the trace header that came with the
+        event; ``notes``: what only the emulator knows of this delivery, annotated on an Active
+        function's trace (see :mod:`workshop.emulator.tracing`); ``received_at``: when Lambda
+        took the event (epoch seconds; now when not given)."""
         injected = None
         chaos = self.chaos.for_resource(spec.name)
         if retried_by and chaos.fail(retried_by):
@@ -103,9 +119,23 @@ class EmulatorService:
                 f"Injected failure: the handler ran, but this invocation is reported as failed "
                 f"(teaching switch failure_rate={chaos.failure_rate})"
             )
-        result = self.runtime.invoke(
-            spec, payload, client_context=client_context, request_id=request_id, injected_failure=injected
-        )
+        notes = dict(notes or {})
+        if injected:
+            notes["emulator_injected_failure"] = True
+        traced = self.tracing.begin(spec, trace, received_at)
+        started = time.time()
+        try:
+            result = self.runtime.invoke(
+                spec,
+                payload,
+                client_context=client_context,
+                request_id=request_id,
+                injected_failure=injected,
+                trace_header=str(traced.header),
+            )
+        finally:
+            self.tracing.close(traced)
+        self.tracing.finish(traced, spec, result, started, notes)
         with self._backends_lock:
             counts = self._invocations.setdefault(spec.name, {"ok": 0, "error": 0})
             counts["error" if result.function_error else "ok"] += 1
@@ -138,8 +168,10 @@ class EmulatorService:
             (self.on_s3_change if kind == "s3" else self.on_sns_delivery)(item)
         self.invoker.resume(saved.get("async_events", []))
 
-    def submit(self, region: str, function: str, payload: bytes) -> str:
-        return self.invoker.submit(region, function, payload)
+    def submit(
+        self, region: str, function: str, payload: bytes, trace: str | None = None, delivery: str | None = None
+    ) -> str:
+        return self.invoker.submit(region, function, payload, trace=trace, delivery=delivery)
 
     def _write_logs(self, spec: FunctionSpec, stream: str, events: list[tuple[int, str]]) -> None:
         moto_logs.write_logs(spec.region, spec.log_group, stream, events)
@@ -269,9 +301,10 @@ class EmulatorService:
                 sequencer=self._sequencer(),
             )
             body = json.dumps(aws_events.s3_event([record]))
-            for _ in range(copies):
+            trace = getattr(change, "trace", None)  # a change saved by an older emulator has none
+            for copy in range(copies):
                 if kind == "lambda":
-                    self.submit(arn.split(":")[3], arn, body.encode())
+                    self.submit(arn.split(":")[3], arn, body.encode(), trace=trace, delivery=_delivery(copy))
                 elif kind == "sns":
                     self.backend(arn.split(":")[3]).client("sns").publish(
                         TopicArn=arn, Subject="Amazon S3 Notification", Message=body
@@ -324,6 +357,11 @@ class EmulatorService:
                     daemon=True,
                     name="sns-http",
                 ).start()
+
+
+def _delivery(copy: int) -> str | None:
+    """The emulator's word for a delivery, on its trace: the teaching switch's extra copies."""
+    return "duplicate (teaching switch)" if copy else None
 
 
 RAW_DELIVERY_MAX_ATTRIBUTES = 10  # more, and SNS discards a raw delivery to SQS

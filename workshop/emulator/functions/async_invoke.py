@@ -59,6 +59,9 @@ class _Pending:
     attempts: int = field(default=0, compare=False)
     backoff_aws: float = field(default=0.0, compare=False)  # AWS seconds of back-off waited so far
     backoff_real: float = field(default=0.0, compare=False)  # the same, compressed, as really waited
+    trace: str | None = field(default=None, compare=False)  # the trace header that came with the event
+    delivery: str | None = field(default=None, compare=False)  # the emulator's word on how it came
+    received_at: float = field(default_factory=time.time, compare=False)  # epoch seconds, for its trace
 
     @property
     def key(self) -> tuple[str, str]:
@@ -73,7 +76,8 @@ class AsyncHooks:
     """What the invoker needs from the rest of the emulator."""
 
     resolve: Callable[[str, str], FunctionSpec]  # (region, name or ARN) -> spec
-    invoke: Callable[[FunctionSpec, bytes, str], Invocation]  # (spec, payload, request id)
+    # (spec, payload, request id, trace header, the emulator's notes for the trace, received at)
+    invoke: Callable[[FunctionSpec, bytes, str, str | None, dict[str, Any], float], Invocation]
     invoke_config: Callable[[str, str], dict[str, Any]]  # (region, name) -> EventInvokeConfig
     dead_letter_target: Callable[[str, str], str | None]  # (region, name) -> ARN
     send: Callable[[str, str, dict[str, Any]], None]  # (target ARN, message body, message attributes)
@@ -100,11 +104,25 @@ class AsyncInvoker:
         self._timer: threading.Thread | None = None  # alive while retries wait
         self._stopping = False
 
-    def submit(self, region: str, function: str, payload: bytes, request_id: str | None = None) -> str:
-        """Queue one event for a function (name or ARN); returns the request id."""
+    def submit(
+        self,
+        region: str,
+        function: str,
+        payload: bytes,
+        request_id: str | None = None,
+        trace: str | None = None,
+        delivery: str | None = None,
+    ) -> str:
+        """Queue one event for a function (name or ARN); returns the request id. ``trace``: the
+        trace header the event came with; ``delivery``: how it came, in the emulator's words
+        ("duplicate": a copy the teaching switch added), for the trace's annotations."""
         request_id = request_id or str(uuid.uuid4())
         now = time.monotonic()
-        self._push(_Pending(now, next(self._sequence), region, function, payload, request_id, now))
+        self._push(
+            _Pending(
+                now, next(self._sequence), region, function, payload, request_id, now, trace=trace, delivery=delivery
+            )
+        )
         return request_id
 
     def idle(self) -> bool:
@@ -232,6 +250,9 @@ class AsyncInvoker:
                     event["attempts"],
                     event["backoff_aws"],
                     event["backoff_real"],
+                    event.get("trace"),
+                    event.get("delivery"),
+                    event.get("received_at") or time.time() - event["age"],
                 )
             )
 
@@ -271,7 +292,11 @@ class AsyncInvoker:
             self._failed(spec, pending, config, "EventAgeExceeded", None)
             return False
         pending.attempts += 1
-        result = hooks.invoke(spec, pending.payload, pending.request_id)
+        notes = {
+            "emulator_delivery": pending.delivery,
+            "emulator_attempt": pending.attempts if pending.attempts > 1 else None,
+        }
+        result = hooks.invoke(spec, pending.payload, pending.request_id, pending.trace, notes, pending.received_at)
         if not result.function_error:
             self._succeeded(spec, pending, config, result)
             return False
@@ -336,6 +361,9 @@ def _saved(pending: _Pending, now: float, due_in: float) -> dict[str, Any]:
         "attempts": pending.attempts,
         "backoff_aws": pending.backoff_aws,
         "backoff_real": pending.backoff_real,
+        "trace": pending.trace,
+        "delivery": pending.delivery,
+        "received_at": pending.received_at,
     }
 
 

@@ -22,6 +22,7 @@ import traceback
 from typing import Any
 
 from workshop.aws.python_runtime import PROVIDED_MODULES
+from workshop.aws.xray import LAMBDA_ENVIRONMENT_VARIABLE as TRACE_VARIABLE
 from workshop.emulator.functions import protocol as lambda_protocol
 
 TASK_ROOT_ON_AWS = "/var/task"
@@ -268,6 +269,12 @@ def main() -> None:
                 replies, {"type": "result", "error": init_error, "fatal": True, "max_memory_mb": _max_memory_used_mb()}
             )
             return  # AWS discards an environment whose INIT failed
+        # Lambda's runtime sets the invocation's trace header for the handler (and botocore,
+        # which passes it on with every call): https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+        if request.get("trace_header"):
+            os.environ[TRACE_VARIABLE] = request["trace_header"]
+        else:
+            os.environ.pop(TRACE_VARIABLE, None)
         started = time.perf_counter()
         reply = _invoke(handler, request, log_stream)
         log_stream.flush()

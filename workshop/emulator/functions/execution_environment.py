@@ -159,7 +159,9 @@ class ExecutionEnvironment:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def invoke(self, event: bytes, request_id: str, invoked_arn: str, client_context: Any = None) -> Invocation:
+    def invoke(
+        self, event: bytes, request_id: str, invoked_arn: str, client_context: Any = None, trace_header: str = ""
+    ) -> Invocation:
         """Run one invocation; on timeout or crash the environment is dead afterwards."""
         timeout = self.spec.timeout
         started = time.monotonic()
@@ -176,6 +178,7 @@ class ExecutionEnvironment:
                     "deadline_ms": int((time.time() + timeout) * 1000),
                     "invoked_arn": invoked_arn,
                     "client_context": client_context,
+                    "trace_header": trace_header,
                 },
             )
         except (BrokenPipeError, OSError):

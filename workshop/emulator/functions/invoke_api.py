@@ -138,8 +138,9 @@ def handle_invoke(environ: dict[str, Any], start_response: Callable, service: In
     if invocation_type == "DryRun":
         start_response(status_line(204), headers)
         return [b""]
+    trace = environ.get("HTTP_X_AMZN_TRACE_ID")  # Lambda continues the caller's trace, either way
     if invocation_type == "Event":
-        request_id = service.submit(region, spec.arn, payload)
+        request_id = service.submit(region, spec.arn, payload, trace=trace)
         start_response(status_line(202), headers + [("x-amzn-RequestId", request_id), ("Content-Length", "0")])
         return [b""]
 
@@ -149,7 +150,7 @@ def handle_invoke(environ: dict[str, Any], start_response: Callable, service: In
             client_context = json.loads(base64.b64decode(client_context))
         except ValueError:
             client_context = None
-    result = service.invoke(spec, payload, client_context=client_context)
+    result = service.invoke(spec, payload, client_context=client_context, trace=trace)
     headers += [
         ("x-amzn-RequestId", result.request_id),
         ("Content-Type", "application/json"),

@@ -27,6 +27,7 @@ class FunctionSpec:
     region: str
     log_group: str
     code_zip: Callable[[], bytes] = field(compare=False, repr=False)
+    tracing: str = "PassThrough"  # TracingConfig.Mode: Active records segments (workshop.emulator.tracing)
 
 
 @dataclass

@@ -149,9 +149,11 @@ class LambdaRuntime:
         client_context: Any = None,
         request_id: str | None = None,
         injected_failure: str | None = None,
+        trace_header: str = "",
     ) -> Invocation:
         """Run the function once. ``injected_failure`` (a teaching switch) reports a
-        successful run as failed, the way a lost response or a late timeout does on AWS."""
+        successful run as failed, the way a lost response or a late timeout does on AWS;
+        ``trace_header`` is the handler's ``_X_AMZN_TRACE_ID``."""
         request_id = request_id or str(uuid.uuid4())
         if not spec.runtime.startswith("python"):
             message = (
@@ -166,7 +168,7 @@ class LambdaRuntime:
         pool = self._pool(spec)
         environment = pool.acquire()
         try:
-            result = environment.invoke(event, request_id, invoked_arn or spec.arn, client_context)
+            result = environment.invoke(event, request_id, invoked_arn or spec.arn, client_context, trace_header)
         finally:
             pool.release(environment)
         if injected_failure and not result.function_error:

@@ -58,6 +58,7 @@ def function_spec(region: str, name_or_arn: str, qualifier: str | None = None) -
         account=ACCOUNT_ID,
         region=region,
         log_group=function.logs_group_name,
+        tracing=str((getattr(function, "tracing_config", None) or {}).get("Mode") or "PassThrough"),
         code_zip=lambda: function.code_bytes,
     )
 
