@@ -9,10 +9,13 @@ Segment documents and their ids: https://docs.aws.amazon.com/xray/latest/devguid
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 __all__ = [
     "ANNOTATION_KEY",
@@ -23,6 +26,7 @@ __all__ = [
     "TraceHeader",
     "new_segment_id",
     "new_trace_id",
+    "sending",
 ]
 
 HEADER = "X-Amzn-Trace-Id"
@@ -88,3 +92,21 @@ class TraceHeader:
         if self.lineage:
             text += f";Lineage={self.lineage}"
         return text
+
+
+@contextlib.contextmanager
+def sending(client: Any, header: TraceHeader | str | None) -> Iterator[Any]:
+    """Within the block, ``client``'s requests carry ``header`` as ``X-Amzn-Trace-Id``, as an
+    instrumented SDK client (the X-Ray SDK's, or botocore inside Lambda) sends it. None: unchanged."""
+    if header is None:
+        yield client
+        return
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers[HEADER] = str(header)
+
+    client.meta.events.register("before-sign", add_header)
+    try:
+        yield client
+    finally:
+        client.meta.events.unregister("before-sign", add_header)

@@ -81,12 +81,22 @@ class PollerService(Protocol):
     settings: Settings  # the per-function concurrency, the time scale
     chaos: ScopedChaos  # the duplicate switch, of the source's owner
     bells: SourceBells  # an idle poller sleeps until its source's bell rings
+    tracing: Tracing  # a stream record the filter dropped is told in its writer's trace
 
     def resolve(self, region: str, name: str) -> FunctionSpec:
         """The mapping's function by name or ARN; LookupError when there is none."""
 
-    def invoke(self, spec: FunctionSpec, payload: bytes, *, retried_by: str | None = None) -> Invocation:
-        """Run it once with a batch; ``retried_by`` (sqs or stream) for the failure switch."""
+    def invoke(
+        self,
+        spec: FunctionSpec,
+        payload: bytes,
+        *,
+        retried_by: str | None = None,
+        notes: dict[str, Any] | None = None,
+        links: list[str] | None = None,
+    ) -> Invocation:
+        """Run it once with a batch; ``retried_by`` (sqs or stream) for the failure switch;
+        ``notes`` and ``links`` for its trace."""
 
     def backend(self, region: str) -> Backend:
         """Clients of the emulator itself: pollers read with ReceiveMessage and GetRecords."""

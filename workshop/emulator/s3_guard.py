@@ -76,8 +76,7 @@ def handle(environ: dict[str, Any], start_response: Callable, moto_app: Any, reg
             environ["wsgi.input"].read(length)  # consume the upload we refuse
         return refusal.xml_response(start_response)
     moto_s3.set_s3_request_context(
-        bucket_policies.request_context(_headers(environ), secure=environ.get("wsgi.url_scheme") == "https"),
-        trace=environ.get("HTTP_X_AMZN_TRACE_ID"),
+        bucket_policies.request_context(_headers(environ), secure=environ.get("wsgi.url_scheme") == "https")
     )
     captured: dict[str, Any] = {}
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workshop.aws import events as aws_events
+from workshop.aws import xray
 from workshop.core.backend import EMBEDDED, Backend
 from workshop.emulator import http_delivery
 from workshop.emulator.cloudwatch import CloudWatch
@@ -105,13 +106,15 @@ class EmulatorService:
         trace: str | None = None,
         notes: dict[str, Any] | None = None,
         received_at: float | None = None,
+        links: list[str] | None = None,
     ) -> Invocation:
         """Run the function once. ``retried_by``: what retries it when it fails (async, stream
         or sqs), None for a synchronous invoke; only retried ones get the failure switch's
         injected failures (see :class:`Chaos`). ``trace``: the trace header that came with the
         event; ``notes``: what only the emulator knows of this delivery, annotated on an Active
         function's trace (see :mod:`workshop.emulator.tracing`); ``received_at``: when Lambda
-        took the event (epoch seconds; now when not given)."""
+        took the event (epoch seconds; now when not given); ``links``: the trace headers of the
+        messages of an SQS batch, whose traces the invocation's links to."""
         injected = None
         chaos = self.chaos.for_resource(spec.name)
         if retried_by and chaos.fail(retried_by):
@@ -122,7 +125,7 @@ class EmulatorService:
         notes = dict(notes or {})
         if injected:
             notes["emulator_injected_failure"] = True
-        traced = self.tracing.begin(spec, trace, received_at)
+        traced = self.tracing.begin(spec, trace, received_at, links)
         started = time.time()
         try:
             result = self.runtime.invoke(
@@ -192,8 +195,10 @@ class EmulatorService:
         attributes: dict[str, Any],
         group_id: str | None = None,
         deduplication_id: str | None = None,
+        trace: str | None = None,
     ) -> None:
-        """Deliver a message to an SQS queue, an SNS topic or a Lambda function by its ARN."""
+        """Deliver a message to an SQS queue, an SNS topic or a Lambda function by its ARN,
+        with the trace header of what caused it (SQS keeps it as the AWSTraceHeader)."""
         service, region = arn.split(":")[2], arn.split(":")[3]
         clients = self.backend(region)
         if service == "sqs":
@@ -205,14 +210,16 @@ class EmulatorService:
                 options.update(
                     MessageGroupId=group_id or "default", MessageDeduplicationId=deduplication_id or str(time.time_ns())
                 )
-            sqs.send_message(QueueUrl=url, MessageBody=body, **options)
+            with xray.sending(sqs, trace):
+                sqs.send_message(QueueUrl=url, MessageBody=body, **options)
         elif service == "sns":
             sns_attributes = {
                 k: {"DataType": v["DataType"], "StringValue": v["StringValue"]} for k, v in attributes.items()
             }
-            clients.client("sns").publish(TopicArn=arn, Message=body, MessageAttributes=sns_attributes)
+            with xray.sending(clients.client("sns"), trace) as sns:
+                sns.publish(TopicArn=arn, Message=body, MessageAttributes=sns_attributes)
         elif service == "lambda":
-            self.submit(region, arn, body.encode())
+            self.submit(region, arn, body.encode(), trace=trace)
         else:
             print(f"no delivery to {arn}: only SQS, SNS and Lambda targets are emulated", flush=True)
 
@@ -306,11 +313,10 @@ class EmulatorService:
                 if kind == "lambda":
                     self.submit(arn.split(":")[3], arn, body.encode(), trace=trace, delivery=_delivery(copy))
                 elif kind == "sns":
-                    self.backend(arn.split(":")[3]).client("sns").publish(
-                        TopicArn=arn, Subject="Amazon S3 Notification", Message=body
-                    )
+                    with xray.sending(self.backend(arn.split(":")[3]).client("sns"), trace) as sns:
+                        sns.publish(TopicArn=arn, Subject="Amazon S3 Notification", Message=body)
                 else:
-                    self.send_to_target(arn, body, {})
+                    self.send_to_target(arn, body, {}, trace=trace)
 
     def _sequencer(self) -> str:
         """S3's sequencer: hexadecimal, growing with each event, comparable for one key."""
@@ -328,12 +334,16 @@ class EmulatorService:
             unsubscribe_url=f"{self.endpoint_url}/?Action=Unsubscribe&SubscriptionArn={delivery.subscription_arn}",
             signing_cert_url=f"{self.endpoint_url}/SimpleNotificationService-local.pem",
         )
-        for _ in range(copies):
+        trace = getattr(delivery, "trace", None)  # a delivery saved by an older emulator has none
+        for copy in range(copies):
             if delivery.protocol == "lambda":
                 event = {
                     "Records": [aws_events.sns_lambda_record(notification, subscription_arn=delivery.subscription_arn)]
                 }
-                self.submit(delivery.endpoint.split(":")[3], delivery.endpoint, json.dumps(event).encode())
+                region = delivery.endpoint.split(":")[3]
+                self.submit(
+                    region, delivery.endpoint, json.dumps(event).encode(), trace=trace, delivery=_delivery(copy)
+                )
             elif delivery.protocol == "sqs":
                 if delivery.raw and len(delivery.message_attributes) > RAW_DELIVERY_MAX_ATTRIBUTES:
                     return  # discarded: https://docs.aws.amazon.com/sns/latest/dg/SNSMessageAttributes.html
@@ -347,6 +357,7 @@ class EmulatorService:
                     attributes,
                     group_id=delivery.group_id,
                     deduplication_id=delivery.deduplication_id,
+                    trace=trace,
                 )
             else:
                 # On a thread of its own: an endpoint that never answers (three attempts of 5 s)

@@ -61,6 +61,7 @@ class InvocationTrace:
     service_id: str = field(default_factory=xray.new_segment_id)
     function_id: str = field(default_factory=xray.new_segment_id)
     calls: list[dict[str, Any]] = field(default_factory=list)  # the handler's, once it has ended
+    links: list[dict[str, str]] = field(default_factory=list)  # the traces this one is linked to
 
 
 class Tracing:
@@ -71,9 +72,13 @@ class Tracing:
 
     # ---- invocations -----------------------------------------------------------------
 
-    def begin(self, spec: FunctionSpec, upstream: str | None, received_at: float | None = None) -> InvocationTrace:
+    def begin(
+        self, spec: FunctionSpec, upstream: str | None, received_at: float | None = None, links: list[str] | None = None
+    ) -> InvocationTrace:
         """The trace of an invocation about to run; ``upstream`` is the header that came with the
-        event (None: Lambda starts a trace), ``received_at`` when Lambda took the event."""
+        event (None: Lambda starts a trace), ``received_at`` when Lambda took the event, ``links``
+        the headers of the SQS messages it handles: their traces are linked, not continued
+        (https://docs.aws.amazon.com/xray/latest/devguide/xray-tracelinking.html)."""
         given = TraceHeader.parse(upstream)
         active = spec.tracing == "Active"
         if given is None:
@@ -85,6 +90,7 @@ class Tracing:
             upstream_parent=given.parent,
             recording=active and bool(given.sampled),
             received_at=received_at or time.time(),
+            links=_links(links or []),
         )
         if trace.recording:
             trace.header = given.under(trace.function_id)
@@ -117,6 +123,8 @@ class Tracing:
         }
         if trace.upstream_parent:
             service_segment["parent_id"] = trace.upstream_parent
+        if trace.links:
+            service_segment["links"] = trace.links
         annotations = {key: value for key, value in (notes or {}).items() if value is not None}
         if annotations:
             service_segment["annotations"] = annotations
@@ -144,6 +152,27 @@ class Tracing:
             function_segment["cause"] = {"exceptions": [_exception_of(result)]}
         self.store.put(service_segment, owner=spec.name)
         self.store.put(function_segment, owner=spec.name)
+
+    def filtered(self, function_arn: str, writer: str, event_name: str) -> None:
+        """A stream record an event-source mapping's filter dropped, told in the trace of the
+        write that made it (a segment of the emulator's own: AWS records nothing for it)."""
+        header = TraceHeader.parse(writer)
+        if header is None or header.sampled is False:
+            return
+        name = function_arn.rsplit(":function:", 1)[-1].split(":", 1)[0]
+        now = time.time()
+        segment = {
+            "name": name,
+            "id": xray.new_segment_id(),
+            "trace_id": header.root,
+            "start_time": now,
+            "end_time": now,
+            "origin": "emulator::EventSourceMapping",
+            "annotations": {"emulator_filtered": event_name},
+        }
+        if header.parent:
+            segment["parent_id"] = header.parent
+        self.store.put(segment, owner=name)
 
     def close(self, trace: InvocationTrace) -> None:
         """The handler has ended (or could not start): calls under it are no longer recorded."""
@@ -196,6 +225,23 @@ class Tracing:
             return respond(status, headers, exc_info) if exc_info is not None else respond(status, headers)
 
         return start_response
+
+
+# "Each trace segment can be linked to up to 20 traces":
+# https://docs.aws.amazon.com/xray/latest/devguide/xray-tracelinking.html
+MAX_LINKS_PER_SEGMENT = 20
+
+
+def _links(headers: list[str]) -> list[dict[str, str]]:
+    """The links of an invocation to the traces of the messages it handles, each trace once, in
+    X-Ray's span-link form (a trace id, and the segment that sent the message when known)."""
+    links: list[dict[str, str]] = []
+    for text in headers:
+        header = TraceHeader.parse(text)
+        if header is None or any(link["trace_id"] == header.root for link in links):
+            continue
+        links.append({"trace_id": header.root, **({"id": header.parent} if header.parent else {})})
+    return links[:MAX_LINKS_PER_SEGMENT]
 
 
 def _exception_of(result: Invocation) -> dict[str, Any]:

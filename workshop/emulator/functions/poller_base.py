@@ -97,12 +97,24 @@ class Poller:
             self._patterns_key = key
         return [r for r in records if filter_patterns.record_passes(self._patterns, self.source, r)]
 
-    def invoke(self, mapping: dict[str, Any], records: list[dict[str, Any]]) -> Any:
+    def invoke(
+        self,
+        mapping: dict[str, Any],
+        records: list[dict[str, Any]],
+        notes: dict[str, Any] | None = None,
+        links: list[str] | None = None,
+    ) -> Any:
+        """One batch to the function. A mapping's invocation starts a trace of its own (for SQS
+        linked to its messages' traces: ``links``); ``notes`` are the emulator's for the trace."""
         self.records += len(records)
         self.batches += 1
         spec = self._service.resolve(self.region, mapping["FunctionArn"])
         return self._service.invoke(
-            spec, json.dumps({"Records": records}).encode(), retried_by="sqs" if self.source == "sqs" else "stream"
+            spec,
+            json.dumps({"Records": records}).encode(),
+            retried_by="sqs" if self.source == "sqs" else "stream",
+            notes=notes,
+            links=links,
         )
 
     def clients(self) -> Any:

@@ -118,7 +118,7 @@ class SqsPoller(Poller):
         passing_ids = {r["messageId"] for r in passing}
         done = [m for m in messages if m["MessageId"] not in passing_ids]  # AWS deletes filtered-out messages
         if passing:
-            result = self.invoke(mapping, passing)
+            result = self.invoke(mapping, passing, *self._tracing(passing))
             if not result.function_error:
                 failed: set[str] | None = set()
                 if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
@@ -128,6 +128,15 @@ class SqsPoller(Poller):
             # Failed messages stay in flight until the queue's visibility timeout; the queue's
             # redrive policy moves them to its dead-letter queue after maxReceiveCount.
         self._finish(sqs, url, done, passing_ids)
+
+    def _tracing(self, records: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+        """The emulator's notes on a batch's delivery, and its messages' trace headers."""
+        with self._slots:
+            doubled = any(r["messageId"] in self._doubled for r in records)
+        receives = max(int(r["attributes"].get("ApproximateReceiveCount", 1)) for r in records)
+        delivery = "duplicate (teaching switch)" if doubled else f"receive {receives}" if receives > 1 else None
+        headers = [r["attributes"]["AWSTraceHeader"] for r in records if r["attributes"].get("AWSTraceHeader")]
+        return {"emulator_delivery": delivery}, headers
 
     def _finish(self, sqs: Any, url: str, done: list[dict[str, Any]], passing_ids: set[str]) -> None:
         chaos = self._service.chaos.for_resource(url.rsplit("/", 1)[-1])  # the queue's owner's switches

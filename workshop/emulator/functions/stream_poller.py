@@ -9,6 +9,7 @@ from typing import Any
 
 from workshop.aws import events as aws_events
 from workshop.aws.batch_response import failed_items
+from workshop.aws.xray import TraceHeader
 from workshop.emulator.functions.poller_base import Batch, Poller
 from workshop.emulator.moto_adapters import dynamodb as moto_dynamodb
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
@@ -85,10 +86,18 @@ class StreamPoller(Poller):
         batch = pending[0]
         records = [aws_events.dynamodb_lambda_record(r, stream_arn=mapping["EventSourceArn"]) for r in batch.raw]
         passing = self.passing(mapping, records)
+        if not batch.doubled and not batch.attempts:  # once a record, not at each retry
+            self._trace_filtered(mapping, [r for r in records if r not in passing])
         if not passing:
             self._done_with(pending)
             return
-        result = self.invoke(mapping, passing)
+        writers = [moto_dynamodb.writer_trace(r["dynamodb"]["SequenceNumber"]) for r in passing]
+        caused_by = next((TraceHeader.parse(w).root for w in writers if TraceHeader.parse(w)), None)
+        notes = {
+            "emulator_caused_by": caused_by,  # AWS passes no trace context through a stream
+            "emulator_delivery": "duplicate (teaching switch)" if batch.doubled else None,
+        }
+        result = self.invoke(mapping, passing, notes)
         if not result.function_error:
             failed: set[str] | None = set()
             if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
@@ -104,6 +113,13 @@ class StreamPoller(Poller):
                 lowest = min(failed, key=int)
                 batch.raw = [r for r in batch.raw if int(r["dynamodb"]["SequenceNumber"]) >= int(lowest)]
         self._retry_or_give_up(mapping, pending, batch, result)
+
+    def _trace_filtered(self, mapping: dict[str, Any], dropped: list[dict[str, Any]]) -> None:
+        """Records the mapping's filter dropped, in the traces of the writes that made them."""
+        for record in dropped:
+            writer = moto_dynamodb.writer_trace(record["dynamodb"]["SequenceNumber"])
+            if writer:
+                self._service.tracing.filtered(mapping["FunctionArn"], writer, record["eventName"])
 
     def _retry_or_give_up(self, mapping: dict[str, Any], pending: deque[Batch], batch: Batch, result: Any) -> None:
         if result.function_error and mapping.get("BisectBatchOnFunctionError") and len(batch.raw) > 1:

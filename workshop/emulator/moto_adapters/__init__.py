@@ -146,6 +146,7 @@ def install(
     sqs._count_sqs_traffic()
     sqs._ring_on_deliverable_changes(on_source_written)
     sqs._sqs_settings_read_without_counting()
+    sqs._messages_carry_the_senders_trace_header()
     sqs_redrive._install()
     dynamodb._dynamodb_sets_without_wrapping_members()
     dynamodb._item_operations_one_at_a_time()

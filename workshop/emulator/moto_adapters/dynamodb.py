@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workshop.aws import events as aws_events
+from workshop.emulator.moto_adapters.server import request_trace_header
 
 
 def stream_length(stream_arn: str) -> int | None:
@@ -48,6 +49,17 @@ def _bound_shard_iterators() -> None:
 
 
 _stream_writes = threading.local()
+_WRITER_TRACES_KEPT = 20_000
+_writer_traces: dict[str, str] = {}  # stream record's sequence number -> the writing request's trace header
+_writer_traces_lock = threading.Lock()
+
+
+def writer_trace(sequence_number: str) -> str | None:
+    """The trace header of the request whose write made this stream record, if it carried one.
+    AWS does not pass it on to a stream's consumer (its invocation starts a trace of its own); the
+    emulator knows it, and its traces say so as its own."""
+    with _writer_traces_lock:
+        return _writer_traces.get(sequence_number)
 
 
 def _stream_records_only_for_changes(ring: Callable[[str], None]) -> None:
@@ -86,6 +98,12 @@ def _stream_records_only_for_changes(ring: Callable[[str], None]) -> None:
         # is the size of its keys and images by the item size rules.
         change = self.items[-1].record["dynamodb"]
         change["SizeBytes"] = aws_events.stream_record_size(change)
+        header = request_trace_header()
+        if header:
+            with _writer_traces_lock:
+                _writer_traces[str(change["SequenceNumber"])] = header
+                while len(_writer_traces) > _WRITER_TRACES_KEPT:
+                    _writer_traces.pop(next(iter(_writer_traces)))
         ring(self.table.table_arn)
 
     DynamoDBBackend.update_item = update_item

@@ -16,17 +16,14 @@ from moto.sns import models as sns_models
 
 from workshop.aws import refusals
 from workshop.emulator.moto_adapters.atomic import raise_refusal
-from workshop.emulator.moto_adapters.server import ACCOUNT_ID
+from workshop.emulator.moto_adapters.server import ACCOUNT_ID, request_trace_header
 
 _s3_request = threading.local()
 
 
-def set_s3_request_context(context: dict[str, str] | None, trace: str | None = None) -> None:
-    """The condition keys of the S3 request this thread is about to hand to moto, and its trace
-    header (S3 passes it on to the notifications the request causes:
-    https://docs.aws.amazon.com/xray/latest/devguide/xray-services-s3.html)."""
+def set_s3_request_context(context: dict[str, str] | None) -> None:
+    """The condition keys of the S3 request this thread is about to hand to moto."""
     _s3_request.context = context
-    _s3_request.trace = trace
 
 
 def _evaluate_bucket_policies_in_context() -> None:
@@ -89,7 +86,9 @@ class S3Change:
     etag: str
     version_id: str | None
     targets: tuple[tuple[str, str, str], ...]  # (lambda|sqs|sns, target ARN, configuration id)
-    trace: str | None = None  # the X-Amzn-Trace-Id of the request that made the change
+    # the trace header of the request that made the change: S3 passes it on to the notification
+    # (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-s3.html)
+    trace: str | None = None
 
 
 _completing_upload = threading.local()
@@ -124,7 +123,7 @@ def _hook_s3_notifications(deliver: Callable[[S3Change], None]) -> None:
                 etag=str(getattr(key, "etag", "")).strip('"'),
                 version_id=str(key.version_id) if versioned and getattr(key, "version_id", None) else None,
                 targets=tuple(targets),
-                trace=getattr(_s3_request, "trace", None),
+                trace=request_trace_header(),
             )
         )
 

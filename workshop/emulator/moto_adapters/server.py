@@ -54,6 +54,15 @@ def before_first_use(service: str, patch: Callable[[], None]) -> None:
     _before_first_use.setdefault(service, []).append(patch)
 
 
+_request = threading.local()
+
+
+def request_trace_header() -> str | None:
+    """The ``X-Amzn-Trace-Id`` of the request moto is handling on this thread: the services that
+    propagate it (S3's notifications, SNS, SQS's AWSTraceHeader) take it from here."""
+    return getattr(_request, "trace", None)
+
+
 def moto_wsgi_app() -> Any:
     """moto's WSGI application, routing each request to the service its signature names."""
 
@@ -63,7 +72,16 @@ def moto_wsgi_app() -> Any:
                 patch()
         return create_backend_app(service)
 
-    return DomainDispatcherApplication(create_app)
+    dispatcher = DomainDispatcherApplication(create_app)
+
+    def app(environ: dict[str, Any], start_response: Callable) -> Any:
+        _request.trace = environ.get("HTTP_X_AMZN_TRACE_ID")
+        try:
+            return dispatcher(environ, start_response)  # moto answers within the call
+        finally:
+            _request.trace = None
+
+    return app
 
 
 def _remember_the_service_of_each_host() -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from moto.sns import models as sns_models
 
+from workshop.emulator.moto_adapters.server import request_trace_header
+
 
 @dataclass(frozen=True)
 class SnsDelivery:
@@ -24,6 +26,9 @@ class SnsDelivery:
     message_attributes: dict[str, Any]
     group_id: str | None
     deduplication_id: str | None
+    # the publisher's trace header: SNS passes it on to its subscribers
+    # (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sns.html)
+    trace: str | None = None
 
 
 _OUR_PROTOCOLS = ("lambda", "sqs", "http", "https")
@@ -65,6 +70,7 @@ def _hook_sns_deliveries(deliver: Callable[[SnsDelivery], None]) -> None:
                 message_attributes=dict(message_attributes or {}),
                 group_id=group_id,
                 deduplication_id=deduplication_id,
+                trace=request_trace_header(),
             )
         )
         return None

@@ -12,7 +12,7 @@ from typing import Any
 
 from workshop.aws import refusals
 from workshop.emulator.moto_adapters.atomic import raise_refusal, unchanged_on_error
-from workshop.emulator.moto_adapters.server import ACCOUNT_ID
+from workshop.emulator.moto_adapters.server import ACCOUNT_ID, request_trace_header
 
 
 def queue_readiness(queue_arn: str) -> tuple[bool, float | None] | None:
@@ -65,6 +65,26 @@ def _sqs_clock_without_datetime() -> None:
 
 
 # moto's Message.visible and .delayed, against one reading of the clock for a whole pass:
+def _messages_carry_the_senders_trace_header() -> None:
+    """SQS keeps a sender's ``X-Amzn-Trace-Id`` with each message of the SendMessage or
+    SendMessageBatch as its AWSTraceHeader (a system attribute given explicitly wins):
+    https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sqs.html"""
+    from moto.sqs.models import Message
+
+    original = Message.__init__
+
+    def __init__(self: Any, message_id: str, body: str, system_attributes: dict[str, Any] | None = None) -> None:
+        original(self, message_id, body, system_attributes)
+        header = request_trace_header()
+        if header and "AWSTraceHeader" not in self.system_attributes:
+            self.system_attributes = {
+                **self.system_attributes,
+                "AWSTraceHeader": {"DataType": "String", "StringValue": header},
+            }
+
+    Message.__init__ = __init__
+
+
 def _visible(message: Any, now_ms: float) -> bool:
     return now_ms > message.visible_at
 
