@@ -7,6 +7,8 @@ import urllib.request
 import pytest
 
 from tests.lambda_helpers import deploy_source, ready_names
+from workshop.aws.xray import TraceHeader, new_segment_id
+from workshop.core.waiting import wait_for
 
 ECHO = """
 import json
@@ -81,3 +83,30 @@ def test_api_gateway_errors(api):
     assert _call(f"{api}/broken")[0] == 502, "a malformed proxy response is a 502"
     assert _call(f"{api}/orders", "PATCH")[0] == 403, "no PATCH method on /orders"
     assert _call(api.replace("/dev/", "/prod/") + "/orders", "POST", {})[0] == 403, "no such stage"
+
+
+def test_a_rest_api_passes_its_trace_on_to_an_active_function(api, backend, prefix):
+    """A REST API continues the caller's trace, or starts one, and the function's segments join it:
+    https://docs.aws.amazon.com/xray/latest/devguide/xray-services-apigateway.html"""
+    lam = backend.client("lambda")
+    lam.update_function_configuration(FunctionName=f"{prefix}-orders-api", TracingConfig={"Mode": "Active"})
+    assert lam.get_function_configuration(FunctionName=f"{prefix}-orders-api")["TracingConfig"] == {"Mode": "Active"}
+    sent = TraceHeader.start().under(new_segment_id())
+    request = urllib.request.Request(
+        f"{api}/orders/7", headers={"X-Amzn-Trace-Id": str(sent), "Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["X-Amzn-Trace-Id"] == str(sent)
+    status, headers, _ = _call(f"{api}/orders/8")
+    started = TraceHeader.parse(headers["X-Amzn-Trace-Id"])
+    assert status == 201 and started is not None and started.root != sent.root
+    traces = backend.client("xray")
+
+    def lambda_segments(root):
+        found = traces.batch_get_traces(TraceIds=[root])["Traces"]
+        return [json.loads(s["Document"]) for t in found for s in t["Segments"] if '"AWS::Lambda"' in s["Document"]]
+
+    (continued,) = wait_for(lambda: lambda_segments(sent.root), "the function's segment in the caller's trace")
+    assert continued["parent_id"] == sent.parent
+    (begun,) = wait_for(lambda: lambda_segments(started.root), "the function's segment in the trace API Gateway began")
+    assert "parent_id" not in begun

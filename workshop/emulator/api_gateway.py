@@ -22,6 +22,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from workshop.aws import xray
 from workshop.aws.errors import AwsError, status_line
 from workshop.emulator.moto_adapters import apigateway as moto_apigateway
 from workshop.emulator.moto_adapters import server as moto_server
@@ -100,7 +101,8 @@ def handle(environ: dict[str, Any], start_response: Callable, service: GatewaySe
     event = proxy_event(
         environ, api_id, stage, route, path, path_parameters, service.account_id, api.stages[stage], request
     )
-    result = service.invoke(spec, json.dumps(event).encode())
+    # a REST API passes its trace on to the function: https://docs.aws.amazon.com/xray/latest/devguide/xray-services-apigateway.html
+    result = service.invoke(spec, json.dumps(event).encode(), trace=request.trace_id)
     if result.function_error:
         return _internal_error(502).json_response(start_response)
     binary = _accepts_binary(event["headers"] or {}, api.binary_media_types)
@@ -121,7 +123,7 @@ class _RequestIds:
         # A client's trace header is carried on; otherwise API Gateway starts a trace
         # (X-Ray's format: https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader).
         sent = environ.get("HTTP_X_AMZN_TRACE_ID")
-        trace = sent or f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+        trace = sent or f"Root={xray.new_trace_id()}"
         return cls(str(uuid.uuid4()), base64.b64encode(secrets.token_bytes(11)).decode(), trace)
 
     def answering(self, start_response: Callable) -> Callable:

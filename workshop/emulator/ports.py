@@ -30,8 +30,8 @@ class GatewayService(Protocol):
     def resolve(self, region: str, name: str) -> FunctionSpec:
         """The integration's function by name or ARN; LookupError when there is none."""
 
-    def invoke(self, spec: FunctionSpec, payload: bytes) -> Invocation:
-        """Run it once with the proxy event and wait for its answer."""
+    def invoke(self, spec: FunctionSpec, payload: bytes, *, trace: str | None = None) -> Invocation:
+        """Run it once with the proxy event (under the request's trace) and wait for its answer."""
 
 
 @runtime_checkable

@@ -129,7 +129,7 @@ def install(
     _installed = True
     state._track_no_model_instances()
     state._backends_found_without_a_scan()
-    functions._keep_dead_letter_config()
+    functions._keep_dead_letter_and_tracing_config()
     functions._replace_event_invoke_config_on_put()
     functions._report_deleted_functions(on_function_deleted)
     functions._refuse_what_lambda_refuses()

@@ -74,7 +74,9 @@ def event_invoke_config(region: str, name_or_arn: str) -> dict[str, Any]:
     return dict(function.event_invoke_config[-1].config) if function.event_invoke_config else {}
 
 
-def _keep_dead_letter_config() -> None:
+def _keep_dead_letter_and_tracing_config() -> None:
+    """moto keeps neither a DeadLetterConfig nor a TracingConfig given to
+    UpdateFunctionConfiguration (a function switched to Active tracing stayed PassThrough)."""
     original_init = lambda_models.LambdaFunction.__init__
     original_update = lambda_models.LambdaFunction.update_configuration
     original_get = lambda_models.LambdaFunction.get_configuration
@@ -86,6 +88,8 @@ def _keep_dead_letter_config() -> None:
     def update(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
         if "DeadLetterConfig" in config_updates:
             self.workshop_dead_letter_config = config_updates["DeadLetterConfig"] or {}
+        if config_updates.get("TracingConfig"):
+            self.tracing_config = {"Mode": config_updates["TracingConfig"].get("Mode") or "PassThrough"}
         return original_update(self, config_updates)
 
     def get(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
