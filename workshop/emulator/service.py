@@ -126,7 +126,6 @@ class EmulatorService:
         if injected:
             notes["emulator_injected_failure"] = True
         traced = self.tracing.begin(spec, trace, received_at, links)
-        started = time.time()
         try:
             result = self.runtime.invoke(
                 spec,
@@ -138,7 +137,7 @@ class EmulatorService:
             )
         finally:
             self.tracing.close(traced)
-        self.tracing.finish(traced, spec, result, started, notes)
+        self.tracing.finish(traced, spec, result, time.time(), notes)
         with self._backends_lock:
             counts = self._invocations.setdefault(spec.name, {"ok": 0, "error": 0})
             counts["error" if result.function_error else "ok"] += 1

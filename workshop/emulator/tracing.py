@@ -103,19 +103,21 @@ class Tracing:
         trace: InvocationTrace,
         spec: FunctionSpec,
         result: Invocation,
-        started: float,
+        ended: float,
         notes: dict[str, Any] | None = None,
     ) -> None:
-        """Record the invocation's two segments (an Active function's sampled request only)."""
+        """Record the invocation's two segments (an Active function's sampled request only);
+        ``ended``: when the answer came (epoch seconds). The function's segment is its init and
+        run, back from then; the service's, from the event's arrival to the answer."""
         if not trace.recording:
             return
-        ended = started + (result.init_ms or 0) / 1000 + result.duration_ms / 1000
+        started = ended - ((result.init_ms or 0) + result.duration_ms) / 1000
         root = trace.header.root
         service_segment: dict[str, Any] = {
             "name": spec.name,
             "id": trace.service_id,
             "trace_id": root,
-            "start_time": min(trace.received_at, started),
+            "start_time": min(trace.received_at, started),  # an event taken before its environment started
             "end_time": ended,
             "origin": "AWS::Lambda",
             "resource_arn": spec.arn,

@@ -266,6 +266,8 @@ class _Graph:
     def __init__(self) -> None:
         self._nodes: dict[tuple[str, str], dict[str, Any]] = {}
         self._edges: dict[tuple[tuple[str, str], tuple[str, str]], dict[str, Any]] = {}
+        self._queues_fed: dict[str, list[tuple[str, str]]] = {}  # trace id -> the SQS queues it sent to
+        self._linked: list[tuple[tuple[str, str], dict[str, Any]]] = []  # consumers' segments with links
 
     def _node(self, key: tuple[str, str], entity: dict[str, Any] | None) -> dict[str, Any]:
         node = self._nodes.get(key)
@@ -278,8 +280,12 @@ class _Graph:
             node["end"] = end if node["end"] is None else max(node["end"], end)
         return node
 
-    def _edge(self, source: tuple[str, str], target: tuple[str, str], entity: dict[str, Any]) -> None:
-        edge = self._edges.setdefault((source, target), {"statistics": _statistics(), "start": None, "end": None})
+    def _edge(
+        self, source: tuple[str, str], target: tuple[str, str], entity: dict[str, Any], kind: str | None = None
+    ) -> None:
+        edge = self._edges.setdefault(
+            (source, target), {"statistics": _statistics(), "start": None, "end": None, "kind": kind}
+        )
         _count(edge["statistics"], entity)
         start, end = float(entity["start_time"]), _end(entity)
         edge["start"] = start if edge["start"] is None else min(edge["start"], start)
@@ -302,8 +308,22 @@ class _Graph:
                 if inferred is not None:
                     self._node(inferred, entity)
                     self._edge(key, inferred, entity)
+                    if inferred[1] == "AWS::SQS::Queue":
+                        self._queues_fed.setdefault(segment["trace_id"], []).append(inferred)
+            if segment.get("links"):
+                self._linked.append((key, segment))
+
+    def _link_consumers(self) -> None:
+        """An SQS consumer's trace is linked to its senders': an edge of kind ``link`` from each
+        queue a linked trace sent to (https://docs.aws.amazon.com/xray/latest/devguide/xray-tracelinking.html)."""
+        for key, segment in self._linked:
+            for link in segment["links"]:
+                for queue in self._queues_fed.get(link.get("trace_id", ""), []):
+                    self._edge(queue, key, segment, kind="link")
+        self._linked = []
 
     def services(self) -> list[dict[str, Any]]:
+        self._link_consumers()
         references = {key: number for number, key in enumerate(self._nodes)}
         services = []
         for key, node in self._nodes.items():
@@ -314,6 +334,7 @@ class _Graph:
                     "EndTime": edge["end"],
                     "SummaryStatistics": edge["statistics"],
                     "Aliases": [],
+                    **({"EdgeType": edge["kind"]} if edge["kind"] else {}),
                 }
                 for (source, target), edge in self._edges.items()
                 if source == key

@@ -1,0 +1,91 @@
+"""The journey and the service map drawn from real traces: one upload end to end, a redelivery
+against a second upload of the same file, a refused write, the class's map with its counts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.emulator.test_xray_tracing import pipeline  # noqa: F401 (a fixture)
+from workshop.lab_helpers import chaos
+from workshop.lab_helpers.diagrams import MERMAID
+from workshop.lab_helpers.journey import journey, traced_upload
+from workshop.lab_helpers.service_map import service_map
+
+
+def declared_participants(mermaid: str) -> set[str]:
+    return {line.split()[1] for line in mermaid.splitlines() if line.strip().startswith("participant ")}
+
+
+def used_participants(mermaid: str) -> set[str]:
+    used = set()
+    for line in mermaid.splitlines()[2:]:
+        line = line.strip()
+        if line.startswith("participant ") or not line:
+            continue
+        if line.startswith("Note over "):
+            used.add(line.removeprefix("Note over ").split(":")[0])
+            continue
+        head = line.split(":", 1)[0]
+        for arrow in ("-->>", "->>", "-)", "-x"):
+            if arrow in head:
+                used.update(part.strip() for part in head.split(arrow))
+                break
+    return used
+
+
+def test_one_upload_is_drawn_end_to_end(backend, pipeline, in_process_backend):  # noqa: F811
+    trip = traced_upload(pipeline["incoming"], "orders/1.csv", "id,total\n1,9.50\n")
+    drawn = journey(trip)
+    prefix = pipeline["names"].prefix
+    assert str(drawn).splitlines()[:5] == [
+        f"1. notebook → S3 {prefix}-incoming: PutObject orders/1.csv ✓",
+        f"2. S3 {prefix}-incoming → λ {prefix}-copier: event → invocation 1",
+        f"3. λ {prefix}-copier → DynamoDB {prefix}-seen: PutItem ✓",
+        f"4. λ {prefix}-copier → S3 {prefix}-out: CopyObject orders/1.csv ✓",
+        str(drawn).splitlines()[4],
+    ]
+    assert (
+        str(drawn).splitlines()[4].startswith(f"5. λ {prefix}-copier → λ {prefix}-copier: invocation 1 returned after ")
+    )
+    bundle = drawn._repr_mimebundle_()
+    assert bundle[MERMAID].startswith("sequenceDiagram") and "```mermaid" in bundle["text/markdown"]
+    assert used_participants(bundle[MERMAID]) <= declared_participants(bundle[MERMAID])
+
+
+def test_a_redelivery_and_a_second_upload_are_different_pictures(backend, pipeline, in_process_backend):  # noqa: F811
+    prefix = pipeline["names"].prefix
+    with chaos.switched(duplicate_rate=1.0):
+        redelivered = str(journey(traced_upload(pipeline["incoming"], "orders/2.csv", "id\n2\n")))
+    deliveries = [line for line in redelivered.splitlines() if ": event → invocation" in line]
+    assert len(deliveries) == 2, redelivered
+    assert "   emulator: duplicate (teaching switch)" in redelivered.splitlines()
+    assert f"λ {prefix}-copier → DynamoDB {prefix}-seen: PutItem ✗ ConditionalCheckFailedException" in redelivered
+
+    uploaded_again = str(journey(traced_upload(pipeline["incoming"], "orders/2.csv", "id\n2\n")))
+    assert [line for line in uploaded_again.splitlines() if ": event" in line] == [
+        f"2. S3 {prefix}-incoming → λ {prefix}-copier: event → invocation 1"
+    ], "a second upload is a trace of its own, delivered once"
+    assert "emulator:" not in uploaded_again
+    assert "PutItem ✗ ConditionalCheckFailedException" in uploaded_again and "CopyObject" not in uploaded_again
+
+
+def test_the_service_map_counts_what_each_call_did(backend, pipeline, in_process_backend):  # noqa: F811
+    since = time.time()
+    journey(traced_upload(pipeline["incoming"], "orders/3.csv", "id\n3\n"))
+    journey(traced_upload(pipeline["incoming"], "orders/3.csv", "id\n3\n"))
+    prefix = pipeline["names"].prefix
+    drawn = service_map(since, prefix=prefix)
+    text = str(drawn).splitlines()
+    assert f"{prefix}-seen (DynamoDB table): 1 ok · 1 error" in text
+    assert f"  {prefix}-copier → {prefix}-seen: 1 ok · 1 error" in text
+    assert f"{prefix}-out (S3 bucket): 1 ok" in text
+    assert drawn._repr_mimebundle_()[MERMAID].startswith("flowchart LR")
+
+
+@pytest.mark.parametrize("text", ['a "quoted"; #name', "<b>"])
+def test_labels_cannot_break_the_diagram(text):
+    from workshop.lab_helpers.diagrams import label
+
+    assert not set(label(text)) & set("\"';#<>{}")
