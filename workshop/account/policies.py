@@ -25,7 +25,7 @@ LAMBDA_TRUST_POLICY = json.dumps(
 
 
 def lambda_execution_policy(names: Names) -> str:
-    """What the workshop's handlers may do: logs, objects, items, streams, messages, keys."""
+    """What the workshop's handlers may do: logs, objects, items, streams, messages, keys, traces."""
     own = f"{names.prefix}-*"
     statements = [
         {
@@ -92,6 +92,14 @@ def lambda_execution_policy(names: Names) -> str:
             "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
             "Resource": "*",
             "Condition": {"StringEquals": {f"aws:ResourceTag/{TAG_KEY}": names.prefix}},
+        },
+        {
+            # An Active function's segments, as AWS's AWSXRayDaemonWriteAccess grants them (on "*":
+            # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSXRayDaemonWriteAccess.html)
+            "Sid": "ActiveTracing",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
         },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Diagram", "label", "node_id"]
+__all__ = ["Diagram", "label"]
 
 MERMAID = "text/vnd.mermaid"
 
@@ -39,7 +39,3 @@ def label(text: str) -> str:
     arrows that mermaid would read as syntax)."""
     return re.sub(r"[\"';#<>{}]", "", text).replace("\n", " ").strip() or "-"
 
-
-def node_id(text: str) -> str:
-    """A mermaid identifier for a participant or node named ``text``."""
-    return "n_" + re.sub(r"\W", "_", text)

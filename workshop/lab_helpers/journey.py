@@ -30,7 +30,7 @@ from workshop.aws.xray import TraceHeader
 from workshop.core import backend as backends
 from workshop.core.backend import Backend
 from workshop.core.waiting import wait_until_settled
-from workshop.lab_helpers.diagrams import Diagram, label, node_id
+from workshop.lab_helpers.diagrams import Diagram, label
 
 __all__ = ["Trip", "journey", "traced_upload"]
 
@@ -172,16 +172,17 @@ def draw(segments: list[dict[str, Any]], on_aws: bool = False) -> Diagram:
     for _, _, steps in blocks:
         for step in steps:
             participants += [name for name in (step.source, step.target) if name not in participants]
+    ids = {name: f"p{number}" for number, name in enumerate(participants, 1)}  # the same in every run
     lines = ["sequenceDiagram", "    autonumber"]
-    lines += [f"    participant {node_id(p)} as {label(p)}" for p in participants]
+    lines += [f"    participant {ids[p]} as {label(p)}" for p in participants]
     text: list[str] = []
     for _, invocation, steps in blocks:
         lines += ["    rect rgba(128, 128, 128, 0.08)"] if invocation else []
         for step in steps:
-            lines.append(f"    {node_id(step.source)}{step.arrow}{node_id(step.target)}: {label(step.message)}")
+            lines.append(f"    {ids[step.source]}{step.arrow}{ids[step.target]}: {label(step.message)}")
             text.append(f"{len(text) + 1}. {step.source} → {step.target}: {step.message}")
             if step.note:
-                lines.append(f"    Note over {node_id(step.target)}: {label(step.note)}")
+                lines.append(f"    Note over {ids[step.target]}: {label(step.note)}")
                 text[-1] += f"\n   {step.note}"
         lines += ["    end"] if invocation else []
     if not blocks:
