@@ -42,6 +42,7 @@ _FACE = {
     "invoke_url": "workshop.lab_helpers.http_api:invoke_url",
     "post_json": "workshop.lab_helpers.http_api:post_json",
     "bar": "workshop.lab_helpers.bars:bar",
+    "traced": "workshop.lab_helpers.journey:traced",
     "traced_upload": "workshop.lab_helpers.journey:traced_upload",
     "journey": "workshop.lab_helpers.journey:journey",
     "service_map": "workshop.lab_helpers.service_map:service_map",

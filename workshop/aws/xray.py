@@ -22,6 +22,8 @@ __all__ = [
     "HEADER",
     "LAMBDA_ENVIRONMENT_VARIABLE",
     "MAX_TRACE_IDS_PER_BATCH",
+    "RESOURCE_FIELDS",
+    "SERVICE_NAMES",
     "SQS_ATTRIBUTE",
     "TraceHeader",
     "new_segment_id",
@@ -36,6 +38,29 @@ TRACE_ID = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
 SEGMENT_ID = re.compile(r"^[0-9a-f]{16}$")
 # "Keys must be alphanumeric in order to work with filters. Underscore is allowed."
 ANNOTATION_KEY = re.compile(r"^[A-Za-z0-9_]{1,500}$")
+# The names an AWS SDK call's subsegment carries, by the service's signing name (as the X-Ray SDK
+# names them: https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html)
+SERVICE_NAMES = {
+    "dynamodb": "DynamoDB",
+    "s3": "S3",
+    "sns": "SNS",
+    "sqs": "SQS",
+    "lambda": "Lambda",
+    "kms": "KMS",
+    "logs": "CloudWatchLogs",
+    "monitoring": "CloudWatch",
+    "events": "EventBridge",
+    "sts": "STS",
+}
+# The request fields that name a call's resource, and the subsegment's ``aws`` field for each.
+RESOURCE_FIELDS = {
+    "TableName": "table_name",
+    "QueueUrl": "queue_url",
+    "TopicArn": "topic_arn",
+    "Bucket": "bucket_name",
+    "Key": "key",
+    "FunctionName": "function_name",
+}
 # BatchGetTraces: "Maximum number of 5 items" https://docs.aws.amazon.com/xray/latest/api/API_BatchGetTraces.html
 MAX_TRACE_IDS_PER_BATCH = 5
 

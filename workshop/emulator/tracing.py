@@ -36,18 +36,6 @@ __all__ = ["EMULATOR_METADATA", "InvocationTrace", "Tracing"]
 WSGI_HEADER = "HTTP_" + xray.HEADER.upper().replace("-", "_")
 EMULATOR_METADATA = "emulator"  # the metadata namespace of what only the emulator records
 _RECORDED_BY = "the emulator; on AWS the handler records its calls with the X-Ray SDK or Powertools' Tracer"
-_SERVICE_NAMES = {
-    "dynamodb": "DynamoDB",
-    "s3": "S3",
-    "sns": "SNS",
-    "sqs": "SQS",
-    "lambda": "Lambda",
-    "kms": "KMS",
-    "logs": "CloudWatchLogs",
-    "monitoring": "CloudWatch",
-    "events": "EventBridge",
-    "sts": "STS",
-}
 
 
 @dataclass
@@ -203,7 +191,7 @@ class Tracing:
             code = int(status.split(" ", 1)[0])
             subsegment: dict[str, Any] = {
                 "id": xray.new_segment_id(),
-                "name": _SERVICE_NAMES.get(service, service or "remote"),
+                "name": xray.SERVICE_NAMES.get(service, service or "remote"),
                 "start_time": started,
                 "end_time": time.time(),
                 "namespace": "aws",
@@ -276,9 +264,9 @@ def _call_fields(service: str, environ: dict[str, Any], body: bytes) -> dict[str
         fields["operation"] = form["Action"]
     if service == "s3":
         fields.update(_s3_fields(environ))
-    for name, key in (("TableName", "table_name"), ("QueueUrl", "queue_url"), ("TopicArn", "topic_arn")):
+    for name, key in xray.RESOURCE_FIELDS.items():
         value = document.get(name) or form.get(name)
-        if value:
+        if value and name not in ("Bucket", "Key", "FunctionName"):  # S3's and Lambda's are in the path
             fields[key] = value
     if service == "lambda":
         fields["operation"] = "Invoke" if environ.get("PATH_INFO", "").endswith("/invocations") else "Lambda"

@@ -38,4 +38,3 @@ def label(text: str) -> str:
     """``text`` safe inside a mermaid message or node label (no quotes, semicolons, hashes or
     arrows that mermaid would read as syntax)."""
     return re.sub(r"[\"';#<>{}]", "", text).replace("\n", " ").strip() or "-"
-

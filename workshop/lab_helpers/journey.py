@@ -32,7 +32,7 @@ from workshop.core.backend import Backend
 from workshop.core.waiting import wait_until_settled
 from workshop.lab_helpers.diagrams import Diagram, label
 
-__all__ = ["Trip", "journey", "traced_upload"]
+__all__ = ["Trip", "journey", "traced", "traced_upload"]
 
 NOTEBOOK = "notebook"
 # AWS's own limits on what the diagram may say: https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html
@@ -55,34 +55,44 @@ class Trip:
     key: str
 
 
-def traced_upload(bucket: str, key: str, body: bytes | str, aws: Backend | None = None, name: str = NOTEBOOK) -> Trip:
-    """Upload ``body`` to ``bucket``/``key`` under a trace of its own; the Trip names it."""
+def traced(client: Any, operation: str, aws: Backend | None = None, name: str = NOTEBOOK, **params: Any) -> Trip:
+    """Make one call (``operation``: the client's method name, ``publish``) under a trace of its
+    own, and record it as the notebook's segment, as an instrumented client does; the Trip names
+    the trace every step it causes joins."""
     aws = aws or backends.current()
     header = TraceHeader.start().under(xray.new_segment_id())
     started = time.time()
-    s3 = aws.client("s3")
-    with xray.sending(s3, header):
-        s3.put_object(Bucket=bucket, Key=key, Body=body.encode() if isinstance(body, str) else body)
+    with xray.sending(client, header):
+        getattr(client, operation)(**params)
     ended = time.time()
+    fields = {"operation": client.meta.method_to_api_mapping.get(operation, operation)}
+    fields |= {field: str(params[key]) for key, field in xray.RESOURCE_FIELDS.items() if key in params}
+    service = client.meta.service_model.signing_name
+    call = {
+        "id": xray.new_segment_id(),
+        "name": xray.SERVICE_NAMES.get(service, service),
+        "namespace": "aws",
+        "start_time": started,
+        "end_time": ended,
+        "aws": fields,
+    }
     segment = {
         "name": name,
         "id": header.parent,
         "trace_id": header.root,
         "start_time": started,
         "end_time": ended,
-        "subsegments": [
-            {
-                "id": xray.new_segment_id(),
-                "name": "S3",
-                "namespace": "aws",
-                "start_time": started,
-                "end_time": ended,
-                "aws": {"operation": "PutObject", "bucket_name": bucket, "key": key},
-            }
-        ],
+        "subsegments": [call],
     }
     aws.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(segment)])
-    return Trip(header.root, started, key)
+    return Trip(header.root, started, str(params.get("Key", operation)))
+
+
+def traced_upload(bucket: str, key: str, body: bytes | str, aws: Backend | None = None, name: str = NOTEBOOK) -> Trip:
+    """Upload ``body`` to ``bucket``/``key`` under a trace of its own (see :func:`traced`)."""
+    aws = aws or backends.current()
+    data = body.encode() if isinstance(body, str) else body
+    return traced(aws.client("s3"), "put_object", aws, name, Bucket=bucket, Key=key, Body=data)
 
 
 def journey(trip: Trip | str, aws: Backend | None = None, wait: bool = True) -> Diagram:
