@@ -30,6 +30,7 @@ from workshop.aws.xray import TraceHeader
 from workshop.core import backend as backends
 from workshop.core.backend import Backend
 from workshop.core.waiting import wait_until_settled
+from workshop.lab_helpers import kit_emulator
 from workshop.lab_helpers.diagrams import Diagram, label
 
 __all__ = ["Trip", "journey", "traced", "traced_upload"]
@@ -66,7 +67,8 @@ def traced(client: Any, operation: str, aws: Backend | None = None, name: str = 
         getattr(client, operation)(**params)
     ended = time.time()
     fields = {"operation": client.meta.method_to_api_mapping.get(operation, operation)}
-    fields |= {field: str(params[key]) for key, field in xray.RESOURCE_FIELDS.items() if key in params}
+    # names only: DynamoDB's Key is an item's key, not a name
+    fields |= {field: params[key] for key, field in xray.RESOURCE_FIELDS.items() if isinstance(params.get(key), str)}
     service = client.meta.service_model.signing_name
     call = {
         "id": xray.new_segment_id(),
@@ -102,7 +104,12 @@ def journey(trip: Trip | str, aws: Backend | None = None, wait: bool = True) -> 
     since = trip.started if isinstance(trip, Trip) else time.time() - 3600
     client = aws.client("xray")
 
+    kit = aws.is_kit_emulator() and aws == backends.current()  # its idle report is the current backend's
+
     def read() -> list[dict[str, Any]]:
+        # the kit's emulator says when nothing is on its way (a delivery, an invocation, a poll)
+        if kit and not kit_emulator.call("idle", "The emulator's idle report")["idle"]:
+            return []
         return _segments(client, trace_id, since)
 
     if wait:
