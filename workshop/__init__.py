@@ -43,6 +43,7 @@ _FACE = {
     "post_json": "workshop.lab_helpers.http_api:post_json",
     "bar": "workshop.lab_helpers.bars:bar",
     "traced": "workshop.lab_helpers.journey:traced",
+    "traced_post": "workshop.lab_helpers.journey:traced_post",
     "traced_upload": "workshop.lab_helpers.journey:traced_upload",
     "journey": "workshop.lab_helpers.journey:journey",
     "service_map": "workshop.lab_helpers.service_map:service_map",

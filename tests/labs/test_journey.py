@@ -89,3 +89,43 @@ def test_labels_cannot_break_the_diagram(text):
     from workshop.lab_helpers.diagrams import label
 
     assert not set(label(text)) & set("\"';#<>{}")
+
+
+def test_a_poison_message_is_drawn_receive_by_receive_to_the_dead_letter_queue(backend, prefix, in_process_backend):
+    from tests.emulator.test_event_source_mappings import _mapping
+    from tests.lambda_helpers import deploy_source, ready_names
+    from workshop.lab_helpers.journey import traced
+
+    names = ready_names(backend, prefix)
+    sqs = backend.client("sqs")
+    dlq = sqs.create_queue(QueueName=f"{prefix}-jobs-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "2"}}'
+    jobs = sqs.create_queue(QueueName=f"{prefix}-jobs", Attributes={"VisibilityTimeout": "1", "RedrivePolicy": policy})
+    jobs_arn = sqs.get_queue_attributes(QueueUrl=jobs["QueueUrl"], AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    consumer = deploy_source(
+        backend,
+        names,
+        "consumer",
+        "def handler(event, context):\n    raise ValueError('cannot read it')\n",
+        TracingConfig={"Mode": "Active"},
+    )
+    _mapping(backend, consumer, jobs_arn, BatchSize=1)
+    trip = traced(sqs, "send_message", QueueUrl=jobs["QueueUrl"], MessageBody='{"pages": "12"}')
+    wait_for_dead_letter = time.time() + 20
+    while not sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0).get("Messages"):
+        assert time.time() < wait_for_dead_letter, "the poison message reached the dead-letter queue"
+        time.sleep(0.2)
+    text = str(journey(trip)).splitlines()
+    assert text[0] == f"1. notebook → SQS {prefix}-jobs: SendMessage ✓"
+    deliveries = [line for line in text if "messages → invocation" in line]
+    assert len(deliveries) == 2 and all(
+        line.startswith(f"{line[0]}. SQS {prefix}-jobs → λ {prefix}-consumer") for line in deliveries
+    )
+    assert "   emulator: receive 2" in text
+    assert sum("failed: ValueError cannot read it" in line for line in text) == 2
+    assert text[-1].endswith(
+        f"SQS {prefix}-jobs → SQS {prefix}-jobs-dlq: moved to the dead-letter queue after 2 receives (emulator)"
+    )

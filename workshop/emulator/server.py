@@ -72,6 +72,7 @@ def serve(
         service.on_alarm_state_change,
         service.runtime.forget,
         service.bells.ring,
+        service.tracing.dead_lettered,
     )
     snapshots = None
     if os.environ.get("WORKSHOP_PERSIST", "on").lower() not in ("off", "0", "no", "false"):

@@ -164,6 +164,26 @@ class Tracing:
             segment["parent_id"] = header.parent
         self.store.put(segment, owner=name)
 
+    def dead_lettered(self, dead_letter_queue: str, header_text: str, receives: int) -> None:
+        """A message SQS moved to its dead-letter queue, told in the sender's trace (a segment of
+        the emulator's own: SQS records none)."""
+        header = TraceHeader.parse(header_text)
+        if header is None or header.sampled is False:
+            return
+        now = time.time()
+        segment = {
+            "name": dead_letter_queue,
+            "id": xray.new_segment_id(),
+            "trace_id": header.root,
+            "start_time": now,
+            "end_time": now,
+            "origin": "emulator::SQS::DeadLetterQueue",
+            "annotations": {"emulator_dead_lettered": receives},
+        }
+        if header.parent:
+            segment["parent_id"] = header.parent
+        self.store.put(segment, owner=dead_letter_queue)
+
     def close(self, trace: InvocationTrace) -> None:
         """The handler has ended (or could not start): calls under it are no longer recorded."""
         with self._lock:

@@ -23,11 +23,12 @@ def invoke_url(backend: Backend, api_id: str, stage: str) -> str:
     return f"https://{api_id}.execute-api.{backend.region}.amazonaws.com/{stage}"
 
 
-def post_json(url: str, body: Any, timeout: float = 30) -> tuple[int, Any]:
+def post_json(url: str, body: Any, timeout: float = 30, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     """POST ``body`` (JSON-encoded unless already bytes or str) and return (status, decoded answer):
-    an HTTP error status is an answer to look at, not an exception."""
+    an HTTP error status is an answer to look at, not an exception. ``headers``: more to send."""
     data = body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method="POST", headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, raw = response.status, response.read()

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from workshop.aws import xray
 from workshop.aws.xray import TraceHeader
@@ -32,8 +33,9 @@ from workshop.core.backend import Backend
 from workshop.core.waiting import wait_until_settled
 from workshop.lab_helpers import kit_emulator
 from workshop.lab_helpers.diagrams import Diagram, label
+from workshop.lab_helpers.http_api import post_json
 
-__all__ = ["Trip", "journey", "traced", "traced_upload"]
+__all__ = ["Trip", "journey", "traced", "traced_post", "traced_upload"]
 
 NOTEBOOK = "notebook"
 # AWS's own limits on what the diagram may say: https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html
@@ -45,39 +47,59 @@ AWS_NOTES = (
 # Calls after which a function's event may come: the services that deliver to Lambda.
 _DELIVERING = {"PutObject", "CopyObject", "Publish", "Invoke"}
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+_SENDS = {"SendMessage", "SendMessageBatch"}
 
 
 @dataclass(frozen=True)
 class Trip:
-    """A traced upload: the trace every step it causes joins."""
+    """A traced call: the trace every step it causes joins, and what the call answered."""
 
     trace_id: str
     started: float
     key: str
+    answer: Any = field(default=None, compare=False, repr=False)
 
 
 def traced(client: Any, operation: str, aws: Backend | None = None, name: str = NOTEBOOK, **params: Any) -> Trip:
     """Make one call (``operation``: the client's method name, ``publish``) under a trace of its
     own, and record it as the notebook's segment, as an instrumented client does; the Trip names
-    the trace every step it causes joins."""
-    aws = aws or backends.current()
+    the trace every step it causes joins, and holds the call's answer."""
     header = TraceHeader.start().under(xray.new_segment_id())
     started = time.time()
     with xray.sending(client, header):
-        getattr(client, operation)(**params)
-    ended = time.time()
+        answer = getattr(client, operation)(**params)
     fields = {"operation": client.meta.method_to_api_mapping.get(operation, operation)}
     # names only: DynamoDB's Key is an item's key, not a name
     fields |= {field: params[key] for key, field in xray.RESOURCE_FIELDS.items() if isinstance(params.get(key), str)}
     service = client.meta.service_model.signing_name
+    call = {"name": xray.SERVICE_NAMES.get(service, service), "namespace": "aws", "aws": fields}
+    _record(aws or backends.current(), name, header, started, call)
+    return Trip(header.root, started, str(params.get("Key", operation)), answer)
+
+
+def traced_post(url: str, body: Any, aws: Backend | None = None, name: str = NOTEBOOK) -> Trip:
+    """POST ``body`` as JSON to an HTTP API under a trace of its own; the Trip's answer is
+    (status, decoded answer). A REST API passes the trace on to its function
+    (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-apigateway.html)."""
+    header = TraceHeader.start().under(xray.new_segment_id())
+    started = time.time()
+    status, answer = post_json(url, body, headers={xray.HEADER: str(header)})
+    path = urlsplit(url).path.rsplit("/", 1)[-1]
     call = {
-        "id": xray.new_segment_id(),
-        "name": xray.SERVICE_NAMES.get(service, service),
-        "namespace": "aws",
-        "start_time": started,
-        "end_time": ended,
-        "aws": fields,
+        "name": "REST API",
+        "namespace": "remote",
+        "http": {"request": {"method": "POST", "url": f".../{path}"}, "response": {"status": status}},
     }
+    if status >= 400:
+        call["error" if status < 500 else "fault"] = True
+    _record(aws or backends.current(), name, header, started, call)
+    return Trip(header.root, started, path, (status, answer))
+
+
+def _record(aws: Backend, name: str, header: TraceHeader, started: float, call: dict[str, Any]) -> None:
+    """The notebook's segment: its one call, as the X-Ray SDK records an instrumented client's."""
+    ended = time.time()
+    call.update(id=xray.new_segment_id(), start_time=started, end_time=ended)
     segment = {
         "name": name,
         "id": header.parent,
@@ -87,7 +109,6 @@ def traced(client: Any, operation: str, aws: Backend | None = None, name: str = 
         "subsegments": [call],
     }
     aws.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(segment)])
-    return Trip(header.root, started, str(params.get("Key", operation)))
 
 
 def traced_upload(bucket: str, key: str, body: bytes | str, aws: Backend | None = None, name: str = NOTEBOOK) -> Trip:
@@ -182,6 +203,17 @@ def draw(segments: list[dict[str, Any]], on_aws: bool = False) -> Diagram:
                 segment["start_time"], source, _function(segment["name"]), f"{event} filtered out (emulator)", "-x"
             )
             blocks.append((segment["start_time"], False, [dropped]))
+        elif origin == "emulator::SQS::DeadLetterQueue":
+            sent = _latest_call(by_id.get(segment.get("parent_id") or ""), segment["start_time"], _SENDS)
+            receives = segment.get("annotations", {}).get("emulator_dead_lettered", "its")
+            moved = _Step(
+                segment["start_time"],
+                _resource(sent) if sent else "SQS",
+                f"SQS {segment['name']}",
+                f"moved to the dead-letter queue after {receives} receives (emulator)",
+                "-)",
+            )
+            blocks.append((segment["start_time"], False, [moved]))
         elif not origin:
             blocks += [(c["start_time"], False, [_call(segment.get("name", NOTEBOOK), c)]) for c in _calls(segment)]
     blocks.sort(key=lambda block: block[0])
@@ -214,7 +246,8 @@ def _entities(entity: dict[str, Any]) -> Iterable[dict[str, Any]]:
 
 
 def _calls(segment: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in segment.get("subsegments", []) if s.get("namespace") == "aws"]
+    """The segment's calls out: AWS SDK calls, and HTTP calls to other services."""
+    return [s for s in segment.get("subsegments", []) if s.get("namespace") in ("aws", "remote")]
 
 
 def _function(name: str) -> str:
@@ -223,6 +256,8 @@ def _function(name: str) -> str:
 
 def _resource(call: dict[str, Any]) -> str:
     """The participant a call went to: the service and the resource it named."""
+    if call.get("namespace") == "remote":
+        return call["name"]
     fields = call.get("aws") or {}
     named = (
         fields.get("table_name")
@@ -237,6 +272,16 @@ def _resource(call: dict[str, Any]) -> str:
 
 
 def _call(caller: str, call: dict[str, Any]) -> _Step:
+    if call.get("namespace") == "remote":
+        request, status = call["http"]["request"], call["http"]["response"]["status"]
+        failed = call.get("error") or call.get("fault")
+        return _Step(
+            call["start_time"],
+            caller,
+            call["name"],
+            f"{request['method']} {request['url']} → {status}",
+            "-x" if failed else "->>",
+        )
     fields = call.get("aws") or {}
     operation = fields.get("operation") or call["name"]
     what = f"{operation} {fields['key']}" if fields.get("key") else operation
@@ -290,18 +335,24 @@ def _cause(segment: dict[str, Any], by_id: dict, owner: dict) -> str | None:
     parent = by_id.get(segment.get("parent_id") or "")
     if parent is None:
         return None
-    if parent.get("namespace") == "aws":
+    if parent.get("namespace") in ("aws", "remote"):
         return _resource(parent)
-    delivered_by = _latest_call(parent, segment["start_time"], _DELIVERING)
+    delivered_by = _latest_call(parent, segment["start_time"], _DELIVERING, http=True)
     if delivered_by:
         return _resource(delivered_by)
     holder = owner.get(parent["id"], parent)
     return _function(holder["name"]) if holder.get("origin") else holder.get("name", NOTEBOOK)
 
 
-def _latest_call(caller: dict[str, Any] | None, before: float, operations: set[str]) -> dict[str, Any] | None:
-    """The caller's last call of one of ``operations`` started by ``before``."""
-    earlier = [c for c in _calls(caller or {}) if c["start_time"] <= before and _operation(c) in operations]
+def _latest_call(
+    caller: dict[str, Any] | None, before: float, operations: set[str], http: bool = False
+) -> dict[str, Any] | None:
+    """The caller's last call of one of ``operations`` (or an HTTP call, with ``http``) started by ``before``."""
+    earlier = [
+        c
+        for c in _calls(caller or {})
+        if c["start_time"] <= before and (_operation(c) in operations or (http and c.get("namespace") == "remote"))
+    ]
     return max(earlier, key=lambda c: c["start_time"]) if earlier else None
 
 
@@ -318,7 +369,7 @@ def _linked_queue(segment: dict[str, Any], segments: list[dict[str, Any]]) -> st
         if s["trace_id"] in linked
         for e in _entities(s)
         for c in _calls(e)
-        if _operation(c).startswith("SendMessage")
+        if _operation(c) in _SENDS
     ]
     return _resource(sends[-1]) if sends else None
 

@@ -119,6 +119,7 @@ def install(
     on_alarm_state_change: Callable[[str, Any, str], None],
     on_function_deleted: Callable[[str], None],
     on_source_written: Callable[[str], None],
+    on_dead_lettered: Callable[[str, str, int], None],
 ) -> None:
     """Take over from moto what the emulator does itself (see the package docstring). Once per
     process. The order is the one the patches were written in: two patches of one method (SQS's
@@ -147,6 +148,7 @@ def install(
     sqs._ring_on_deliverable_changes(on_source_written)
     sqs._sqs_settings_read_without_counting()
     sqs._messages_carry_the_senders_trace_header()
+    sqs._tell_dead_letter_moves(on_dead_lettered)
     sqs_redrive._install()
     dynamodb._dynamodb_sets_without_wrapping_members()
     dynamodb._item_operations_one_at_a_time()

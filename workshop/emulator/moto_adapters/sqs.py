@@ -161,6 +161,24 @@ def _number_fifo_messages() -> None:
     sqs_models.Queue.add_message = add_message
 
 
+def _tell_dead_letter_moves(on_dead_lettered: Callable[[str, str, int], None]) -> None:
+    """A message SQS moves to a dead-letter queue (moto moves it inside a receive) is told with its
+    AWSTraceHeader: (the dead-letter queue's name, the header, its receives). A message sent is
+    new (no receive yet); one moved has been received ``maxReceiveCount`` times."""
+    from moto.sqs import models as sqs_models
+
+    original = sqs_models.Queue.add_message
+
+    def add_message(self: Any, message: Any) -> None:
+        moved = message.approximate_receive_count > 0
+        original(self, message)
+        header = (message.system_attributes.get("AWSTraceHeader") or {}).get("StringValue") if moved else None
+        if header:
+            on_dead_lettered(self.name, header, message.approximate_receive_count)
+
+    sqs_models.Queue.add_message = add_message
+
+
 def _fifo_deduplication_outlives_deletion() -> None:
     """AWS drops a FIFO message whose deduplication id was accepted in the last five minutes,
     whether or not that message is still in the queue; moto compares only with the messages
