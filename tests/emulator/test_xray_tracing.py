@@ -317,7 +317,8 @@ def test_a_stream_consumer_starts_its_own_trace_and_a_filtered_record_is_told_in
 
     (dropped,) = wait_segments(client, modified.root, 1)
     assert dropped["origin"] == "emulator::EventSourceMapping" and dropped["name"] == names.function("totals")
-    assert dropped["annotations"] == {"emulator_filtered": "MODIFY"} and dropped["parent_id"] == modified.parent
+    assert dropped["annotations"] == {"emulator_filtered": "MODIFY", "emulator_source": table}
+    assert dropped["parent_id"] == modified.parent
 
     def consumer_trace():
         window = {"StartTime": since - 5, "EndTime": time.time() + 5}

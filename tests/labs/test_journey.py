@@ -50,7 +50,7 @@ def test_one_upload_is_drawn_end_to_end(backend, pipeline, in_process_backend): 
         str(drawn).splitlines()[4].startswith(f"5. λ {prefix}-copier → λ {prefix}-copier: invocation 1 returned after ")
     )
     bundle = drawn._repr_mimebundle_()
-    assert bundle[MERMAID].startswith("sequenceDiagram") and "```mermaid" in bundle["text/markdown"]
+    assert bundle[MERMAID].splitlines()[1] == "sequenceDiagram" and "```mermaid" in bundle["text/markdown"]
     assert used_participants(bundle[MERMAID]) <= declared_participants(bundle[MERMAID])
 
 

@@ -3,7 +3,8 @@
 ``python -m workshop lab`` (what ``make lab`` runs) starts a private emulator, sets up a fresh
 participant and starts JupyterLab on a copy of the capstone solution; headless Chromium (the
 system's, driven by Playwright) opens it, runs every cell from the Run menu and checks the page:
-no error output, the mermaid diagram rendered as SVG, the plot shown as an image, the lab's
+no error output, the mermaid diagram rendered as SVG (the architecture in Markdown, one file's
+journey as a cell's output), the plot shown as an image, the lab's
 score, and no "get notified about official Jupyter news?" prompt over the notebook (the kit's
 settings turn it off: workshop/teaching/jupyterlab_settings.py). Screenshots are kept in the test's tmp
 folder, and copied to $LAB_SCREENSHOT_DIR when set (a stable place, for CI artifacts).
@@ -187,6 +188,17 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
             ), outputs
             assert page.get_by_text(NEWS_PROMPT).count() == 0, "JupyterLab's news prompt appeared during the run"
 
+            # The journey of one file: a cell's output drawn by JupyterLab's mermaid renderer.
+            journey = notebook.locator(".jp-OutputArea-output .jp-RenderedMermaid img[src^='data:image/svg+xml']").first
+            journey.scroll_into_view_if_needed()
+            journey.wait_for(state="visible", timeout=60_000)
+            drawn = journey.evaluate("img => decodeURIComponent(img.getAttribute('src'))")
+            assert 'aria-roledescription="sequence' in drawn and "Syntax error" not in drawn, drawn[:2000]
+            assert "cap-records" in drawn and "cap-output" in drawn, "the file's path is drawn"
+            assert drawn.count('class="sequenceNumber"') >= 12, "every step of the journey, numbered"
+            assert journey.bounding_box()["height"] > 300, "drawn at a size to read, not shrunk to the page's width"
+            page.screenshot(path=tmp_path / "lab-journey.png")
+
             plot = notebook.locator(".jp-OutputArea-output img[src^='data:image/png']").first
             plot.scroll_into_view_if_needed()
             plot.wait_for(state="visible")
@@ -196,7 +208,7 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
             if os.environ.get("LAB_SCREENSHOT_DIR"):
                 keep = Path(os.environ["LAB_SCREENSHOT_DIR"])
                 keep.mkdir(parents=True, exist_ok=True)
-                for shot in ("lab-opened.png", "lab-plot.png"):
+                for shot in ("lab-opened.png", "lab-journey.png", "lab-plot.png"):
                     shutil.copy(tmp_path / shot, keep / shot)
         except Exception:
             page.screenshot(path=tmp_path / "failure.png")  # what the page showed, for the failure report

@@ -217,6 +217,8 @@ _FORBIDDEN = {
 }
 _PLACEHOLDER_ACCOUNTS = {"123456789012", "000000000000"}
 _ACCOUNT = re.compile(r"(?<![\d.])\d{12}(?![\d.])")
+# A UUID's last group is 12 hex digits, all of them decimal one time in about 300: not an account.
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 
 
 def committed_output_problems(notebook: nbformat.NotebookNode) -> list[str]:
@@ -226,7 +228,7 @@ def committed_output_problems(notebook: nbformat.NotebookNode) -> list[str]:
         for what, pattern in _FORBIDDEN.items():
             if pattern.search(text):
                 problems.append(f"cell {number}: {what}")
-        for account in set(_ACCOUNT.findall(text)) - _PLACEHOLDER_ACCOUNTS:
+        for account in sorted(set(_ACCOUNT.findall(_UUID.sub("UUID", text))) - _PLACEHOLDER_ACCOUNTS):
             problems.append(f"cell {number}: account id {account}")
     return problems
 
@@ -246,6 +248,8 @@ def test_the_scan_finds_what_it_looks_for():
                         "stream", text="AKIAIOSFODNN7EXAMPLE in /home/ana/kit, account 210987654321\n"
                     ),
                     nbformat.v4.new_output("stream", text="arn:aws:iam::123456789012:role/x is a placeholder\n"),
+                    nbformat.v4.new_output("stream", text="done job-70fa243f-66ea-47e2-85c8-592994324300\n"),
+                    nbformat.v4.new_output("stream", text="bucket learner-out-210987654322-us-east-1\n"),
                 ],
             )
         ]
@@ -254,6 +258,7 @@ def test_the_scan_finds_what_it_looks_for():
         "cell 1: an AWS access key id",
         "cell 1: a machine path",
         "cell 1: account id 210987654321",
+        "cell 1: account id 210987654322",
     ]
 
 

@@ -143,7 +143,7 @@ class Tracing:
         self.store.put(service_segment, owner=spec.name)
         self.store.put(function_segment, owner=spec.name)
 
-    def filtered(self, function_arn: str, writer: str, event_name: str) -> None:
+    def filtered(self, function_arn: str, writer: str, event_name: str, table: str) -> None:
         """A stream record an event-source mapping's filter dropped, told in the trace of the
         write that made it (a segment of the emulator's own: AWS records nothing for it)."""
         header = TraceHeader.parse(writer)
@@ -158,7 +158,7 @@ class Tracing:
             "start_time": now,
             "end_time": now,
             "origin": "emulator::EventSourceMapping",
-            "annotations": {"emulator_filtered": event_name},
+            "annotations": {"emulator_filtered": event_name, "emulator_source": table},
         }
         if header.parent:
             segment["parent_id"] = header.parent
@@ -284,6 +284,9 @@ def _call_fields(service: str, environ: dict[str, Any], body: bytes) -> dict[str
         fields["operation"] = form["Action"]
     if service == "s3":
         fields.update(_s3_fields(environ))
+    tables = list(document.get("RequestItems") or {})  # BatchWriteItem, BatchGetItem: tables by name
+    if len(tables) == 1:
+        fields["table_name"] = tables[0]
     for name, key in xray.RESOURCE_FIELDS.items():
         value = document.get(name) or form.get(name)
         if value and name not in ("Bucket", "Key", "FunctionName"):  # S3's and Lambda's are in the path

@@ -11,6 +11,7 @@ __all__ = [
     "kit_emulator",
     "orders",
     "scores",
+    "sequence_diagram",
     "service_map",
     "webhook",
 ]

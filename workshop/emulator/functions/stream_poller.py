@@ -95,6 +95,7 @@ class StreamPoller(Poller):
         caused_by = next((TraceHeader.parse(w).root for w in writers if TraceHeader.parse(w)), None)
         notes = {
             "emulator_caused_by": caused_by,  # AWS passes no trace context through a stream
+            "emulator_source": _table_of(mapping["EventSourceArn"]),
             "emulator_delivery": "duplicate (teaching switch)" if batch.doubled else None,
         }
         result = self.invoke(mapping, passing, notes)
@@ -103,7 +104,7 @@ class StreamPoller(Poller):
             if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
                 failed = failed_items(result.payload, {r["dynamodb"]["SequenceNumber"] for r in passing})
             if failed == set():
-                table = mapping["EventSourceArn"].split("/")[1]  # arn:...:table/<name>/stream/<label>
+                table = _table_of(mapping["EventSourceArn"])
                 if not batch.doubled and self._service.chaos.for_resource(table).duplicate():
                     batch.doubled = True  # at least once: the same batch is handed over again, once
                     return
@@ -119,7 +120,9 @@ class StreamPoller(Poller):
         for record in dropped:
             writer = moto_dynamodb.writer_trace(record["dynamodb"]["SequenceNumber"])
             if writer:
-                self._service.tracing.filtered(mapping["FunctionArn"], writer, record["eventName"])
+                self._service.tracing.filtered(
+                    mapping["FunctionArn"], writer, record["eventName"], _table_of(mapping["EventSourceArn"])
+                )
 
     def _retry_or_give_up(self, mapping: dict[str, Any], pending: deque[Batch], batch: Batch, result: Any) -> None:
         if result.function_error and mapping.get("BisectBatchOnFunctionError") and len(batch.raw) > 1:
@@ -158,3 +161,8 @@ class StreamPoller(Poller):
             function_error="Unhandled" if result.function_error else None,
         )
         self._service.send_to_target(target, json.dumps(record), {})
+
+
+def _table_of(stream_arn: str) -> str:
+    """The table a stream belongs to: ``arn:...:table/<name>/stream/<label>``."""
+    return stream_arn.split("/")[1]

@@ -126,19 +126,22 @@ def provision(aws: Backend, names: Names) -> None:
     )
 
 
-def deploy(aws: Backend, names: Names, channels: list[Channel]) -> list[str]:
+def deploy(aws: Backend, names: Names, channels: list[Channel], tracing: bool = False) -> list[str]:
     """Build (or bring up to date) every channel's chain; the incoming bucket routes each
-    channel's prefix to its intake. Returns the channels deployed."""
+    channel's prefix to its intake. ``tracing``: the functions record their invocations in X-Ray
+    (active tracing), for ``journey``; off, they pass a trace on and record nothing. Returns the
+    channels deployed."""
     if len({c.name for c in channels}) != len(channels):
         raise WorkshopError("two channels have the same name")
-    routes = [_deploy_channel(aws, names, channel) for channel in channels]
+    mode = {"TracingConfig": {"Mode": "Active" if tracing else "PassThrough"}}
+    routes = [_deploy_channel(aws, names, channel, mode) for channel in channels]
     aws.client("s3").put_bucket_notification_configuration(
         Bucket=names.bucket(INCOMING), NotificationConfiguration={"LambdaFunctionConfigurations": routes}
     )
     return [c.name for c in channels]
 
 
-def _deploy_channel(aws: Backend, names: Names, channel: Channel) -> dict[str, Any]:
+def _deploy_channel(aws: Backend, names: Names, channel: Channel, tracing: dict[str, Any]) -> dict[str, Any]:
     sqs, lam = aws.client("sqs"), aws.client("lambda")
     dead_url = sqs.create_queue(
         QueueName=names.queue(channel.purpose("dead"), fifo=True), tags=names.tag, Attributes={"FifoQueue": "true"}
@@ -162,6 +165,7 @@ def _deploy_channel(aws: Backend, names: Names, channel: Channel) -> dict[str, A
         _code("worker.py"),
         timeout=WORKER_TIMEOUT,
         environment={"OUTPUT_BUCKET": names.bucket(OUTPUT), "DEAD_LETTER_URL": dead_url},
+        **tracing,
     )
     _ensure_mapping(
         aws,
@@ -177,6 +181,7 @@ def _deploy_channel(aws: Backend, names: Names, channel: Channel) -> dict[str, A
         channel.purpose("enqueuer"),
         _code("enqueuer.py"),
         environment={"QUEUE_URL": jobs_url, "GROUP_FIELD": channel.group_field},
+        **tracing,
     )
     only_mine = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"Channel": {"S": [channel.name]}}}}
     _ensure_mapping(
@@ -204,6 +209,7 @@ def _deploy_channel(aws: Backend, names: Names, channel: Channel) -> dict[str, A
             "ERROR_BUCKET": names.bucket(ERROR),
             "ALARM_TOPIC_ARN": _topic_arn(aws, names),
         },
+        **tracing,
     )
     try:
         lam.add_permission(
