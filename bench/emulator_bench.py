@@ -169,7 +169,28 @@ def pipeline_section(sizes: list[int], raw_files: int) -> dict[str, Any]:
         run["load_after"] = load_average()
         runs.append(run)
         print(f"  {size} files: {run['files_per_s']:.1f} files/s, bound {run['bound_files_per_s']:.1f}", flush=True)
-    return {"runs": runs}
+    # The smallest size again with active tracing on the chain, on an emulator of its own: what
+    # recording every invocation and handler call costs, beside the run without it.
+    with Emulator() as emulator:
+        traced = pipeline_bench.run(emulator, min(sizes), tracing=True)
+        traced["segments"] = _segments_recorded(emulator, traced["seconds"])
+    traced["untraced_files_per_s"] = next(run["files_per_s"] for run in runs if run["files"] == min(sizes))
+    traced["load_after"] = load_average()
+    print(f"  {traced['files']} files, traced: {traced['files_per_s']:.1f} files/s", flush=True)
+    return {"runs": runs, "traced": traced}
+
+
+def _segments_recorded(emulator: Emulator, seconds: float) -> int:
+    """The segments the traced run left in the emulator's X-Ray (every trace of the last run)."""
+    xray = emulator.backend.client("xray")
+    now = time.time()
+    window = {"StartTime": now - seconds - 60, "EndTime": now + 5}
+    ids = [s["Id"] for s in xray.get_trace_summaries(**window)["TraceSummaries"]]
+    return sum(
+        len(t["Segments"])
+        for i in range(0, len(ids), 5)
+        for t in xray.batch_get_traces(TraceIds=ids[i : i + 5])["Traces"]
+    )
 
 
 def _best_of(before: float, after: float, name: str) -> dict[str, float]:

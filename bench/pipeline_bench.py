@@ -52,18 +52,21 @@ def calls_per_file(records: int) -> dict[str, float]:
     }
 
 
-def setup(emulator: Emulator) -> tuple[Any, Any]:
+def setup(emulator: Emulator, tracing: bool = False) -> tuple[Any, Any]:
     aws = emulator.backend
     names = aws.names(PREFIX)
     environment.provision(aws, names)
     capstone.provision(aws, names)
-    capstone.deploy(aws, names, [capstone.ORDERS])
+    capstone.deploy(aws, names, [capstone.ORDERS], tracing=tracing)
     return aws, names
 
 
-def run(emulator: Emulator, count: int, *, first_order_id: int = 0, run_id: str = "") -> dict[str, Any]:
-    """Upload ``count`` good files and wait until every record's output exists."""
-    aws, names = setup(emulator)
+def run(
+    emulator: Emulator, count: int, *, first_order_id: int = 0, run_id: str = "", tracing: bool = False
+) -> dict[str, Any]:
+    """Upload ``count`` good files and wait until every record's output exists; ``tracing``: the
+    chain's functions with active tracing (every invocation and handler call recorded)."""
+    aws, names = setup(emulator, tracing)
     files = orders.generate(
         count, seed=11, malformed=0, duplicates=0, first_order_id=first_order_id, prefix=f"orders/{run_id}"
     )
@@ -122,6 +125,7 @@ def run(emulator: Emulator, count: int, *, first_order_id: int = 0, run_id: str 
         "peak_total_rss_mb": memory.peak_total_mb,
         "peak_lambda_workers": memory.peak_workers,
         "worker_function": worker,
+        "tracing": tracing,
     }
 
 

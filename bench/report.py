@@ -301,6 +301,15 @@ def render(r: dict[str, Any]) -> str:
                 f"{_f(b['ms_per_file'], 2)} ms | — | ×{b['ms_per_file'] / a['ms_per_file']:.2f} | growth of the "
                 f"end-to-end cost per file with {b['files'] // a['files']}× the files |"
             )
+        traced = p.get("traced")
+        if traced:
+            untraced = traced["untraced_files_per_s"]  # the same size without tracing, in the same bench run
+            row(
+                f"| ingest pipeline traced, {traced['files']:,} files | {_f(traced['files_per_s'])} files/s | "
+                f"{_f(untraced)} files/s untraced | {_ratio(traced['files_per_s'], untraced)} of it | active tracing "
+                f"on the chain's three functions: {traced.get('segments', 0):,} segments recorded (each invocation's "
+                f"two, its handler's calls within them) |"
+            )
         big = max(p["runs"], key=lambda run: run["files"])
         row(
             f"| peak memory, {big['files']:,}-file run | {_f(big['peak_emulator_rss_mb'], 0)} MB emulator; "
