@@ -6,8 +6,8 @@ services it went through, its annotations) and the service graph's nodes and edg
 counts: https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html and
 https://docs.aws.amazon.com/xray/latest/api/API_GetServiceGraph.html
 
-The store keeps the newest ``MAX_TRACES`` traces (AWS keeps 30 days; a laptop keeps a day's
-workshop). Each segment remembers whose it is (the resource it describes, or the participant who
+The store keeps the newest ``MAX_TRACES`` traces (AWS keeps 30 days; a day's workshop makes a few
+hundred a learner, a traced 1,000-file pipeline run a few thousand segments; a trace holds a few KB). Each segment remembers whose it is (the resource it describes, or the participant who
 sent it), so a shared emulator answers a participant with their own segments only.
 """
 
@@ -24,7 +24,7 @@ from workshop.aws import xray
 
 __all__ = ["BadSegment", "TraceStore"]
 
-MAX_TRACES = 20_000
+MAX_TRACES = 5_000
 Visible = Callable[[str | None], bool]  # (the owner a segment was stored with) -> may the caller see it
 
 
@@ -42,6 +42,7 @@ class BadSegment(ValueError):
 
 @dataclass
 class _Trace:
+    first: float  # the earliest start_time of its segments: a summary's time window is judged on it
     segments: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> document
     owners: dict[str, str | None] = field(default_factory=dict)  # segment id -> owner
     loose: dict[str, dict[str, Any]] = field(default_factory=dict)  # subsegments sent on their own
@@ -74,9 +75,10 @@ class TraceStore:
         with self._lock:
             trace = self._traces.get(document["trace_id"])
             if trace is None:
-                trace = self._traces[document["trace_id"]] = _Trace()
+                trace = self._traces[document["trace_id"]] = _Trace(float(document["start_time"]))
                 while len(self._traces) > self._max:
                     self._traces.popitem(last=False)
+            trace.first = min(trace.first, float(document["start_time"]))
             (trace.loose if subsegment else trace.segments)[segment_id] = document
             trace.owners[segment_id] = owner
 
@@ -106,10 +108,8 @@ class TraceStore:
     ) -> tuple[list[dict[str, Any]], int]:
         """GetTraceSummaries: traces that started in [start, end] and match; newest first, with
         the number of traces looked at (X-Ray's TracesProcessedCount)."""
-        with self._lock:
-            trace_ids = list(self._traces)
         summaries, processed = [], 0
-        for trace_id in reversed(trace_ids):
+        for trace_id in reversed(self._started_between(start, end)):
             segments = self._assembled(trace_id, visible)
             if not segments:
                 continue
@@ -124,14 +124,18 @@ class TraceStore:
     def service_graph(self, start: float, end: float, visible: Visible = everyone) -> list[dict[str, Any]]:
         """GetServiceGraph: every service the caller's segments in [start, end] went through, each
         with its edges to the services it called and their counts."""
-        with self._lock:
-            trace_ids = list(self._traces)
         graph = _Graph()
-        for trace_id in trace_ids:
+        for trace_id in self._started_between(start, end):
             segments = self._assembled(trace_id, visible)
             if segments and start <= _span(segments)[0] <= end:
                 graph.add_trace(segments)
         return graph.services()
+
+    def _started_between(self, start: float, end: float) -> list[str]:
+        """The traces whose first segment started in [start, end] (a little early: a segment the
+        caller may not see can start first), oldest first, without assembling any."""
+        with self._lock:
+            return [trace_id for trace_id, trace in self._traces.items() if start - 60 <= trace.first <= end]
 
     def _assembled(self, trace_id: str, visible: Visible) -> list[dict[str, Any]]:
         """The trace's segments the caller may see, each a copy with its loose subsegments put
