@@ -129,3 +129,23 @@ def test_a_poison_message_is_drawn_receive_by_receive_to_the_dead_letter_queue(b
     assert text[-1].endswith(
         f"SQS {prefix}-jobs → SQS {prefix}-jobs-dlq: moved to the dead-letter queue after 2 receives (emulator)"
     )
+
+
+def test_a_refused_segment_costs_the_picture_its_first_step_only(capsys):
+    """On an account where the learner may not call PutTraceSegments, the call still goes on."""
+    from botocore.exceptions import ClientError
+
+    from workshop.aws.xray import TraceHeader, new_segment_id
+    from workshop.lab_helpers.journey import _record
+
+    class Refusing:
+        def client(self, service):
+            return self
+
+        def put_trace_segments(self, **_):
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutTraceSegments")
+
+    header = TraceHeader.start().under(new_segment_id())
+    _record(Refusing(), "notebook", header, time.time(), {"name": "S3", "namespace": "aws", "aws": {}})
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1 and "AccessDeniedException" in said and "not recorded" in said

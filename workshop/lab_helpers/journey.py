@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore.exceptions
+
 from workshop.aws import xray
 from workshop.aws.xray import TraceHeader
 from workshop.core import backend as backends
@@ -96,7 +98,11 @@ def _record(aws: Backend, name: str, header: TraceHeader, started: float, call: 
         "end_time": ended,
         "subsegments": [call],
     }
-    aws.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(segment)])
+    try:
+        aws.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(segment)])
+    except (botocore.exceptions.ClientError, botocore.exceptions.EndpointConnectionError) as error:
+        # the call was made and its trace goes on: the picture only lacks its first step
+        print(f"The notebook's own step was not recorded in X-Ray ({error}); the rest of the trace is.")
 
 
 def traced_upload(bucket: str, key: str, body: bytes | str, aws: Backend | None = None, name: str = NOTEBOOK) -> Trip:
