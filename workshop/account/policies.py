@@ -94,8 +94,8 @@ def lambda_execution_policy(names: Names) -> str:
             "Condition": {"StringEquals": {f"aws:ResourceTag/{TAG_KEY}": names.prefix}},
         },
         {
-            # An Active function's segments, as AWS's AWSXRayDaemonWriteAccess grants them (on "*":
-            # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSXRayDaemonWriteAccess.html)
+            # An Active function's segments: X-Ray's write actions take no resource type, so "*"
+            # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html)
             "Sid": "ActiveTracing",
             "Effect": "Allow",
             "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
