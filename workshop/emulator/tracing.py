@@ -145,11 +145,22 @@ class Tracing:
 
     def filtered(self, function_arn: str, writer: str, event_name: str, table: str) -> None:
         """A stream record an event-source mapping's filter dropped, told in the trace of the
-        write that made it (a segment of the emulator's own: AWS records nothing for it)."""
-        header = TraceHeader.parse(writer)
+        write that made it (AWS records nothing for it)."""
+        name = function_arn.rsplit(":function:", 1)[-1].split(":", 1)[0]
+        annotations = {"emulator_filtered": event_name, "emulator_source": table}
+        self._tell(writer, name, "emulator::EventSourceMapping", annotations)
+
+    def dead_lettered(self, dead_letter_queue: str, header_text: str, receives: int) -> None:
+        """A message SQS moved to its dead-letter queue, told in the sender's trace (SQS records none)."""
+        annotations = {"emulator_dead_lettered": receives}
+        self._tell(header_text, dead_letter_queue, "emulator::SQS::DeadLetterQueue", annotations)
+
+    def _tell(self, header_text: str, name: str, origin: str, annotations: dict[str, Any]) -> None:
+        """A segment of the emulator's own, an instant long, under the segment that caused it, in
+        a trace that was sampled; owned by the resource it names."""
+        header = TraceHeader.parse(header_text)
         if header is None or header.sampled is False:
             return
-        name = function_arn.rsplit(":function:", 1)[-1].split(":", 1)[0]
         now = time.time()
         segment = {
             "name": name,
@@ -157,32 +168,12 @@ class Tracing:
             "trace_id": header.root,
             "start_time": now,
             "end_time": now,
-            "origin": "emulator::EventSourceMapping",
-            "annotations": {"emulator_filtered": event_name, "emulator_source": table},
+            "origin": origin,
+            "annotations": annotations,
         }
         if header.parent:
             segment["parent_id"] = header.parent
         self.store.put(segment, owner=name)
-
-    def dead_lettered(self, dead_letter_queue: str, header_text: str, receives: int) -> None:
-        """A message SQS moved to its dead-letter queue, told in the sender's trace (a segment of
-        the emulator's own: SQS records none)."""
-        header = TraceHeader.parse(header_text)
-        if header is None or header.sampled is False:
-            return
-        now = time.time()
-        segment = {
-            "name": dead_letter_queue,
-            "id": xray.new_segment_id(),
-            "trace_id": header.root,
-            "start_time": now,
-            "end_time": now,
-            "origin": "emulator::SQS::DeadLetterQueue",
-            "annotations": {"emulator_dead_lettered": receives},
-        }
-        if header.parent:
-            segment["parent_id"] = header.parent
-        self.store.put(segment, owner=dead_letter_queue)
 
     def close(self, trace: InvocationTrace) -> None:
         """The handler has ended (or could not start): calls under it are no longer recorded."""
