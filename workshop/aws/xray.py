@@ -13,7 +13,7 @@ import contextlib
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = [
     "SERVICE_NAMES",
     "SQS_ATTRIBUTE",
     "TraceHeader",
+    "entities",
     "new_segment_id",
     "new_trace_id",
     "sending",
@@ -63,6 +64,13 @@ RESOURCE_FIELDS = {
 }
 # BatchGetTraces: "Maximum number of 5 items" https://docs.aws.amazon.com/xray/latest/api/API_BatchGetTraces.html
 MAX_TRACE_IDS_PER_BATCH = 5
+
+
+def entities(segment: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """A segment document and all its subsegments, depth first."""
+    yield segment
+    for child in segment.get("subsegments", []):
+        yield from entities(child)
 
 
 def new_trace_id(now: float | None = None) -> str:

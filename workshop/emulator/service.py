@@ -34,7 +34,7 @@ from workshop.emulator.moto_adapters.s3 import S3Change
 from workshop.emulator.moto_adapters.sns import SnsDelivery
 from workshop.emulator.scopes import ScopedChaos
 from workshop.emulator.settings import Chaos, Settings
-from workshop.emulator.tracing import Tracing
+from workshop.emulator.tracing import DUPLICATE_DELIVERY, Tracing
 from workshop.emulator.webhooks import WebhookInbox
 from workshop.emulator.xray_store import TraceStore
 
@@ -371,7 +371,7 @@ class EmulatorService:
 
 def _delivery(copy: int) -> str | None:
     """The emulator's word for a delivery, on its trace: the teaching switch's extra copies."""
-    return "duplicate (teaching switch)" if copy else None
+    return DUPLICATE_DELIVERY if copy else None
 
 
 RAW_DELIVERY_MAX_ATTRIBUTES = 10  # more, and SNS discards a raw delivery to SQS

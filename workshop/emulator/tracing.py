@@ -31,9 +31,10 @@ from workshop.aws.xray import TraceHeader
 from workshop.emulator.functions.models import FunctionSpec, Invocation
 from workshop.emulator.xray_store import TraceStore
 
-__all__ = ["EMULATOR_METADATA", "InvocationTrace", "Tracing"]
+__all__ = ["DUPLICATE_DELIVERY", "EMULATOR_METADATA", "InvocationTrace", "Tracing"]
 
 WSGI_HEADER = "HTTP_" + xray.HEADER.upper().replace("-", "_")
+DUPLICATE_DELIVERY = "duplicate (teaching switch)"  # the emulator_delivery of a copy the switch added
 EMULATOR_METADATA = "emulator"  # the metadata namespace of what only the emulator records
 _RECORDED_BY = "the emulator; on AWS the handler records its calls with the X-Ray SDK or Powertools' Tracer"
 
@@ -78,9 +79,9 @@ class Tracing:
             upstream_parent=given.parent,
             recording=active and bool(given.sampled),
             received_at=received_at or time.time(),
-            links=_links(links or []),
         )
         if trace.recording:
+            trace.links = _links(links or [])
             trace.header = given.under(trace.function_id)
             with self._lock:
                 self._open[trace.function_id] = []
@@ -119,11 +120,10 @@ class Tracing:
         if annotations:
             service_segment["annotations"] = annotations
         subsegments = []
-        run_start = started
         if result.init_ms is not None:
-            run_start = started + result.init_ms / 1000
+            initialised = started + result.init_ms / 1000
             subsegments.append(
-                {"id": xray.new_segment_id(), "name": "Init", "start_time": started, "end_time": run_start}
+                {"id": xray.new_segment_id(), "name": "Init", "start_time": started, "end_time": initialised}
             )
         function_segment: dict[str, Any] = {
             "name": spec.name,

@@ -154,11 +154,7 @@ def _filter(expression: Any) -> Callable[[list[dict[str, Any]]], bool]:
 
 def _test(parts: dict[str, str | None]) -> Callable[[list[dict[str, Any]]], bool]:
     def entities(segments: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-        stack = list(segments)
-        while stack:
-            entity = stack.pop()
-            yield entity
-            stack.extend(entity.get("subsegments", []))
+        return (entity for segment in segments for entity in xray.entities(segment))
 
     if parts["key"]:
         key, text = parts["key"], parts["value"]

@@ -148,7 +148,7 @@ class TraceStore:
             loose = [copy.deepcopy(s) for i, s in trace.loose.items() if visible(trace.owners.get(i))]
         by_id: dict[str, dict[str, Any]] = {}
         for segment in segments:
-            for entity in _entities(segment):
+            for entity in xray.entities(segment):
                 by_id[entity["id"]] = entity
         for subsegment in sorted(loose, key=lambda s: s["start_time"]):
             parent = by_id.get(subsegment["parent_id"])
@@ -157,13 +157,6 @@ class TraceStore:
                 parent.setdefault("subsegments", []).append(subsegment)
                 by_id[subsegment["id"]] = subsegment
         return sorted(segments, key=lambda s: s["start_time"])
-
-
-def _entities(entity: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    """A segment and all its subsegments, depth first."""
-    yield entity
-    for child in entity.get("subsegments", []):
-        yield from _entities(child)
 
 
 def _end(entity: dict[str, Any]) -> float:
@@ -184,13 +177,13 @@ def _node_type(segment: dict[str, Any]) -> str:
 
 
 def _summary(trace_id: str, segments: list[dict[str, Any]], first: float, last: float) -> dict[str, Any]:
-    entities = [e for s in segments for e in _entities(s)]
+    entities = [e for s in segments for e in xray.entities(s)]
     ids = {s["id"] for s in segments}
     roots = [s for s in segments if s.get("parent_id") not in ids]
     root = roots[0] if roots else segments[0]
     annotations: dict[str, list[dict[str, Any]]] = {}
     for segment in segments:
-        for entity in _entities(segment):
+        for entity in xray.entities(segment):
             for key, value in (entity.get("annotations") or {}).items():
                 kind = (
                     "BooleanValue"
@@ -300,14 +293,14 @@ class _Graph:
         for segment in segments:
             key = (segment["name"], _node_type(segment))
             self._node(key, segment)
-            for entity in _entities(segment):
+            for entity in xray.entities(segment):
                 owner_of[entity["id"]] = key
         for segment in segments:
             key = owner_of[segment["id"]]
             caller = owner_of.get(segment.get("parent_id") or "")
             if caller is not None and caller != key:
                 self._edge(caller, key, segment)
-            for entity in list(_entities(segment))[1:]:
+            for entity in list(xray.entities(segment))[1:]:
                 inferred = _inferred(entity)
                 if inferred is not None:
                     self._node(inferred, entity)

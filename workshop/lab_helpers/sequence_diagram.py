@@ -11,10 +11,10 @@ emulator knows is said as its own (``emulator: ...``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from workshop.aws import xray
 from workshop.core.naming import Names
 from workshop.lab_helpers.diagrams import Diagram, label
 
@@ -46,8 +46,8 @@ def draw(segments: list[dict[str, Any]], on_aws: bool = False, names: Names | No
     """The sequence diagram of these segments (of one trace and those it caused): each invocation
     a block of its own (its event, its calls, how it ended), the blocks in the order the events
     came, so two runs of one function at once do not interleave."""
-    by_id = {e["id"]: e for s in segments for e in _entities(s)}
-    owner = {e["id"]: s for s in segments for e in _entities(s)}
+    by_id = {e["id"]: e for s in segments for e in xray.entities(s)}
+    owner = {e["id"]: s for s in segments for e in xray.entities(s)}
     runs = {s["parent_id"]: s for s in segments if s.get("origin") == "AWS::Lambda::Function" and s.get("parent_id")}
     blocks: list[tuple[float, bool, list[_Step]]] = []  # (when, an invocation's, steps)
     invocations: dict[str, int] = {}
@@ -127,12 +127,6 @@ def _short(participant: str, names: Names | None) -> str:
     if names.bucket_suffix:
         resource = resource.removesuffix(names.bucket_suffix)
     return f"{kind} {resource}".strip()
-
-
-def _entities(entity: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    yield entity
-    for child in entity.get("subsegments", []):
-        yield from _entities(child)
 
 
 def _calls(segment: dict[str, Any]) -> list[dict[str, Any]]:
@@ -258,7 +252,7 @@ def _linked_queue(segment: dict[str, Any], segments: list[dict[str, Any]]) -> st
         c
         for s in segments
         if s["trace_id"] in linked
-        for e in _entities(s)
+        for e in xray.entities(s)
         for c in _calls(e)
         if _operation(c) in _SENDS
     ]

@@ -12,6 +12,7 @@ from workshop.emulator.functions.poller_base import Poller, chunks
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
 from workshop.emulator.moto_adapters import sqs as moto_sqs
 from workshop.emulator.ports import PollerService
+from workshop.emulator.tracing import DUPLICATE_DELIVERY
 
 __all__ = ["SqsPoller"]
 
@@ -134,7 +135,7 @@ class SqsPoller(Poller):
         with self._slots:
             doubled = any(r["messageId"] in self._doubled for r in records)
         receives = max(int(r["attributes"].get("ApproximateReceiveCount", 1)) for r in records)
-        delivery = "duplicate (teaching switch)" if doubled else f"receive {receives}" if receives > 1 else None
+        delivery = DUPLICATE_DELIVERY if doubled else f"receive {receives}" if receives > 1 else None
         headers = [r["attributes"]["AWSTraceHeader"] for r in records if r["attributes"].get("AWSTraceHeader")]
         return {"emulator_delivery": delivery}, headers
 

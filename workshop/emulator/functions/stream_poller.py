@@ -14,6 +14,7 @@ from workshop.emulator.functions.poller_base import Batch, Poller
 from workshop.emulator.moto_adapters import dynamodb as moto_dynamodb
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
 from workshop.emulator.ports import PollerService
+from workshop.emulator.tracing import DUPLICATE_DELIVERY
 
 __all__ = ["StreamPoller"]
 
@@ -91,12 +92,11 @@ class StreamPoller(Poller):
         if not passing:
             self._done_with(pending)
             return
-        writers = [moto_dynamodb.writer_trace(r["dynamodb"]["SequenceNumber"]) for r in passing]
-        caused_by = next((TraceHeader.parse(w).root for w in writers if TraceHeader.parse(w)), None)
+        writers = (TraceHeader.parse(moto_dynamodb.writer_trace(r["dynamodb"]["SequenceNumber"])) for r in passing)
         notes = {
-            "emulator_caused_by": caused_by,  # AWS passes no trace context through a stream
+            "emulator_caused_by": next((w.root for w in writers if w), None),  # AWS passes no context through a stream
             "emulator_source": _table_of(mapping["EventSourceArn"]),
-            "emulator_delivery": "duplicate (teaching switch)" if batch.doubled else None,
+            "emulator_delivery": DUPLICATE_DELIVERY if batch.doubled else None,
         }
         result = self.invoke(mapping, passing, notes)
         if not result.function_error:

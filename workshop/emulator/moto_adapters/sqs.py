@@ -64,7 +64,6 @@ def _sqs_clock_without_datetime() -> None:
     sqs_models.unix_time_millis = unix_time_millis
 
 
-# moto's Message.visible and .delayed, against one reading of the clock for a whole pass:
 def _messages_carry_the_senders_trace_header() -> None:
     """SQS keeps a sender's ``X-Amzn-Trace-Id`` with each message of the SendMessage or
     SendMessageBatch as its AWSTraceHeader (a system attribute given explicitly wins):
@@ -85,6 +84,7 @@ def _messages_carry_the_senders_trace_header() -> None:
     Message.__init__ = __init__
 
 
+# moto's Message.visible and .delayed, against one reading of the clock for a whole pass:
 def _visible(message: Any, now_ms: float) -> bool:
     return now_ms > message.visible_at
 
