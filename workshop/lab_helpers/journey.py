@@ -128,8 +128,12 @@ def journey(trip: Trip | str, aws: Backend | None = None, wait: bool = True) -> 
         return _segments(client, trace_id, since)
 
     if wait:
-        quiet, timeout = (0.5, 30.0) if aws.is_local else (15.0, 180.0)  # X-Ray takes seconds to index
-        segments = wait_until_settled(read, f"the journey of trace {trace_id}", quiet=quiet, timeout=timeout)
+        # X-Ray takes seconds to index a trace, and each read retrieves every trace of the window (a
+        # billed retrieval: https://aws.amazon.com/xray/pricing/): on AWS, read every 2 s, not 10 times a second.
+        quiet, timeout, interval = (0.5, 30.0, 0.1) if aws.is_local else (15.0, 180.0, 2.0)
+        segments = wait_until_settled(
+            read, f"the journey of trace {trace_id}", quiet=quiet, timeout=timeout, interval=interval
+        )
     else:
         segments = read()
     return draw(segments, on_aws=not aws.is_local, names=aws.names())
