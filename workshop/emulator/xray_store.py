@@ -42,7 +42,8 @@ class BadSegment(ValueError):
 
 @dataclass
 class _Trace:
-    first: float  # the earliest start_time of its segments: a summary's time window is judged on it
+    first: float  # the earliest and latest start_time of its segments: whatever part of it a
+    latest: float  # caller sees started between them, so a time window is judged on them first
     segments: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> document
     owners: dict[str, str | None] = field(default_factory=dict)  # segment id -> owner
     loose: dict[str, dict[str, Any]] = field(default_factory=dict)  # subsegments sent on their own
@@ -72,13 +73,14 @@ class TraceStore:
         subsegment = document.get("type") == "subsegment"
         if subsegment and not document.get("parent_id"):
             raise BadSegment(segment_id, "MissingParam", "A subsegment sent alone needs its parent_id")
+        started = float(document["start_time"])
         with self._lock:
             trace = self._traces.get(document["trace_id"])
             if trace is None:
-                trace = self._traces[document["trace_id"]] = _Trace(float(document["start_time"]))
+                trace = self._traces[document["trace_id"]] = _Trace(started, started)
                 while len(self._traces) > self._max:
                     self._traces.popitem(last=False)
-            trace.first = min(trace.first, float(document["start_time"]))
+            trace.first, trace.latest = min(trace.first, started), max(trace.latest, started)
             (trace.loose if subsegment else trace.segments)[segment_id] = document
             trace.owners[segment_id] = owner
 
@@ -132,10 +134,12 @@ class TraceStore:
         return graph.services()
 
     def _started_between(self, start: float, end: float) -> list[str]:
-        """The traces whose first segment started in [start, end] (a little early: a segment the
-        caller may not see can start first), oldest first, without assembling any."""
+        """The traces whose first segment a caller sees may have started in [start, end], oldest
+        first, without assembling any (the caller's own first segment is judged after)."""
         with self._lock:
-            return [trace_id for trace_id, trace in self._traces.items() if start - 60 <= trace.first <= end]
+            return [
+                trace_id for trace_id, trace in self._traces.items() if trace.first <= end and trace.latest >= start
+            ]
 
     def _assembled(self, trace_id: str, visible: Visible) -> list[dict[str, Any]]:
         """The trace's segments the caller may see, each a copy with its loose subsegments put
