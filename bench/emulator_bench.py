@@ -48,6 +48,7 @@ from harness import ROOT, Emulator, handler_seconds, load_average, median, perce
 
 from workshop.account import deploy, environment
 from workshop.core.waiting import wait_for
+from workshop.lab_helpers import journey
 
 NOOP = "def handler(event, context):\n    return None\n"
 ALL_SECTIONS = report.SECTIONS
@@ -186,11 +187,7 @@ def _segments_recorded(emulator: Emulator, seconds: float) -> int:
     now = time.time()
     window = {"StartTime": now - seconds - 60, "EndTime": now + 5}
     ids = [s["Id"] for s in xray.get_trace_summaries(**window)["TraceSummaries"]]
-    return sum(
-        len(t["Segments"])
-        for i in range(0, len(ids), 5)
-        for t in xray.batch_get_traces(TraceIds=ids[i : i + 5])["Traces"]
-    )
+    return len(journey.segment_documents(xray, ids))
 
 
 def _best_of(before: float, after: float, name: str) -> dict[str, float]:

@@ -37,7 +37,7 @@ from workshop.lab_helpers.diagrams import Diagram
 from workshop.lab_helpers.http_api import post_json
 from workshop.lab_helpers.sequence_diagram import NOTEBOOK, draw
 
-__all__ = ["Trip", "journey", "traced", "traced_post", "traced_upload"]
+__all__ = ["Trip", "journey", "segment_documents", "traced", "traced_post", "traced_upload"]
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def _segments(client: Any, trace_id: str, since: float) -> list[dict[str, Any]]:
     window = {"StartTime": since - 5, "EndTime": time.time() + 5}
     started_since = [s["Id"] for s in client.get_trace_summaries(**window)["TraceSummaries"]]
     by_trace: dict[str, list[dict[str, Any]]] = {}
-    for segment in _documents(client, sorted({trace_id, *started_since})):
+    for segment in segment_documents(client, sorted({trace_id, *started_since})):
         by_trace.setdefault(segment["trace_id"], []).append(segment)
     followed, grew = {trace_id}, True
     while grew:
@@ -165,7 +165,8 @@ def _caused_by(segment: dict[str, Any]) -> set[str]:
     return causes | ({caused} if caused else set())
 
 
-def _documents(client: Any, trace_ids: list[str]) -> list[dict[str, Any]]:
+def segment_documents(client: Any, trace_ids: list[str]) -> list[dict[str, Any]]:
+    """Every segment document of these traces, read in BatchGetTraces' batches of five."""
     documents = []
     for start in range(0, len(trace_ids), xray.MAX_TRACE_IDS_PER_BATCH):
         batch = trace_ids[start : start + xray.MAX_TRACE_IDS_PER_BATCH]
