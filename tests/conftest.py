@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from workshop.core import backend as backends
 from workshop.core import launcher
 from workshop.core.launcher import free_port
 from workshop.core.paths import PROJECT_ROOT as ROOT
+from workshop.core.waiting import wait_for
 
 KINDS = ("unit", "emulator", "labs", "notebooks", "proof")
 # The suite runs on every core (pytest.ini), handing each worker the next test as it finishes:
@@ -104,6 +107,18 @@ def emulator_process(
             process.kill()
             process.wait(timeout=10)
         log.close()
+
+
+def wait_for_snapshot_after(env: dict[str, str], moment: float, timeout: float = 60) -> None:
+    """Wait until a persisting emulator has saved a state read after ``moment`` (seconds since the
+    epoch): what a crash from then on keeps. A fixed sleep is not enough on a busy machine, where
+    writing a snapshot can take longer than the interval between them."""
+
+    def captured_at() -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{env['WORKSHOP_PORT']}/_workshop/stats", timeout=30) as answer:
+            return json.loads(answer.read())["snapshots"]["last_captured_at"] or 0.0
+
+    wait_for(lambda: captured_at() > moment, "a snapshot of the state", timeout=timeout)
 
 
 @pytest.fixture(scope="session")

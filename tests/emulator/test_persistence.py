@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import emulator_process, local_environment
+from tests.conftest import emulator_process, local_environment, wait_for_snapshot_after
 from tests.emulator.test_event_source_mappings import _stream_table
 from tests.lambda_helpers import deploy_source, ready_names
 from workshop.core import backend as backends
@@ -131,7 +131,7 @@ def test_a_crash_keeps_what_was_saved_and_waiting_events_still_run(tmp_path):
             aws.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b"{}")
             wait_for(lambda: _keys(aws, bucket, "attempt/"), "the first attempt")
             aws.client("s3").put_object(Bucket=bucket, Key="committed", Body=b"before the crash")
-            time.sleep(persistence.MIN_INTERVAL_SECONDS + 2)  # the snapshot after the last change
+            wait_for_snapshot_after(env, time.time())  # a crash keeps what the last snapshot holds
             assert _keys(aws, bucket, "attempt/") == [f"attempt/{_request_of(aws, bucket)}/1"]
 
         with emulator_process(tmp_path, port=port, persist=True) as env:

@@ -20,7 +20,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from tests.conftest import emulator_process, run_script
+from tests.conftest import emulator_process, run_script, wait_for_snapshot_after
 from workshop.account import inventory
 from workshop.core.naming import TAG_KEY, Names
 from workshop.core.waiting import wait_for
@@ -411,7 +411,6 @@ def test_a_restart_mid_run_loses_nothing_the_pipeline_had_accepted(tmp_path, mon
     from workshop.account import environment
     from workshop.core import backend as backends
     from workshop.core.launcher import free_port
-    from workshop.emulator import persistence
     from workshop.teaching import grading
 
     files = orders.generate(150, seed=31, malformed=0.05, duplicates=0.1)
@@ -425,9 +424,10 @@ def test_a_restart_mid_run_loses_nothing_the_pipeline_had_accepted(tmp_path, mon
         capstone.deploy(aws, names, [capstone.ORDERS])
         ctx = grading.Context(aws=aws, names=names, workdir=tmp_path)
         upload(ctx, files)
+        uploaded_at = time.time()
         time.sleep(1.0)  # mid-run: files in incoming, in the intake, records on their way
-        if how == "kill":  # a crash loses what changed after the last snapshot: let one be written
-            time.sleep(persistence.MIN_INTERVAL_SECONDS + 1.5)
+        if how == "kill":  # a crash loses what changed after the last snapshot: wait for one that holds the uploads
+            wait_for_snapshot_after(env, uploaded_at)
         settled_before = output_count(ctx)
     assert settled_before < records, "the run was over before the restart: nothing tested"
 

@@ -201,6 +201,7 @@ class Snapshotter:
         self._write_lock = threading.Lock()
         self.last_seconds = 0.0
         self.last_bytes = 0
+        self.last_captured_at: float | None = None  # wall clock when the last saved state was read
         self.writes = 0
         self._thread: threading.Thread | None = None
 
@@ -262,13 +263,14 @@ class Snapshotter:
 
     def write(self) -> None:
         with self._write_lock:
-            started = time.perf_counter()
+            started, captured_at = time.perf_counter(), time.time()
             data = dump_state(self._extra())
             partial = self.path.with_name(self.path.name + ".partial")
             write_private(partial, seal(data, self._key))
             os.replace(partial, self.path)  # a crash mid-write leaves the previous snapshot whole
             self.last_seconds = time.perf_counter() - started
             self.last_bytes = len(data)
+            self.last_captured_at = captured_at
             self.writes += 1
 
     def stats(self) -> dict[str, Any]:
@@ -277,6 +279,8 @@ class Snapshotter:
             "writes": self.writes,
             "last_seconds": round(self.last_seconds, 4),
             "last_bytes": self.last_bytes,
+            # what a crash now would keep: everything changed before this moment (seconds since the epoch)
+            "last_captured_at": self.last_captured_at,
         }
 
     def stop(self) -> None:

@@ -183,7 +183,13 @@ class ForkServer:
 
 def serve(fd: int) -> None:
     """The fork server's loop: preload, then fork a worker per request and report its exit."""
-    sock = socket.socket(fileno=fd)
+    try:
+        _serve(socket.socket(fileno=fd))
+    except (ConnectionResetError, BrokenPipeError):
+        return  # the emulator was killed (a crash, SIGKILL): nothing is left to serve or tell
+
+
+def _serve(sock: socket.socket) -> None:
     _preload()
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
