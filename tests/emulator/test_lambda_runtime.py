@@ -341,9 +341,15 @@ def test_an_idle_worker_is_reaped_and_the_next_invoke_starts_cold(tmp_path, pref
 
 PROBE = """
 import os, signal, sys, time
+import boto3
 def handler(event, context):
     os.write(2, b"written below Python\\n")
+    session = boto3.session.Session()
+    parsed_before = len(session._session.get_component("data_loader")._cache)
     return {
+        "models_parsed_before_the_first_client": parsed_before > 0,
+        "client_region": session.client("s3").meta.region_name,
+        "client_credentials_from_env": session.get_credentials().access_key == os.environ["AWS_ACCESS_KEY_ID"],
         "cwd_is_task_root": os.getcwd() == os.environ["LAMBDA_TASK_ROOT"],
         "path_starts_at_task_root": sys.path[0] == os.environ["LAMBDA_TASK_ROOT"],
         "environment": sorted(os.environ),
@@ -378,7 +384,12 @@ def test_a_forked_worker_is_the_process_a_fresh_one_would_be(backend, tmp_path, 
     # Python sets LC_CTYPE in a process it starts where LANG's locale (en_US.UTF-8, as on AWS) is
     # not installed (PEP 538); a forked worker is given the environment as AWS gives it.
     started["environment"] = [name for name in started["environment"] if name != "LC_CTYPE"]
+    # the one difference: a forked worker's first client finds botocore's models parsed (by the fork server)
+    assert forked.pop("models_parsed_before_the_first_client") and not started.pop(
+        "models_parsed_before_the_first_client"
+    )
     assert forked == started
+    assert forked["client_region"] == backends.LOCAL_REGION and forked["client_credentials_from_env"]
     assert forked["cwd_is_task_root"] and forked["own_session"] and forked["timezone"] == "UTC"
     assert not any(name.startswith("_WORKSHOP") for name in forked["environment"])
     assert any("written below Python" in line for line in forked_logs)
