@@ -28,6 +28,7 @@ from moto.sqs import models as sqs_models
 from workshop.emulator.moto_adapters import dynamodb as moto_dynamodb
 from workshop.emulator.moto_adapters import server as moto_server
 from workshop.emulator.moto_adapters import sqs as moto_sqs
+from workshop.emulator.moto_adapters import sqs_deletes as moto_sqs_deletes
 from workshop.emulator.moto_adapters import state as moto_state
 
 
@@ -359,7 +360,7 @@ def test_a_message_sent_while_two_deletes_run_is_kept(monkeypatch):
     import time
 
     monkeypatch.setattr(sqs_models.Queue, "delete_message", sqs_models.Queue.__dict__["delete_message"])  # put back
-    moto_sqs._deletes_never_drop_a_new_message()
+    moto_sqs_deletes.install()
     backend = sqs_models.SQSBackend("us-east-1", "123456789012")
     backend.create_queue("race")
     for body in ("a", "b", "c"):
@@ -541,3 +542,57 @@ def test_an_accounts_backends_are_found_without_scanning_every_service(monkeypat
     assert sqs_models.sqs_backends["123456789012"] is backends
     with pytest.raises(AssertionError, match="looked for again"):
         sqs_models.sqs_backends["210987654321"]  # a new account is still made by moto
+
+
+def test_an_sqs_delete_finds_its_message_without_reading_the_whole_queue(monkeypatch):
+    """moto found a receipt handle's message by listing every handle of every message, twice per
+    delete: a DeleteMessageBatch cost grew with the backlog. A delete reads only its own message's
+    handles now, and keeps moto's answers: an older handle of a message still deletes it, a second
+    delete succeeds, a handle the queue never gave is refused."""
+    monkeypatch.setattr(sqs_models.Queue, "delete_message", sqs_models.Queue.__dict__["delete_message"])
+    monkeypatch.setattr(sqs_models.Message, "mark_received", sqs_models.Message.__dict__["mark_received"])
+    moto_sqs_deletes.install()
+    backend = sqs_models.SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("backlog")
+    backend.create_queue("other")
+    for number in range(200):
+        backend.send_message("backlog", f"job {number}")
+    backend.send_message("other", "elsewhere")
+    first = backend.receive_message("backlog", 10, 0, 0)  # visible again at once: received again below
+    again = {m.id: m.receipt_handle for m in backend.receive_message("backlog", 10, 0, 30)}
+    foreign = backend.receive_message("other", 1, 0, 30)[0].receipt_handle
+    assert set(again) == {m.id for m in first}
+
+    handles_read = []
+    handles = sqs_models.Message.all_receipt_handles
+    monkeypatch.setattr(
+        sqs_models.Message, "all_receipt_handles", property(lambda m: handles_read.append(m.id) or handles.fget(m))
+    )
+    old_handle = first[0].receipt_handle  # the first receive's handle, replaced by the second
+    backend.delete_message("backlog", old_handle)
+    backend.delete_message("backlog", again[first[1].id])
+    backend.delete_message("backlog", again[first[1].id])  # deleted before: success again
+    assert handles_read == [first[0].id, first[1].id], "a delete read other messages' handles"
+    assert len(backend.get_queue("backlog")._messages) == 198
+    with pytest.raises(sqs_models.ReceiptHandleIsInvalid):
+        backend.delete_message("backlog", foreign)
+    assert len(backend.get_queue("other")._messages) == 1
+
+
+def test_moto_converts_each_name_once_and_the_cache_stays_bounded(monkeypatch):
+    """Action and attribute names are converted by a bounded cache, with moto's own answers."""
+    import importlib
+
+    from moto.core import utils
+
+    original = utils.camelcase_to_underscores
+    modules = [importlib.import_module(name) for name in moto_server._MODULES_CONVERTING_NAMES]
+    for module in modules:
+        monkeypatch.setattr(module, "camelcase_to_underscores", original)
+    moto_server._names_converted_once()
+    converted = {module.camelcase_to_underscores for module in modules}
+    assert len(converted) == 1 and converted != {original}
+    convert = converted.pop()
+    for name in ("SendMessage", "ContentBasedDeduplication", "KmsMasterKeyId", "DBInstanceIdentifier", "x"):
+        assert convert(name) == original(name)
+    assert convert.cache_info().maxsize == moto_server._NAME_CONVERSIONS

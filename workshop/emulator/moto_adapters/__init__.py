@@ -23,6 +23,8 @@ What the emulator takes over from moto, and why (moto 5.2.5):
   later is queued again (AWS drops it for five minutes, deleted or not).
 - SQS's dead-letter queue redrive (StartMessageMoveTask, ListMessageMoveTasks,
   CancelMessageMoveTask) is not implemented (:mod:`.sqs_redrive`).
+- An SQS delete (:mod:`.sqs_deletes`) replaces the queue's message list without its lock (a
+  message sent meanwhile was lost), and reads every message's receipt handles to find its own.
 - SQS publishes no CloudWatch metrics (:mod:`.sqs`); alarms start in OK, are never evaluated,
   and SetAlarmState notifies nobody (:mod:`.cloudwatch`).
 - Bucket policies are evaluated without request context (every Condition denies) and
@@ -86,6 +88,7 @@ from workshop.emulator.moto_adapters import (  # noqa: E402 - after the line abo
     server,
     sns,
     sqs,
+    sqs_deletes,
     sqs_redrive,
     state,
 )
@@ -106,6 +109,7 @@ __all__ = [
     "server",
     "sns",
     "sqs",
+    "sqs_deletes",
     "sqs_redrive",
     "state",
 ]
@@ -138,11 +142,12 @@ def install(
     dynamodb._bound_shard_iterators()
     event_source_mappings._mappings_are_creating_until_polled()
     sqs._sqs_clock_without_datetime()
-    sqs._deletes_never_drop_a_new_message()
+    sqs_deletes.install()
     sqs._number_fifo_messages()
     sqs._fifo_deduplication_outlives_deletion()
     dynamodb._stream_records_only_for_changes(on_source_written)
     server._remember_the_service_of_each_host()
+    server._names_converted_once()
     iam._roles_listed_from_a_snapshot()
     sqs._count_sqs_traffic()
     sqs._ring_on_deliverable_changes(on_source_written)

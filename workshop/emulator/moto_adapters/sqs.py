@@ -97,25 +97,6 @@ def _deliverable(message: Any, now_ms: float) -> bool:
     return _visible(message, now_ms) and not _delayed(message, now_ms)
 
 
-def _deletes_never_drop_a_new_message() -> None:
-    """moto's ``Queue.delete_message`` rebuilds the queue's message list and puts the new list in
-    place without the lock ``add_message`` takes. Two deletes at once (two batches of one queue
-    finishing together) each rebuilt from the same old list; a message sent meanwhile went into
-    the list the first put in place, and the second, putting its own in place, dropped it: the
-    send had answered success and the message was gone. A 10,000-file pipeline lost 660 of its
-    29,919 jobs this way, more as its FIFO queue's backlog (and so each rebuild) grew. Deletes
-    run under the queue's lock: one at a time, and never while a message is added."""
-    from moto.sqs import models as sqs_models
-
-    delete = sqs_models.Queue.delete_message
-
-    def delete_message(self: Any, receipt_handle: str) -> None:
-        with self._messages_lock:
-            delete(self, receipt_handle)
-
-    sqs_models.Queue.delete_message = delete_message
-
-
 def _ring_on_deliverable_changes(ring: Callable[[str], None]) -> None:
     """A message sent, deleted (a FIFO group's next message is free) or made visible again rings
     its queue's bell (the pollers' :mod:`~workshop.emulator.functions.source_bells`)."""
