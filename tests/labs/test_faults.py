@@ -24,7 +24,7 @@ from tests.conftest import emulator_process, run_script, wait_for_snapshot_after
 from workshop.account import inventory
 from workshop.core.naming import TAG_KEY, Names
 from workshop.core.waiting import wait_for
-from workshop.lab_helpers import capstone, chaos, orders
+from workshop.lab_helpers import capstone, chaos, kit_emulator, orders
 
 UPLOADERS = 8
 
@@ -95,10 +95,12 @@ def test_2000_files_from_8_uploaders_with_30_percent_duplicate_deliveries_each_p
     s3 = own_pipeline.client("s3")
     with chaos.switched(duplicate_rate=0.3):
         upload(own_pipeline, files)
-        # cheap signs of the end first (a full ledger costs a call per file), then the ledger once
+        # cheap signs of the end first (a full ledger costs a call per file; counting the outputs,
+        # six listings of a thousand keys, is not cheap either while the emulator is still busy), then the ledger once
         wait_for(
             lambda: (
                 s3.list_objects_v2(Bucket=own_pipeline.names.bucket(capstone.INCOMING))["KeyCount"] == 0
+                and kit_emulator.call("idle", "the emulator's idle report")["idle"]
                 and output_count(own_pipeline) >= records
             ),
             "incoming emptied and every record delivered",
