@@ -27,7 +27,7 @@ def test_make_test_runs_ruff_then_pytest_and_make_lab_the_kit():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(
         r"^test: \$\(DEV_STAMP\)\n\t\$\(PY\) -m ruff check \.\n\t\$\(PY\) -m ruff format --check \.\n"
-        r"\t\$\(PY\) -m pytest",
+        r"\t\$\(COMPILE\) workshop tests setup_env.py teardown_env.py\n\t\$\(PY\) -m pytest",
         makefile,
         re.MULTILINE,
     )
@@ -36,6 +36,9 @@ def test_make_test_runs_ruff_then_pytest_and_make_lab_the_kit():
     # The learner's packages alone for `make lab`; the test tools on top, again when either file changes.
     assert "$(STAMP): requirements.txt" in makefile
     assert "$(DEV_STAMP): $(STAMP) requirements-dev.txt" in makefile
+    # the suite's processes read compiled modules, whether or not their environment lets them write any
+    assert "COMPILE := $(PY) -m compileall" in makefile
+    assert "\t$(COMPILE) $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])')" in makefile
     assert "-r requirements-dev.txt" in makefile
 
 
