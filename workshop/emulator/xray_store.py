@@ -7,8 +7,9 @@ counts: https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocumen
 https://docs.aws.amazon.com/xray/latest/api/API_GetServiceGraph.html
 
 The store keeps the newest ``MAX_TRACES`` traces (AWS keeps 30 days; a day's workshop makes a few
-hundred a learner, a traced 1,000-file pipeline run a few thousand segments; a trace holds a few KB). Each segment remembers whose it is (the resource it describes, or the participant who
-sent it), so a shared emulator answers a participant with their own segments only.
+hundred a learner, a traced 1,000-file pipeline run a few thousand segments; a trace holds a few
+KB). Each segment remembers whose it is (the resource it describes, or the participant who sent
+it), so a shared emulator answers a participant with their own segments only.
 """
 
 from __future__ import annotations

@@ -103,7 +103,13 @@ class ForkServer:
             [sys.executable, "-c", command],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"},
+            # its own environment (a worker's replaces it): no host AWS files read while it parses models
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            },
             start_new_session=True,  # a Ctrl-C in the emulator's terminal is the emulator's to handle
         )
         theirs.close()
@@ -269,19 +275,13 @@ def _parse_service_models_once() -> None:
     import boto3.session
     import botocore.session
 
-    isolated = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    os.environ.update(isolated)  # the host's AWS files are never read here (a worker's env replaces these)
-    try:
-        session = boto3.session.Session(
-            aws_access_key_id="warm-up", aws_secret_access_key="warm-up", region_name="us-east-1"
-        )
-        for service in _HANDLER_CLIENTS:
-            session.client(service)
-        for service in _HANDLER_RESOURCES:
-            session.resource(service)
-    finally:
-        for name in isolated:
-            os.environ.pop(name, None)
+    session = boto3.session.Session(
+        aws_access_key_id="warm-up", aws_secret_access_key="warm-up", region_name="us-east-1"
+    )
+    for service in _HANDLER_CLIENTS:
+        session.client(service)
+    for service in _HANDLER_RESOURCES:
+        session.resource(service)
     parsed = session._session.get_component("data_loader")._cache
     create_loader = botocore.session.create_loader
 
