@@ -166,13 +166,25 @@ def test_the_attributes_read_still_exist():
 
 
 def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypatch):
-    """An item's size is computed on every write to it, and a condition reads a set's values:
-    moto wrapped each member of a set in an object of its own for both, so writes to an item
-    with a growing set (lab 5's CountedRecords) slowed down with every member added."""
+    """An item's size is computed on every write to it, a condition reads a set's values and
+    UpdateItem copies the item to JSON twice: moto wrapped or visited each member of a set in
+    Python for all three, so writes to an item with a growing set (lab 5's CountedRecords)
+    slowed down with every member added."""
     from moto.dynamodb.models import dynamo_type
 
     for name in ("size", "cast_value"):  # put back after the test
         monkeypatch.setattr(dynamo_type.DynamoType, name, dynamo_type.DynamoType.__dict__[name])
+    monkeypatch.setattr(dynamo_type.Item, "to_json", dynamo_type.Item.to_json)
+    attributes = {
+        "PlayerName": {"S": "ana"},
+        "ids": {"SS": ["b", "a", "über"]},
+        "scores": {"NS": ["1", "2.5"]},
+        "blobs": {"BS": ["AAE="]},
+        "nested": {"M": {"ids": {"SS": ["x"]}, "l": {"L": [{"NS": ["10"]}, {"S": "s"}]}}},
+        "games": {"N": "3"},
+    }
+    item = dynamo_type.Item(dynamo_type.DynamoType({"S": "ana"}), None, attributes)
+    moto_json = item.to_json()
     moto_size = dynamo_type.DynamoType.size
     values = [
         {"SS": ["a", "über", "rec-0001"]},
@@ -188,6 +200,11 @@ def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypat
     moto_dynamodb._dynamodb_sets_without_wrapping_members()
     assert dynamo_type.DynamoType.size is not moto_size
     assert [(dynamo_type.DynamoType(v).size(), dynamo_type.DynamoType(v).cast_value) for v in values] == expected
+    assert item.to_json() == moto_json and list(item.to_json()["Attributes"]) == list(attributes)
+    assert item.to_json("Item")["Item"]["ids"]["SS"] is not item.attrs["ids"].value, "a copy, as moto's"
+    assert dynamo_type.Item(dynamo_type.DynamoType({"S": "bo"}), None, {"n": {"N": "1"}}).to_json() == {
+        "Attributes": {"n": {"N": "1"}}
+    }
 
     members = {"SS": [f"rec-{n:05d}" for n in range(1000)]}
     wrapped = []

@@ -152,25 +152,31 @@ def _item_operations_one_at_a_time() -> None:
 
 
 def _dynamodb_sets_without_wrapping_members() -> None:
-    """moto sizes an item (for the 400 KB limit) each time an attribute of it is set, and
-    reads a set's values for a condition such as ``contains``, by wrapping every member of a
-    set in a DynamoType of its own: a write to an item with a set of thousands of ids (lab 5's
-    CountedRecords, which grows by one per game) costs milliseconds per thousand members. The
-    same size and values, computed from the members directly: a number's size is its text's
-    length, any other member's its UTF-8 bytes, as in moto."""
+    """moto sizes an item (for the 400 KB limit) each time an attribute of it is set, reads a
+    set's values for a condition such as ``contains``, and copies an item to JSON twice per
+    UpdateItem, each by visiting every member of a set in Python (sizing one by wrapping it in a
+    DynamoType of its own): a write to an item with a set of thousands of ids (lab 5's
+    CountedRecords, which grows by one per game) cost milliseconds per thousand members. The
+    same size, values and JSON, from the members directly: a set's size is its members' UTF-8
+    bytes (a number's, its text's length: the same for digits), summed in one pass in C, and a
+    set's members, never wrapped, are copied as they are."""
     from decimal import Decimal
+    from types import SimpleNamespace
 
     from moto.dynamodb.models import dynamo_type
 
     type_class, bytesize = dynamo_type.DynamoType, dynamo_type.bytesize
     size, cast_value = type_class.size, type_class.cast_value.fget
+    item_to_json = dynamo_type.Item.to_json
 
     def set_size(self: Any) -> int:
         if not self.is_set():
             return size(self)
-        if self.type == dynamo_type.DDBType.NUMBER_SET:
-            return sum(len(str(member)) for member in self.value)
-        return sum(bytesize(member) for member in self.value)
+        members = map(str, self.value) if self.type == dynamo_type.DDBType.NUMBER_SET else self.value
+        try:
+            return len("".join(members).encode("utf-8"))
+        except TypeError:  # a binary set's members held as bytes
+            return sum(bytesize(member) for member in self.value)
 
     def set_cast_value(self: Any) -> Any:
         if not self.is_set():
@@ -179,5 +185,18 @@ def _dynamodb_sets_without_wrapping_members() -> None:
             return {Decimal(member) for member in self.value}
         return set(self.value)
 
+    def to_json(self: Any, root_attr_name: str = "Attributes") -> dict[str, Any]:
+        if not any(attribute.is_set() for attribute in self.attrs.values()):
+            return item_to_json(self, root_attr_name)
+        others = {name: attribute for name, attribute in self.attrs.items() if not attribute.is_set()}
+        converted = item_to_json(SimpleNamespace(attrs=others), root_attr_name)[root_attr_name]
+        return {
+            root_attr_name: {
+                name: {attribute.type: list(attribute.value)} if attribute.is_set() else converted[name]
+                for name, attribute in self.attrs.items()
+            }
+        }
+
     type_class.size = set_size
     type_class.cast_value = property(set_cast_value)
+    dynamo_type.Item.to_json = to_json
