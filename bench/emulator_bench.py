@@ -205,19 +205,10 @@ def scores_section(sizes: list[int]) -> dict[str, Any]:
             run = scores_bench.run(emulator, size, str(size))
             names = emulator.backend.names(f"scores{size}")
             seconds, count = handler_seconds(emulator.backend, names.function("score-aggregator"))
-            # Again after the run, the updates against the run's own totals, whose sets of
-            # counted ids have grown with every game: what the aggregator's last batches paid.
-            raw_after = scores_bench.raw_rates(emulator, label="rawafter", totals=names.table("GameScoresByUser"))
+            raw_after = scores_bench.raw_rates(emulator, label="rawafter")
+            grown = scores_bench.grown_update_item_rate(emulator, names.table("GameScoresByUser"))
         run.update(raw)
-        # A stream shard is read and handled one batch at a time: per record, its share of a
-        # GetRecords call and the aggregator's calls, one after another.
-        run.update(
-            _best_of(
-                scores_bench.serial_shard_bound(raw),
-                scores_bench.serial_shard_bound(raw_after),
-                "serial_shard_bound_records_per_s",
-            )
-        )
+        run.update(scores_bench.serial_shard_bound(raw, raw_after, grown))
         run["after"] = raw_after
         run["handler_seconds"], run["handler_invocations"] = seconds, count
         run["load_after"] = load_average()

@@ -8,7 +8,10 @@ Records are written with BatchWriteItem (25 a call) from 4 threads; the figure i
 first write to the last record handed to the aggregator and its batch finished. Bounds of
 the same run: the BatchWriteItem item rate (how fast records can enter), and the rate of
 the calls the aggregator makes per record (one conditional UpdateItem per game, plus one
-BestScore UpdateItem per player per batch) replayed directly.
+BestScore UpdateItem per player per batch) replayed directly. Each player's CountedRecords
+set grows by one id per game, and an update costs more the larger its item: the replayed
+updates are timed against new players (what the run's first batches paid) and against the
+run's own players once it is over (what its last batches paid).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ HANDLER_FILE = "handlers/aggregate_scores_safe.py"
 PLAYERS = 20
 BATCH_SIZE = 100
 WRITERS = 4
+RUN_SEED, RAW_SEED = 5, 9  # the run's games and the replayed ones: two different sets of players
 
 
 def aggregator_source() -> str:
@@ -113,7 +117,7 @@ def run(emulator: Emulator, count: int, run_id: str) -> dict[str, Any]:
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )["UUID"]
     wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled", "the mapping", timeout=120)
-    games = scores.generate(count, players=PLAYERS, seed=5)
+    games = scores.generate(count, players=PLAYERS, seed=RUN_SEED)
 
     with emulator.memory() as memory:
         started = time.perf_counter()
@@ -146,20 +150,41 @@ def run(emulator: Emulator, count: int, run_id: str) -> dict[str, Any]:
     }
 
 
-def raw_rates(
-    emulator: Emulator, count: int = 2000, label: str = "rawscores", totals: str | None = None
-) -> dict[str, Any]:
+def raw_rates(emulator: Emulator, count: int = 2000, label: str = "rawscores") -> dict[str, Any]:
     """In the same emulator: the BatchWriteItem item rate into a stream-enabled table, the
-    aggregator's UpdateItem rate (one thread: a stream shard is handled one batch at a time)
-    against ``totals`` (default: a new table), and GetRecords records per second."""
+    aggregator's UpdateItem rate against new players' totals, and GetRecords records per second."""
     aws = emulator.backend
     names = aws.names(label)
-    records, own_totals = names.table("GameScoreRecords"), names.table("GameScoresByUser")
-    _tables(aws, records, own_totals)
-    totals = totals or own_totals
-    games = scores.generate(count, players=PLAYERS, seed=9)
+    records, totals = names.table("GameScoreRecords"), names.table("GameScoresByUser")
+    _tables(aws, records, totals)
+    games = scores.generate(count, players=PLAYERS, seed=RAW_SEED)
     write_seconds = _write(aws, records, games)
-    ddb = aws.client("dynamodb")
+    update_rate = update_item_rate(emulator, totals, games[: min(count, 1000)], label)
+    ddb, streams = aws.client("dynamodb"), aws.client("dynamodbstreams")
+    stream = ddb.describe_table(TableName=records)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    read, started = 0, time.perf_counter()
+    while read < count and iterator:
+        answer = streams.get_records(ShardIterator=iterator, Limit=BATCH_SIZE)
+        read += len(answer["Records"])
+        iterator = answer.get("NextShardIterator")
+        if not answer["Records"]:
+            break
+    return {
+        "batch_write_items_per_s": count / write_seconds,
+        "update_item_per_s": update_rate,
+        "get_records_records_per_s": read / (time.perf_counter() - started),
+    }
+
+
+def update_item_rate(emulator: Emulator, totals: str, games: list[dict[str, Any]], label: str) -> float:
+    """The aggregator's conditional ADD for each of ``games`` against ``totals``, one call after
+    another (a stream shard is handled one batch at a time), in calls per second. ``label``
+    makes the games' ids new, so every update adds its id as the run's did."""
+    ddb = emulator.backend.client("dynamodb")
 
     def add_game(i: int) -> int:
         game = games[i]
@@ -180,33 +205,33 @@ def raw_rates(
             pass
         return 1
 
-    update_rate, _, _ = concurrent_rate(add_game, min(count, 1000), threads=1)
-    streams = aws.client("dynamodbstreams")
-    stream = ddb.describe_table(TableName=records)["Table"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
-        "ShardIterator"
-    ]
-    read, started = 0, time.perf_counter()
-    while read < count and iterator:
-        answer = streams.get_records(ShardIterator=iterator, Limit=BATCH_SIZE)
-        read += len(answer["Records"])
-        iterator = answer.get("NextShardIterator")
-        if not answer["Records"]:
-            break
-    get_records_per_s = read / (time.perf_counter() - started)
-    # Per record the aggregator makes one UpdateItem, plus one per player per batch.
-    calls_per_record = 1 + PLAYERS / BATCH_SIZE
-    return {
-        "batch_write_items_per_s": count / write_seconds,
-        "update_item_per_s": update_rate,
-        "get_records_records_per_s": get_records_per_s,
-        "aggregator_calls_per_record": calls_per_record,
-        "aggregator_bound_records_per_s": update_rate / calls_per_record,
-    }
+    rate, _, _ = concurrent_rate(add_game, len(games), threads=1)
+    return rate
 
 
-def serial_shard_bound(raw: dict[str, Any]) -> float:
+def grown_update_item_rate(emulator: Emulator, totals: str, count: int = 1000) -> float:
+    """After a run: the same updates against the run's own players, whose sets now hold every
+    id the run counted (what its last batches paid)."""
+    return update_item_rate(emulator, totals, scores.generate(count, players=PLAYERS, seed=RUN_SEED), "rawgrown")
+
+
+def serial_shard_bound(before: dict[str, Any], after: dict[str, Any], grown_update_per_s: float) -> dict[str, Any]:
     """Records per second when each record costs its share of a GetRecords call and then the
-    aggregator's calls, one after another (one shard, one batch at a time)."""
-    return 1 / (1 / raw["get_records_records_per_s"] + 1 / raw["aggregator_bound_records_per_s"])
+    aggregator's calls, one after another (one shard, one batch at a time).
+
+    GetRecords and the update of a new player were measured before the run and again after it:
+    the better of each is used (this machine's background load moves a rate by up to half within
+    minutes). An update's cost grows with its item's set of ids, which grows by one per game,
+    evenly over the run: the run's mean update costs the mean of its first (a new player's) and
+    its last (a grown player's)."""
+    calls_per_record = 1 + PLAYERS / BATCH_SIZE  # one UpdateItem per game, one per player per batch
+    get_records = max(before["get_records_records_per_s"], after["get_records_records_per_s"])
+    first = max(before["update_item_per_s"], after["update_item_per_s"])
+    mean_update_seconds = (1 / first + 1 / grown_update_per_s) / 2
+    return {
+        "serial_shard_bound_records_per_s": 1 / (1 / get_records + calls_per_record * mean_update_seconds),
+        "bound_get_records_records_per_s": get_records,
+        "bound_first_update_item_per_s": first,
+        "bound_last_update_item_per_s": grown_update_per_s,
+        "aggregator_calls_per_record": calls_per_record,
+    }
