@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,14 +110,19 @@ def emulator_process(
         log.close()
 
 
+def emulator_stats(endpoint_url: str) -> dict[str, Any]:
+    """The emulator's counters (``/_workshop/stats``): invocations, mappings, snapshots."""
+    with urllib.request.urlopen(f"{endpoint_url}/_workshop/stats", timeout=30) as answer:
+        return json.loads(answer.read())
+
+
 def wait_for_snapshot_after(env: dict[str, str], moment: float, timeout: float = 60) -> None:
     """Wait until a persisting emulator has saved a state read after ``moment`` (seconds since the
     epoch): what a crash from then on keeps. A fixed sleep is not enough on a busy machine, where
     writing a snapshot can take longer than the interval between them."""
 
     def captured_at() -> float:
-        with urllib.request.urlopen(f"http://127.0.0.1:{env['WORKSHOP_PORT']}/_workshop/stats", timeout=30) as answer:
-            return json.loads(answer.read())["snapshots"]["last_captured_at"] or 0.0
+        return emulator_stats(f"http://127.0.0.1:{env['WORKSHOP_PORT']}")["snapshots"]["last_captured_at"] or 0.0
 
     wait_for(lambda: captured_at() > moment, "a snapshot of the state", timeout=timeout)
 

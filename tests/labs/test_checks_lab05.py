@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import nbformat
 import pandas as pd
 import pytest
 
+from tests.conftest import emulator_stats
 from workshop.account.deploy import deploy_function
 from workshop.core.paths import PROJECT_ROOT as ROOT
 from workshop.core.waiting import wait_for
@@ -95,8 +93,7 @@ def create_mapping(ctx, position="TRIM_HORIZON", **options):
 
 def requests_of(ctx):
     """The emulator's count of the aggregator's invocations: {"ok": n, "error": m}."""
-    with urllib.request.urlopen(f"{ctx.aws.endpoint_url}/_workshop/stats", timeout=5) as response:
-        return json.loads(response.read())["invocations"][ctx.names.function("score-aggregator")]
+    return emulator_stats(ctx.aws.endpoint_url)["invocations"][ctx.names.function("score-aggregator")]
 
 
 def verdict(ctx, exercise_id):

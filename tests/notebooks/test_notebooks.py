@@ -26,6 +26,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.conftest import emulator_stats
 from tests.lambda_helpers import log_messages
 from workshop.account import environment
 from workshop.core import backend as backends
@@ -80,8 +81,7 @@ def participant_view(env: dict[str, str], lines: int = 12) -> str:
     try:
         aws = backends.from_environment(env)
         prefix, lam, logs = env["WORKSHOP_PREFIX"], aws.client("lambda"), aws.client("logs")
-        with urllib.request.urlopen(f"{aws.endpoint_url}/_workshop/stats", timeout=10) as answer:
-            stats = json.loads(answer.read())
+        stats = emulator_stats(aws.endpoint_url)
         view = [f"idle: {stats['idle']}"]
         for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
             if f":function:{prefix}-" in mapping["FunctionArn"]:

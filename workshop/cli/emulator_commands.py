@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shlex
 
@@ -42,6 +43,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # The emulator's imports make objects that live as long as it does: collecting garbage while
+    # importing finds next to nothing and costs 5% of the start-up. serve() turns collection back
+    # on once it is set up, with what start-up made frozen out of later collections' walks.
+    gc.disable()
     from workshop.emulator.server import serve as serve_emulator
 
     port = args.port or int(os.environ.get("WORKSHOP_PORT", backends.DEFAULT_PORT))

@@ -8,6 +8,7 @@ it produces through the emulator's own public API, like the real services do to 
 from __future__ import annotations
 
 import base64
+import gc
 import itertools
 import json
 import shutil
@@ -154,6 +155,8 @@ class EmulatorService:
             "idle": idle,
             "mappings": self.mappings.stats(),
             "snapshots": self.snapshots.stats() if self.snapshots else None,
+            # what start-up made is frozen out of collections (workshop.emulator.server)
+            "garbage_collection": {"enabled": gc.isenabled(), "frozen_objects": gc.get_freeze_count()},
         }
 
     def saved_work(self) -> dict[str, Any]:
