@@ -254,7 +254,7 @@ def render(r: dict[str, Any]) -> str:
     if e:
         row(
             f"| emulator start to first answer | {_f(e['start_to_first_answer_s'], 2)} s | — | — | "
-            "`python -m workshop serve` started to `/_workshop/health` answering; median of 3 |"
+            f"`python -m workshop serve` started to `/_workshop/health` answering; median of {len(e.get('start_samples_s') or [0] * 3)} |"
         )
         row(
             f"| plain API call p50 / p99 | {_f(e['api_call_p50_ms'], 2)} / {_f(e['api_call_p99_ms'], 2)} ms | — | — | "
