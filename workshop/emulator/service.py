@@ -155,8 +155,8 @@ class EmulatorService:
             "idle": idle,
             "mappings": self.mappings.stats(),
             "snapshots": self.snapshots.stats() if self.snapshots else None,
-            # what start-up made is frozen out of collections (workshop.emulator.server)
-            "garbage_collection": {"enabled": gc.isenabled(), "frozen_objects": gc.get_freeze_count()},
+            # off while the emulator starts, on once it serves (workshop.emulator.server)
+            "garbage_collection": {"enabled": gc.isenabled()},
         }
 
     def saved_work(self) -> dict[str, Any]:
