@@ -4,6 +4,7 @@ loses at most the last couple of seconds, and no stream record is handed over tw
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import emulator_process, local_environment, wait_for_snapshot_after
+from tests.conftest import emulator_process, emulator_stats, local_environment, wait_for_snapshot_after
 from tests.emulator.test_event_source_mappings import _stream_table
 from tests.lambda_helpers import deploy_source, ready_names
 from workshop.core import backend as backends
 from workshop.core.launcher import INSTRUCTOR_ACCESS_KEY, free_port
 from workshop.core.waiting import wait_for
 from workshop.emulator import persistence
+from workshop.emulator.moto_adapters import state as moto_state
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -285,3 +287,74 @@ def test_a_class_emulator_does_not_start_empty_on_an_unreadable_state(tmp_path):
             backends.ENDPOINT, f"http://127.0.0.1:{port}", backends.LOCAL_REGION, (INSTRUCTOR_ACCESS_KEY, token)
         )
         assert instructor.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_forked_copy_saves_the_state_while_large_objects_are_read(tmp_path):
+    """Snapshots are pickled by a forked copy of the emulator, which shares the spooled files of
+    objects over 5 MB with it: reading one there must neither disturb the emulator's reads nor
+    save it cut short, and a crash keeps what the copy saved."""
+    port, big = free_port(), bytes(range(256)) * (6 * 4096 + 7)  # 6 MB and a bit: spooled to a file
+    with emulator_process(tmp_path, port=port, persist=True, stop="kill") as env:
+        aws = _backend(env)
+        names = ready_names(aws, "copy")
+        bucket = names.bucket("data")
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="big.bin", Body=big)
+        s3.put_object(Bucket=bucket, Key="small.txt", Body=b"small")
+        moment, reads = time.time(), 0
+        while (emulator_stats(aws.endpoint_url)["snapshots"]["last_captured_at"] or 0) <= moment:
+            assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == big, "a read while a copy saves"
+            reads += 1
+        snapshots = emulator_stats(aws.endpoint_url)["snapshots"]
+        assert snapshots["written_by_a_copy"] >= 1, snapshots
+        assert snapshots["last_pause_seconds"] < snapshots["last_seconds"], snapshots
+        assert reads >= 1
+
+    with emulator_process(tmp_path, port=port, persist=True) as env:
+        s3 = _backend(env).client("s3")
+        assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == big
+        assert s3.get_object(Bucket=bucket, Key="small.txt")["Body"].read() == b"small"
+
+
+def test_a_copy_that_fails_or_hangs_is_reported_and_stopped():
+    """The copy's answer comes back through a pipe; a failure names its error, and a copy that
+    runs past its time is killed (nothing is left running)."""
+    from workshop.emulator import snapshot_fork
+
+    if not snapshot_fork.supported():
+        pytest.skip("forked copies are used on Linux only")
+    difference, paused = snapshot_fork.save_in_copy(os.getpid, lambda parent: os.getpid() - parent, 30)
+    assert difference != 0, "save ran in another process"
+    assert 0 <= paused < 5
+
+    def fails(_: object) -> int:
+        raise ValueError("no room left")
+
+    with pytest.raises(snapshot_fork.CopyFailed, match="no room left"):
+        snapshot_fork.save_in_copy(dict, fails, 30)
+    started = time.perf_counter()
+    with pytest.raises(snapshot_fork.CopyTimedOut, match="ran past 1 s"):
+        snapshot_fork.save_in_copy(dict, lambda _: time.sleep(60) or 0, 1)
+    assert time.perf_counter() - started < 10
+
+
+def test_an_s3_object_spooled_to_a_file_is_read_in_the_copy_without_moving_its_offset():
+    """The copy shares the file's offset with the emulator: it reads with pread, and refuses an
+    object whose last bytes are still in the file object's buffer rather than save it cut short."""
+    from moto.s3.models import FakeKey
+
+    big = os.urandom(6 * 1024 * 1024)
+    key = FakeKey("big.bin", big, "123456789012", "us-east-1")
+    buffer = key._value_buffer
+    assert buffer._rolled, "over moto's 5 MB buffer: spooled to a file"
+    buffer.seek(1234)
+    _, _, state = moto_state.s3_object_in_a_copy(key)
+    assert state["value"] == big and "lock" not in state and "_value_buffer" not in state
+    assert buffer.tell() == 1234, "the offset the emulator's own reads depend on did not move"
+    key.contentsize += 1  # as if a write had not reached the file yet
+    with pytest.raises(ValueError, match="being written"):
+        moto_state.s3_object_in_a_copy(key)
+    small = FakeKey("small.txt", b"small", "123456789012", "us-east-1")
+    assert moto_state.s3_object_in_a_copy(small)[2]["value"] == b"small"
+    assert pickle.loads(pickle.dumps(small)).value == b"small"

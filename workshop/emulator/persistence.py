@@ -43,10 +43,12 @@ from typing import Any
 
 from workshop.core.errors import WorkshopError
 from workshop.core.paths import write_private
+from workshop.emulator import snapshot_fork
 from workshop.emulator.moto_adapters import state as moto_state
 
 MIN_INTERVAL_SECONDS = 2.0
 MAX_SHARE_OF_TIME = 0.05  # snapshots may take at most this share of the emulator's time
+COPY_TIMEOUT_SECONDS = 120.0  # a forked copy still saving after this long (or 20 times the last) is stopped
 FORMAT = 2
 MAGIC = b"workshop-emulator-state 2\n"  # then the HMAC-SHA256 of the pickle, then the pickle
 _DIGEST_BYTES = hashlib.sha256().digest_size
@@ -143,7 +145,7 @@ def _private_key_types() -> list[type]:
     return _key_types
 
 
-def _pickler(buffer: io.BytesIO) -> pickle.Pickler:
+def _pickler(buffer: io.BytesIO, in_copy: bool = False) -> pickle.Pickler:
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = copyreg.dispatch_table.copy()
     for lock_type in _LOCK_TYPES:
@@ -156,11 +158,14 @@ def _pickler(buffer: io.BytesIO) -> pickle.Pickler:
     pickler.dispatch_table[weakref.WeakValueDictionary] = lambda d: (weakref.WeakValueDictionary, (dict(d),))
     pickler.dispatch_table[weakref.WeakKeyDictionary] = lambda d: (weakref.WeakKeyDictionary, (dict(d),))
     pickler.dispatch_table[weakref.WeakSet] = lambda d: (weakref.WeakSet, (list(d),))
+    if in_copy:
+        pickler.dispatch_table.update(moto_state.reducers_in_a_forked_copy())
     return pickler
 
 
-def dump_state(extra: dict[str, Any]) -> bytes:
-    """All of moto's backends and ``extra``, as one consistent pickle.
+def dump_state(extra: dict[str, Any], in_copy: bool = False) -> bytes:
+    """All of moto's backends and ``extra``, as one consistent pickle (``in_copy``: taken in a
+    forked copy of the emulator, :mod:`workshop.emulator.snapshot_fork`).
 
     Other threads are kept from running while it is taken (a long switch interval: pickling
     into memory never waits on I/O), so no request changes the state halfway through."""
@@ -174,7 +179,7 @@ def dump_state(extra: dict[str, Any]) -> bytes:
             "extra": extra,
             "backends": moto_state.backend_state(),
         }
-        _pickler(buffer).dump(state)
+        _pickler(buffer, in_copy).dump(state)
     finally:
         sys.setswitchinterval(interval)
     return buffer.getvalue()
@@ -200,7 +205,10 @@ class Snapshotter:
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
         self.last_seconds = 0.0
+        self.last_pause_seconds = 0.0  # of which the emulator stopped serving
         self.last_bytes = 0
+        self.copied_writes = 0
+        self._copies = snapshot_fork.supported()
         self.last_captured_at: float | None = None  # wall clock when the last saved state was read
         self.writes = 0
         self._thread: threading.Thread | None = None
@@ -264,20 +272,49 @@ class Snapshotter:
     def write(self) -> None:
         with self._write_lock:
             started, captured_at = time.perf_counter(), time.time()
-            data = dump_state(self._extra())
-            partial = self.path.with_name(self.path.name + ".partial")
-            write_private(partial, seal(data, self._key))
-            os.replace(partial, self.path)  # a crash mid-write leaves the previous snapshot whole
+            size = None
+            if self._copies and not self._stop.is_set():  # stopping: nothing changes any more
+                size = self._write_from_copy()
+            if size is None:
+                size = self._save(dump_state(self._extra()))
+                self.last_pause_seconds = time.perf_counter() - started
             self.last_seconds = time.perf_counter() - started
-            self.last_bytes = len(data)
+            self.last_bytes = size
             self.last_captured_at = captured_at
             self.writes += 1
+
+    def _write_from_copy(self) -> int | None:
+        """The state saved by a forked copy of the emulator (its size), or None to save it here:
+        a copy failed (an S3 object being written at that instant); after one that hung, always."""
+        _private_key_types()  # found here once, not again in every copy
+        try:
+            size, self.last_pause_seconds = snapshot_fork.save_in_copy(
+                self._extra, lambda extra: self._save(dump_state(extra, in_copy=True)), self._copy_timeout()
+            )
+        except snapshot_fork.CopyFailed as error:
+            if isinstance(error, snapshot_fork.CopyTimedOut):
+                self._copies = False
+            print(f"{error}; saving it in the emulator{' from now on' if not self._copies else ''}", flush=True)
+            return None
+        self.copied_writes += 1
+        return size
+
+    def _copy_timeout(self) -> float:
+        return max(COPY_TIMEOUT_SECONDS, 20 * self.last_seconds)
+
+    def _save(self, data: bytes) -> int:
+        partial = self.path.with_name(self.path.name + ".partial")
+        write_private(partial, seal(data, self._key))
+        os.replace(partial, self.path)  # a crash mid-write leaves the previous snapshot whole
+        return len(data)
 
     def stats(self) -> dict[str, Any]:
         return {
             "path": str(self.path),
             "writes": self.writes,
+            "written_by_a_copy": self.copied_writes,
             "last_seconds": round(self.last_seconds, 4),
+            "last_pause_seconds": round(self.last_pause_seconds, 4),
             "last_bytes": self.last_bytes,
             # what a crash now would keep: everything changed before this moment (seconds since the epoch)
             "last_captured_at": self.last_captured_at,

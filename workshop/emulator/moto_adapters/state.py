@@ -3,6 +3,9 @@ moto would otherwise keep for ever."""
 
 from __future__ import annotations
 
+import copyreg
+import os
+from collections.abc import Callable
 from typing import Any
 
 import moto
@@ -24,6 +27,33 @@ def backend_state() -> list[tuple[str, dict[str, dict[str, Any]], dict[str, str]
         for d in list(BackendDict._instances)
         if len(d)
     ]
+
+
+def reducers_in_a_forked_copy() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """How a forked copy of the emulator pickles what moto would pickle unsafely there: an S3
+    object, whose ``__getstate__`` takes a lock and moves a file offset the copy shares."""
+    from moto.s3.models import FakeKey
+
+    return {FakeKey: s3_object_in_a_copy}
+
+
+def s3_object_in_a_copy(key: Any) -> tuple[Any, ...]:
+    """An S3 object as moto's ``FakeKey.__getstate__`` pickles it, read without taking its lock
+    (a thread the copy does not have may hold it) and without moving the offset of a spooled
+    file it shares with the emulator (``os.pread``)."""
+    state = key.__dict__.copy()
+    buffer = state.pop("_value_buffer")
+    state.pop("lock", None)
+    if buffer.closed:  # a deleted object's, as moto reads it
+        state["value"] = ""
+    elif getattr(buffer, "_rolled", False):
+        descriptor = buffer._file.fileno()
+        state["value"] = os.pread(descriptor, os.fstat(descriptor).st_size, 0)
+        if len(state["value"]) != key.contentsize:  # part of it still in the file object's buffer
+            raise ValueError(f"S3 object {key.name!r} is being written")
+    else:
+        state["value"] = buffer._file.getvalue()
+    return copyreg.__newobj__, (type(key),), state
 
 
 def restore_backend_state(state: list[tuple[str, dict[str, dict[str, Any]], dict[str, str]]]) -> None:
