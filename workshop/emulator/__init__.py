@@ -23,6 +23,7 @@ __all__ = [
     "server",
     "service",
     "settings",
+    "snapshot_fork",
     "tenancy",
     "tracing",
     "webhooks",
