@@ -212,7 +212,8 @@ def _ratios_row(figure: str, runs: list[dict[str, Any]], value: str, bound: str,
     return _target_row(
         figure,
         min(ratios) if ratios else None,
-        ", ".join(f"{ratio:.0%} at {run[size]:,} {size}" for ratio, run in zip(ratios, runs, strict=True)),
+        # one decimal: a share rounded to the target must not read as meeting it
+        ", ".join(f"{ratio:.1%} at {run[size]:,} {size}" for ratio, run in zip(ratios, runs, strict=True)),
         f"≥ {target:.0%} at every size",
         bool(ratios) and min(ratios) >= target,
     )
