@@ -6,7 +6,9 @@ mappings and where each has read its stream, alarms, keys, logs) together with t
 asynchronous events still waiting to run, into ``emulator-<port>.state`` beside the
 emulator's log. It writes after a change, at most every couple of seconds (less often when
 the state is large: a snapshot never takes more than a few per cent of the emulator's
-time), and once more on a clean stop. The next start on that port loads it.
+time), and once more on a clean stop. On Linux a forked copy of the emulator pickles and writes
+each snapshot while the emulator serves on (:mod:`workshop.emulator.snapshot_fork`). The next
+start on that port loads it.
 
 Unpickling runs code, so the file is not trusted for being there: it is written readable by its
 owner alone and carries an HMAC-SHA256 of its content under a key of this installation

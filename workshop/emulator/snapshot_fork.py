@@ -19,6 +19,7 @@ import select
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,6 +27,11 @@ __all__ = ["CopyFailed", "CopyTimedOut", "save_in_copy", "supported"]
 
 Captured = TypeVar("Captured")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+# Python 3.12+ warns that a threaded process's fork may deadlock in the child: a lock held by a
+# thread the copy does not have. The copy takes none but its own (S3 objects are read without
+# theirs, moto_adapters.state), and one that hangs anyway is killed at its timeout.
+warnings.filterwarnings("ignore", r".*multi-threaded, use of fork\(\) may lead to deadlocks", DeprecationWarning)
 
 
 class CopyFailed(RuntimeError):
