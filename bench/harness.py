@@ -106,13 +106,15 @@ class Emulator:
 
 
 class MemorySampler:
-    """Peak resident memory of a process and of it plus its children (Lambda workers), sampled."""
+    """Peak resident memory of a process and of it plus its children (Lambda workers, and the
+    forked copy that writes a snapshot: a child running the emulator's own command), sampled."""
 
     def __init__(self, pid: int, interval: float = 0.25) -> None:
         self._root = psutil.Process(pid)
         self._interval = interval
         self._stop = threading.Event()
-        self.peak_emulator_mb = self.peak_total_mb = 0.0
+        self._command = self._root.cmdline()
+        self.peak_emulator_mb = self.peak_total_mb = self.peak_snapshot_copy_mb = 0.0
         self.peak_workers = 0
         self.samples = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name="memory-sampler")
@@ -138,16 +140,21 @@ class MemorySampler:
             children = self._root.children(recursive=True)
         except psutil.Error:
             return
-        total = own
+        total, workers = own, 0
         for child in children:
             try:
-                total += child.memory_info().rss
+                rss = child.memory_info().rss
+                if child.ppid() == self._root.pid and child.cmdline() == self._command:
+                    self.peak_snapshot_copy_mb = max(self.peak_snapshot_copy_mb, rss / 2**20)
+                else:
+                    workers += 1
+                total += rss
             except psutil.Error:
                 pass
         self.samples += 1
         self.peak_emulator_mb = max(self.peak_emulator_mb, own / 2**20)
         self.peak_total_mb = max(self.peak_total_mb, total / 2**20)
-        self.peak_workers = max(self.peak_workers, len(children))
+        self.peak_workers = max(self.peak_workers, workers)
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -124,6 +124,7 @@ def run(
         "peak_emulator_rss_mb": memory.peak_emulator_mb,
         "peak_total_rss_mb": memory.peak_total_mb,
         "peak_lambda_workers": memory.peak_workers,
+        "peak_snapshot_copy_rss_mb": memory.peak_snapshot_copy_mb,
         "worker_function": worker,
         "tracing": tracing,
     }

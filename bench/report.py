@@ -58,6 +58,13 @@ def _before_after(run: dict[str, Any], name: str) -> str:
     return f" (the better of {_f(run[name + '_before'])} before the run and {_f(run[name + '_after'])} after it)"
 
 
+def _snapshot_copy(run: dict[str, Any]) -> str:
+    """The forked copy writing a snapshot, counted in the total (older results did not tell it apart)."""
+    if not run.get("peak_snapshot_copy_rss_mb"):
+        return ""
+    return f" and the copy writing a snapshot (at most {_f(run['peak_snapshot_copy_rss_mb'], 0)} MB)"
+
+
 def _scores_bound(run: dict[str, Any]) -> str:
     """How a game-score run's bound was made (older results timed updates against new players only)."""
     if "bound_last_update_item_per_s" not in run:
@@ -323,7 +330,8 @@ def render(r: dict[str, Any]) -> str:
         big = max(p["runs"], key=lambda run: run["files"])
         row(
             f"| peak memory, {big['files']:,}-file run | {_f(big['peak_emulator_rss_mb'], 0)} MB emulator; "
-            f"{_f(big['peak_total_rss_mb'], 0)} MB with its {big['peak_lambda_workers']} Lambda workers | — | — | "
+            f"{_f(big['peak_total_rss_mb'], 0)} MB with its {big['peak_lambda_workers']} Lambda workers"
+            f"{_snapshot_copy(big)} | — | — | "
             "resident set size sampled every 0.25 s (workers share library pages, so the sum overstates) |"
         )
     s = r.get("scores")
