@@ -169,12 +169,10 @@ def dump_state(extra: dict[str, Any], in_copy: bool = False) -> bytes:
     """All of moto's backends and ``extra``, as one consistent pickle (``in_copy``: taken in a
     forked copy of the emulator, :mod:`workshop.emulator.snapshot_fork`).
 
-    Other threads are kept from running while it is taken (a long switch interval: pickling
-    into memory never waits on I/O), so no request changes the state halfway through."""
+    Other threads are kept from running while it is taken (pickling into memory never waits on
+    I/O), so no request changes the state halfway through."""
     buffer = io.BytesIO()
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(30.0)
-    try:
+    with snapshot_fork.others_held():
         state = {
             "format": FORMAT,
             "moto": moto_state.MOTO_VERSION,
@@ -182,8 +180,6 @@ def dump_state(extra: dict[str, Any], in_copy: bool = False) -> bytes:
             "backends": moto_state.backend_state(),
         }
         _pickler(buffer, in_copy).dump(state)
-    finally:
-        sys.setswitchinterval(interval)
     return buffer.getvalue()
 
 

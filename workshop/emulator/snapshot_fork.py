@@ -14,16 +14,17 @@ the emulator itself, as it is here when a copy fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["CopyFailed", "CopyTimedOut", "save_in_copy", "supported"]
+__all__ = ["CopyFailed", "CopyTimedOut", "others_held", "save_in_copy", "supported"]
 
 Captured = TypeVar("Captured")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -46,6 +47,18 @@ def supported() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
 
 
+@contextlib.contextmanager
+def others_held() -> Iterator[None]:
+    """No other thread of this process runs inside (a long switch interval; what runs here must
+    not wait on I/O or a lock), so what is read inside is the state of one instant."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(30.0)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def save_in_copy(capture: Callable[[], Captured], save: Callable[[Captured], int], timeout: float) -> tuple[int, float]:
     """``capture()`` here, then ``save(captured)`` in a copy of this process forked right after
     it, no other thread running in between. Returns what ``save`` returned and how long this
@@ -54,15 +67,11 @@ def save_in_copy(capture: Callable[[], Captured], save: Callable[[Captured], int
 
     read_end, write_end = os.pipe()
     parent, started = os.getpid(), time.perf_counter()
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(30.0)  # no other thread runs between the capture and the fork
-    try:
+    with others_held():  # no other thread runs between the capture and the fork
         captured = capture()
         pid = os.fork()
         if pid == 0:
             _be_the_copy(save, captured, parent, read_end, write_end)
-    finally:
-        sys.setswitchinterval(interval)
     paused = time.perf_counter() - started
     os.close(write_end)
     try:
