@@ -59,20 +59,14 @@ def _before_after(run: dict[str, Any], name: str) -> str:
 
 
 def _snapshot_copy(run: dict[str, Any]) -> str:
-    """The forked copy writing a snapshot, counted in the total (older results did not tell it apart)."""
-    if not run.get("peak_snapshot_copy_rss_mb"):
+    """The forked copy writing a snapshot, counted in the total (none ran where copies are not used)."""
+    if not run["peak_snapshot_copy_rss_mb"]:
         return ""
     return f" and the copy writing a snapshot (at most {_f(run['peak_snapshot_copy_rss_mb'], 0)} MB)"
 
 
 def _scores_bound(run: dict[str, Any]) -> str:
-    """How a game-score run's bound was made (older results timed updates against new players only)."""
-    if "bound_last_update_item_per_s" not in run:
-        return (
-            f"bound: one shard, one batch at a time: GetRecords {_f(run['get_records_records_per_s'])} records/s and "
-            f"the aggregator's {_f(run['aggregator_calls_per_record'], 2)} UpdateItem/record at "
-            f"{_f(run['update_item_per_s'])} calls/s{_before_after(run, 'serial_shard_bound_records_per_s')}"
-        )
+    """How a game-score run's bound was made."""
     after = run["after"]
     return (
         f"bound: one shard, one batch at a time: GetRecords {_f(run['bound_get_records_records_per_s'])} records/s "
@@ -262,7 +256,7 @@ def render(r: dict[str, Any]) -> str:
     if e:
         row(
             f"| emulator start to first answer | {_f(e['start_to_first_answer_s'], 2)} s | — | — | "
-            f"`python -m workshop serve` started to `/_workshop/health` answering; median of {len(e.get('start_samples_s') or [0] * 3)} |"
+            f"`python -m workshop serve` started to `/_workshop/health` answering; median of {len(e['start_samples_s'])} |"
         )
         row(
             f"| plain API call p50 / p99 | {_f(e['api_call_p50_ms'], 2)} / {_f(e['api_call_p99_ms'], 2)} ms | — | — | "
