@@ -470,3 +470,43 @@ def test_an_sqs_mapping_keeps_several_batches_in_flight(backend, names, maximum_
         return len(found) == 8 and found
 
     assert _most_at_once(wait_for(spans, "8 batches", timeout=60)) == expected
+
+
+def test_an_sqs_poller_asks_for_its_queue_url_once_and_again_after_a_failed_poll():
+    """The URL is made of the account and the queue's name: asked at every poll it was a call
+    per batch the ingest pipeline did not need. A failed poll (the queue deleted) asks again."""
+    from types import SimpleNamespace
+
+    from botocore.exceptions import ClientError
+
+    from workshop.emulator.functions.sqs_poller import SqsPoller
+
+    class Sqs:
+        def __init__(self):
+            self.asked, self.gone = [], False
+
+        def get_queue_url(self, QueueName, QueueOwnerAWSAccountId):
+            self.asked.append(QueueName)
+            return {"QueueUrl": f"http://localhost/{QueueOwnerAWSAccountId}/{QueueName}"}
+
+        def receive_message(self, **request):
+            if self.gone:
+                raise ClientError({"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue"}}, "ReceiveMessage")
+            return {"Messages": []}
+
+    sqs = Sqs()
+    service = SimpleNamespace(
+        backend=lambda region: SimpleNamespace(client=lambda name: sqs), settings=SimpleNamespace(scaled=lambda s: s)
+    )
+    poller = SqsPoller(service, "us-east-1", "no-such-mapping")  # its own loop ends: no such mapping
+    mapping = {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:jobs", "BatchSize": 10}
+    for _ in range(3):
+        assert poller.poll_once(mapping) is False
+    assert sqs.asked == ["jobs"]
+    sqs.gone = True
+    with pytest.raises(ClientError):
+        poller.poll_once(mapping)
+    sqs.gone = False
+    poller.poll_once(mapping)
+    poller.poll_once({**mapping, "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:other"})
+    assert sqs.asked == ["jobs", "jobs", "other"]

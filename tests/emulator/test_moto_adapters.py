@@ -5,6 +5,7 @@ upgrade that moves or reshapes it fails here with the name of what to look at.
 """
 
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -216,6 +217,65 @@ def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypat
     wrapped.clear()
     assert big.size() == 9000 and len(big.cast_value) == 1000
     assert wrapped == [], f"{len(wrapped)} members wrapped to size or read a set"
+
+
+def test_stream_records_are_answered_as_moto_would_answer_them():
+    """GetRecords' body is dumped from moto's records directly; it must be the JSON moto's own
+    serializer makes of them, for every attribute type, images old and new, and each event."""
+    from types import SimpleNamespace
+
+    from moto.core.responses import ActionContext, ActionResult
+    from moto.core.serialize import get_serializer_class
+    from moto.core.utils import get_service_model
+
+    dynamodb = dynamodb_models.DynamoDBBackend("us-east-1", "123456789012")
+    dynamodb.create_table(
+        "records",
+        schema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+        throughput=None,
+        attr=[{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "n", "AttributeType": "N"}],
+        global_indexes=None,
+        indexes=None,
+        streams={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        billing_mode="PAY_PER_REQUEST",
+        sse_specification=None,
+        tags=None,
+        deletion_protection_enabled=False,
+        warm_throughput=None,
+    )
+    every_type = {
+        "s": {"S": "über"},
+        "num": {"N": "-2.50"},
+        "b": {"B": b"\x00\x01"},  # as a request's base64 is stored: decoded
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2e3"]},
+        "bs": {"BS": [b"\x01", b"\xff\xfe"]},
+        "m": {"M": {"l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}, {"S": ""}]}}},
+    }
+    for n in range(3):
+        dynamodb.put_item("records", {"k": {"S": "player"}, "n": {"N": str(n)}, **every_type})
+    dynamodb.put_item("records", {"k": {"S": "player"}, "n": {"N": "1"}, "s": {"S": "changed"}})
+    dynamodb.delete_item("records", {"k": {"S": "player"}, "n": {"N": "2"}})
+    streams = streams_models.DynamoDBStreamsBackend("us-east-1", "123456789012")
+    streams.dynamodb_backend = dynamodb
+    table = dynamodb.get_table("records")
+    iterator = streams_models.ShardIterator(streams, table.stream_shard, "TRIM_HORIZON")
+    result = iterator.get(100)
+    assert [r["eventName"] for r in result["Records"]] == ["INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"]
+
+    service = get_service_model("dynamodbstreams")
+    context = ActionContext(
+        service,
+        service.operation_model("GetRecords"),
+        get_serializer_class("dynamodbstreams", "json"),
+        SimpleNamespace(),
+    )
+    _, _, moto_body = ActionResult(result).execute_result(context)
+    assert json.loads(moto_dynamodb.get_records_body(result)) == json.loads(moto_body)
+    assert json.loads(moto_dynamodb.get_records_body({"Records": [], "NextShardIterator": "next"})) == {
+        "Records": [],
+        "NextShardIterator": "next",
+    }
 
 
 def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):
@@ -613,3 +673,22 @@ def test_moto_converts_each_name_once_and_the_cache_stays_bounded(monkeypatch):
     for name in ("SendMessage", "ContentBasedDeduplication", "KmsMasterKeyId", "DBInstanceIdentifier", "x"):
         assert convert(name) == original(name)
     assert convert.cache_info().maxsize == moto_server._NAME_CONVERSIONS
+
+
+def test_moto_lists_a_handlers_actions_once_and_again_when_one_is_added(monkeypatch):
+    from moto.core import responses
+
+    monkeypatch.setattr(responses, "method_names_from_class", responses.method_names_from_class)
+    original = responses.method_names_from_class
+
+    class Handler(responses.BaseResponse):
+        def send_message(self):
+            return ""
+
+    moto_server._actions_listed_once()
+    listed = responses.method_names_from_class
+    assert listed is not original
+    assert listed(Handler) == original(Handler) and "send_message" in listed(Handler)
+    assert listed(Handler) is listed(Handler), "listed once"
+    Handler.start_message_move_task = lambda self: ""  # as sqs_redrive adds the redrive API
+    assert "start_message_move_task" in listed(Handler)

@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from workshop.aws import events as aws_events
 from workshop.aws.batch_response import failed_items
 from workshop.emulator.functions.poller_base import Poller, chunks
@@ -34,6 +36,7 @@ class SqsPoller(Poller):
         # again, or a duplicate_rate of 1.0 would deliver a message for ever
         self._doubled: set[str] = set()
         self._wakes_in: float | None = None  # when time alone makes a message deliverable
+        self._url: tuple[str, str] | None = None  # (queue ARN, its URL)
         super().__init__(service, region, uuid)
 
     @property
@@ -62,23 +65,25 @@ class SqsPoller(Poller):
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         sqs = self.clients().client("sqs")
-        queue_arn = mapping["EventSourceArn"]
-        account, name = queue_arn.split(":")[4], queue_arn.split(":")[5]
-        url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        url = self._queue_url(sqs, mapping["EventSourceArn"])
         moto_mappings.mark_mapping_ready(self.region, self.uuid)
         batch_size = int(mapping.get("BatchSize") or 10)
         window = self._service.settings.scaled(float(mapping.get("MaximumBatchingWindowInSeconds") or 0))
         messages: list[dict[str, Any]] = []
         deadline = None
         while len(messages) < batch_size and not self._stopped.is_set():
-            received = sqs.receive_message(  # no long poll: has_work has just seen a message
-                QueueUrl=url,
-                MaxNumberOfMessages=min(10, batch_size - len(messages)),
-                WaitTimeSeconds=0,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
-            ).get("Messages", [])
+            try:
+                received = sqs.receive_message(  # no long poll: has_work has just seen a message
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(10, batch_size - len(messages)),
+                    WaitTimeSeconds=0,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                    MessageSystemAttributeNames=["All"],
+                ).get("Messages", [])
+            except ClientError:
+                self._url = None
+                raise
             if not received and not messages:
                 return False
             messages += received
@@ -100,6 +105,14 @@ class SqsPoller(Poller):
             while self._in_flight >= self._concurrency(mapping) and not self._stopped.is_set():
                 self._slots.wait(0.5)
         return True
+
+    def _queue_url(self, sqs: Any, queue_arn: str) -> str:
+        """The queue's URL, asked for once per queue rather than at every poll (it is made of the
+        account and the name alone); asked again after a poll failed (the queue deleted)."""
+        if self._url is None or self._url[0] != queue_arn:
+            account, name = queue_arn.split(":")[4], queue_arn.split(":")[5]
+            self._url = (queue_arn, sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+        return self._url[1]
 
     def _process_in_slot(self, sqs: Any, url: str, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
         try:

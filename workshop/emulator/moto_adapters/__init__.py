@@ -40,6 +40,8 @@ What the emulator takes over from moto, and why (moto 5.2.5):
 - CreateRestApi drops binaryMediaTypes (:mod:`.apigateway`).
 - Each request's service is looked up on disk (moto lists its own package folder): the
   answer per host is remembered (:mod:`.server`).
+- Each request lists its service handler's methods anew to find its action: listed once per
+  handler class (:mod:`.server`).
 - IAM role lookups iterate a dict other requests change: a parallel class setup fails
   (:mod:`.iam`).
 - SQS deletes rebuild a queue's message list without the lock sends take: two deletes and a
@@ -51,6 +53,8 @@ What the emulator takes over from moto, and why (moto 5.2.5):
   returns, so both slow down as a backlog grows (:mod:`.sqs`).
 - DynamoDB sizes and compares a set by wrapping each member in a new object, for every write
   to the item: writes slow down as a set grows (:mod:`.dynamodb`).
+- GetRecords is answered through moto's generic serializer, which looks up every value of every
+  stream record's images against the service model: milliseconds per record (:mod:`.dynamodb`).
 - moto lists every model instance it makes and never lets one go: memory grows without end;
   and every lookup of an account's backends scans moto's list of them, comparing whole
   backends (:mod:`.state`).
@@ -140,6 +144,7 @@ def install(
     functions._refuse_what_lambda_refuses()
     event_source_mappings._stop_moto_event_source_delivery()
     dynamodb._bound_shard_iterators()
+    dynamodb._stream_records_served_as_stored()
     event_source_mappings._mappings_are_creating_until_polled()
     sqs._sqs_clock_without_datetime()
     sqs_deletes.install()
@@ -148,6 +153,7 @@ def install(
     dynamodb._stream_records_only_for_changes(on_source_written)
     server._remember_the_service_of_each_host()
     server._names_converted_once()
+    server._actions_listed_once()
     iam._roles_listed_from_a_snapshot()
     sqs._count_sqs_traffic()
     sqs._ring_on_deliverable_changes(on_source_written)

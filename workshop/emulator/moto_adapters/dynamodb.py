@@ -1,9 +1,12 @@
 """DynamoDB and its streams: stream records only for real changes, bounded shard iterators, a
-stream's length for an idle poller, records sized as AWS sizes them, and sets sized without
-wrapping each member."""
+stream's length for an idle poller, records sized as AWS sizes them and served as stored, and
+sets sized without wrapping each member."""
 
 from __future__ import annotations
 
+import base64
+import datetime
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +49,39 @@ def _bound_shard_iterators() -> None:
         return result
 
     streams_models.ShardIterator.get = get
+
+
+def get_records_body(result: dict[str, Any]) -> str:
+    """GetRecords' JSON answer for moto's result: its records as moto stores them (DynamoDB's wire
+    form but for two kinds of value), the creation time as moto's serializer sends a timestamp and
+    a binary value (held as the bytes a request's base64 decoded to) in base64, as JSON sends a blob."""
+    from moto.core.serialize import TimestampSerializer
+
+    def wire_form(value: Any) -> Any:
+        if isinstance(value, datetime.datetime):
+            return TimestampSerializer._timestamp_unixtimestamp(value)
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode("ascii")
+        raise TypeError(f"{type(value).__name__} is not a stream record's value")
+
+    return json.dumps(
+        {"Records": result["Records"], "NextShardIterator": result["NextShardIterator"]}, default=wire_form
+    )
+
+
+def _stream_records_served_as_stored() -> None:
+    """moto answers GetRecords through its generic serializer, which looks up every value of every
+    image against botocore's model through six alias rules: 11.7 ms for ten records of six
+    attributes, 12% of the emulator's time in the capstone's pipeline (a stream poller reads every
+    record written). The records are kept in the wire form already; they are dumped as they are."""
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    def get_records(self: Any) -> tuple[int, dict[str, str], str]:
+        limit = self._get_param("Limit")
+        result = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, get_records_body(result)
+
+    DynamoDBStreamsHandler.get_records = get_records
 
 
 _stream_writes = threading.local()

@@ -56,6 +56,25 @@ def _names_converted_once() -> None:
         module.camelcase_to_underscores = convert
 
 
+def _actions_listed_once() -> None:
+    """moto lists a service's handler methods (``inspect.getmembers``, every attribute of the
+    class and its bases) on every request, to see whether the action is one of them: 2% of the
+    emulator's busy time in the ingest pipeline. The list changes only when a method is added to
+    the class (the redrive API is, before the first request), which the key notices."""
+    from moto.core import responses
+
+    original = responses.method_names_from_class
+    listed: dict[tuple[type, int], list[str]] = {}
+
+    def method_names_from_class(clazz: type) -> list[str]:
+        key = (clazz, len(vars(clazz)))
+        if key not in listed:
+            listed[key] = original(clazz)
+        return listed[key]
+
+    responses.method_names_from_class = method_names_from_class
+
+
 def version_mismatch() -> str | None:
     """A message when the installed moto is not the one these internals were written for."""
     if moto.__version__ != PINNED_MOTO_VERSION:
