@@ -4,6 +4,7 @@ Each check names a piece of moto that workshop/emulator/moto_adapters/ relies on
 upgrade that moves or reshapes it fails here with the name of what to look at.
 """
 
+import base64
 import inspect
 import json
 import re
@@ -220,15 +221,16 @@ def test_dynamodb_sets_are_sized_and_read_without_wrapping_each_member(monkeypat
 
 
 def test_stream_records_are_answered_as_moto_would_answer_them():
-    """GetRecords' body is dumped from moto's records directly; it must be the JSON moto's own
-    serializer makes of them, for every attribute type, images old and new, and each event."""
+    """GetRecords' body is dumped from moto's records directly, and the emulator's pollers read
+    the records in process: both must be what moto's own serializer makes of them, for every
+    attribute type, images old and new, and each event."""
     from types import SimpleNamespace
 
     from moto.core.responses import ActionContext, ActionResult
     from moto.core.serialize import get_serializer_class
     from moto.core.utils import get_service_model
 
-    dynamodb = dynamodb_models.DynamoDBBackend("us-east-1", "123456789012")
+    dynamodb = dynamodb_models.dynamodb_backends["123456789012"]["us-east-1"]  # where the readers look
     dynamodb.create_table(
         "records",
         schema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
@@ -257,7 +259,6 @@ def test_stream_records_are_answered_as_moto_would_answer_them():
     dynamodb.put_item("records", {"k": {"S": "player"}, "n": {"N": "1"}, "s": {"S": "changed"}})
     dynamodb.delete_item("records", {"k": {"S": "player"}, "n": {"N": "2"}})
     streams = streams_models.DynamoDBStreamsBackend("us-east-1", "123456789012")
-    streams.dynamodb_backend = dynamodb
     table = dynamodb.get_table("records")
     iterator = streams_models.ShardIterator(streams, table.stream_shard, "TRIM_HORIZON")
     result = iterator.get(100)
@@ -276,6 +277,22 @@ def test_stream_records_are_answered_as_moto_would_answer_them():
         "Records": [],
         "NextShardIterator": "next",
     }
+
+    stream_arn = table.describe(base_key="Table")["Table"]["LatestStreamArn"]
+    first = table.stream_shard.starting_sequence_number
+    try:
+        assert moto_dynamodb.stream_shards(stream_arn) == {table.stream_shard.id: (first, first + 5)}
+        read = moto_dynamodb.stream_records(stream_arn, table.stream_shard.id, first, 100)
+        as_json = json.loads(json.dumps(read, default=lambda b: base64.b64encode(b).decode()))
+        assert as_json == json.loads(moto_body)["Records"]
+        later = moto_dynamodb.stream_records(stream_arn, table.stream_shard.id, first + 3, 1)
+        assert [r["eventName"] for r in later] == ["MODIFY"]
+        assert moto_dynamodb.stream_records(stream_arn, table.stream_shard.id, first + 5, 100) == []
+        table.set_stream_specification({"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})  # a new stream
+        assert moto_dynamodb.stream_length(stream_arn) is None and moto_dynamodb.stream_shards(stream_arn) == {}
+        assert moto_dynamodb.stream_records(stream_arn, table.stream_shard.id, first, 100) == []
+    finally:
+        dynamodb.delete_table("records")
 
 
 def test_sqs_settings_are_read_without_counting_every_message(monkeypatch):

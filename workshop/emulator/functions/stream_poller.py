@@ -25,13 +25,13 @@ class StreamPoller(Poller):
     source = "dynamodb"
 
     def __init__(self, service: PollerService, region: str, uuid: str) -> None:
-        self._iterators: dict[str, str] = {}
+        self._positions: dict[str, int] = {}  # shard id -> the sequence number to read next
         self._pending: dict[str, deque[Batch]] = {}
         self._length_read: int | None = None  # the stream's length when a read last came back empty
         super().__init__(service, region, uuid)
 
     def has_work(self, source_arn: str) -> bool:
-        if not self._iterators or any(self._pending.values()):
+        if not self._positions or any(self._pending.values()):
             return True
         length = moto_dynamodb.stream_length(source_arn)
         return length is None or length != self._length_read
@@ -40,23 +40,24 @@ class StreamPoller(Poller):
         return moto_dynamodb.stream_table_arn(source_arn)
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
-        streams = self.clients().client("dynamodbstreams")
         stream_arn = mapping["EventSourceArn"]
-        if not self._iterators:
-            self._open_shards(streams, stream_arn, mapping.get("StartingPosition") or "TRIM_HORIZON")
+        if not self._positions:
+            self._open_shards(stream_arn, mapping.get("StartingPosition") or "TRIM_HORIZON")
+            if not self._positions:
+                return False  # the stream is gone (or not there yet)
             moto_mappings.mark_mapping_ready(self.region, self.uuid)
         length = moto_dynamodb.stream_length(stream_arn)  # has_work compares it with the next one
         self._length_read = None
         worked = False
-        for shard_id in list(self._iterators):
+        for shard_id in list(self._positions):
             pending = self._pending.setdefault(shard_id, deque())
             if not pending:
-                response = streams.get_records(
-                    ShardIterator=self._iterators[shard_id], Limit=int(mapping.get("BatchSize") or 100)
+                records = moto_dynamodb.stream_records(
+                    stream_arn, shard_id, self._positions[shard_id], int(mapping.get("BatchSize") or 100)
                 )
-                self._iterators[shard_id] = response.get("NextShardIterator") or self._iterators[shard_id]
-                if response.get("Records"):
-                    pending.append(Batch(shard_id, response["Records"]))
+                if records:
+                    self._positions[shard_id] = int(records[-1]["dynamodb"]["SequenceNumber"]) + 1
+                    pending.append(Batch(shard_id, records))
                 else:
                     self._length_read = length
             if pending:
@@ -64,18 +65,13 @@ class StreamPoller(Poller):
                 self._process(mapping, pending)
         return worked
 
-    def _open_shards(self, streams: Any, stream_arn: str, position: str) -> None:
-        shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"].get("Shards", [])
-        for shard in shards:
-            shard_id = shard["ShardId"]
+    def _open_shards(self, stream_arn: str, position: str) -> None:
+        for shard_id, (first, latest) in moto_dynamodb.stream_shards(stream_arn).items():
             checkpoint = moto_mappings.stream_checkpoint(self.region, self.uuid, shard_id)
             if checkpoint:  # a restarted emulator: on from the last record finished with
-                where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": checkpoint}
+                self._positions[shard_id] = int(checkpoint) + 1
             else:
-                where = {"ShardIteratorType": "LATEST" if position == "LATEST" else "TRIM_HORIZON"}
-            self._iterators[shard_id] = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)[
-                "ShardIterator"
-            ]
+                self._positions[shard_id] = latest if position == "LATEST" else first
 
     def _done_with(self, pending: deque[Batch]) -> None:
         batch = pending.popleft()

@@ -15,15 +15,58 @@ from workshop.aws import events as aws_events
 from workshop.emulator.moto_adapters.server import request_trace_header
 
 
-def stream_length(stream_arn: str) -> int | None:
-    """How many records moto holds for this table's stream (moto gives a stream one shard),
-    or None when the table or its stream is gone. Lets an idle poller skip a GetRecords call."""
+def _shard_of(stream_arn: str) -> Any | None:
+    """moto's shard of this stream (moto gives a stream one), or None when its table, its stream
+    or this stream (a table's re-enabled stream is another, with a label of its own) is gone."""
     from moto.dynamodb.models import dynamodb_backends
 
     _, _, _, region, account, resource = stream_arn.split(":", 5)
-    table = dynamodb_backends[account][region].tables.get(resource.split("/")[1])
-    shard = table.stream_shard if table is not None else None
+    _, name, _, label = resource.split("/", 3)
+    table = dynamodb_backends[account][region].tables.get(name)
+    if table is None or table.latest_stream_label != label:
+        return None
+    return table.stream_shard
+
+
+def stream_length(stream_arn: str) -> int | None:
+    """How many records moto holds for this table's stream, or None when the stream is gone.
+    Lets an idle poller see there is nothing new without reading."""
+    shard = _shard_of(stream_arn)
     return None if shard is None else len(shard.items)
+
+
+def stream_shards(stream_arn: str) -> dict[str, tuple[int, int]]:
+    """Each shard of the stream: its first sequence number and the one its next record will
+    get (where TRIM_HORIZON and LATEST start); none when the stream is gone."""
+    shard = _shard_of(stream_arn)
+    if shard is None:
+        return {}
+    return {shard.id: (shard.starting_sequence_number, shard.starting_sequence_number + len(shard.items))}
+
+
+def stream_records(stream_arn: str, shard_id: str, first: int, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` records of a shard from sequence number ``first`` on, as GetRecords answers
+    them (creation times in epoch seconds; binary values as boto3 hands them over, bytes). The
+    emulator's own pollers read here, in process, as Lambda's pollers read a stream inside AWS:
+    a GetRecords call over HTTP was a request, its parsing and its answer's, per batch."""
+    from moto.core.serialize import TimestampSerializer
+
+    shard = _shard_of(stream_arn)
+    if shard is None or shard.id != shard_id:
+        return []
+    first = max(first, shard.starting_sequence_number)
+    return [
+        {
+            **record,
+            "dynamodb": {
+                **record["dynamodb"],
+                "ApproximateCreationDateTime": TimestampSerializer._timestamp_unixtimestamp(
+                    record["dynamodb"]["ApproximateCreationDateTime"]
+                ),
+            },
+        }
+        for record in shard.get(first, limit)
+    ]
 
 
 def stream_table_arn(stream_arn: str) -> str:
