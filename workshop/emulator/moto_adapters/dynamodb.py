@@ -78,8 +78,10 @@ _MAX_SHARD_ITERATORS = 5000
 
 
 def _bound_shard_iterators() -> None:
-    """moto keeps every shard iterator it ever issued; a poller issues several a second.
-    Forget the oldest (AWS expires iterators after 15 minutes anyway)."""
+    """moto keeps every shard iterator it ever issued; code reading a stream through the API (a
+    learner's, the labs' checks) takes a new one with every GetRecords. Forget the oldest (AWS
+    expires an iterator 15 minutes after it is returned:
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetShardIterator.html)."""
     from moto.dynamodbstreams import models as streams_models
 
     original = streams_models.ShardIterator.get
