@@ -48,7 +48,7 @@ def calls_per_file(records: int) -> dict[str, float]:
         "enqueuer SendMessageBatch (per 10 records)": records / 10,
         "worker PutObject (one per record)": records,
         "worker mapping ReceiveMessage + DeleteMessageBatch (per 10 records)": 2 * records / 10,
-        "enqueuer mapping GetRecords (per 100 records)": records / 100,
+        # the enqueuer's mapping reads the stream in process (as Lambda's pollers do inside AWS): no call
     }
 
 
@@ -165,7 +165,6 @@ def raw_rate(emulator: Emulator, files: int, threads: int = 12, label: str = "ra
     queue = sqs.create_queue(QueueName=names.queue("raw-jobs", fifo=True), Attributes={"FifoQueue": "true"})["QueueUrl"]
     body = orders.sample_csv()
     per_thread = [(aws.client("s3"), aws.client("dynamodb"), aws.client("sqs")) for _ in range(threads)]
-    stream_arn = ddb.describe_table(TableName=records)["Table"]["LatestStreamArn"]
 
     def one_file(i: int) -> int:
         s3, ddb, sqs = per_thread[i % threads]
@@ -238,15 +237,6 @@ def raw_rate(emulator: Emulator, files: int, threads: int = 12, label: str = "ra
                     QueueUrl=queue,
                     Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
                 )
-            calls += 3
-        if i % 33 == 0:  # a GetRecords per 100 records
-            streams = aws.client("dynamodbstreams")
-            iterator = streams.get_shard_iterator(
-                StreamArn=stream_arn,
-                ShardId=streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"],
-                ShardIteratorType="LATEST",
-            )["ShardIterator"]
-            streams.get_records(ShardIterator=iterator, Limit=100)
             calls += 3
         return calls
 
