@@ -472,41 +472,51 @@ def test_an_sqs_mapping_keeps_several_batches_in_flight(backend, names, maximum_
     assert _most_at_once(wait_for(spans, "8 batches", timeout=60)) == expected
 
 
-def test_an_sqs_poller_asks_for_its_queue_url_once_and_again_after_a_failed_poll():
-    """The URL is made of the account and the queue's name: asked at every poll it was a call
-    per batch the ingest pipeline did not need. A failed poll (the queue deleted) asks again."""
-    from types import SimpleNamespace
+def test_a_mapping_hands_over_messages_as_receive_message_returns_them(backend, names):
+    """The poller receives in process; what the function gets must be what it would make of the
+    API's ReceiveMessage for every attribute: body, message attributes of each type, the FIFO
+    system attributes and the sender's trace header."""
+    from workshop.aws import events as aws_events
 
-    from botocore.exceptions import ClientError
-
-    from workshop.emulator.functions.sqs_poller import SqsPoller
-
-    class Sqs:
-        def __init__(self):
-            self.asked, self.gone = [], False
-
-        def get_queue_url(self, QueueName, QueueOwnerAWSAccountId):
-            self.asked.append(QueueName)
-            return {"QueueUrl": f"http://localhost/{QueueOwnerAWSAccountId}/{QueueName}"}
-
-        def receive_message(self, **request):
-            if self.gone:
-                raise ClientError({"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue"}}, "ReceiveMessage")
-            return {"Messages": []}
-
-    sqs = Sqs()
-    service = SimpleNamespace(
-        backend=lambda region: SimpleNamespace(client=lambda name: sqs), settings=SimpleNamespace(scaled=lambda s: s)
+    deploy_source(backend, names, "batcher", BATCH_RECORDER)
+    function = names.function("batcher")
+    sqs = backend.client("sqs")
+    url = sqs.create_queue(
+        QueueName=names.queue("handover", fifo=True), Attributes={"FifoQueue": "true"}, tags=names.tag
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody='{"job": 1}',
+        MessageGroupId="g1",
+        MessageDeduplicationId="d1",
+        MessageAttributes={
+            "text": {"DataType": "String", "StringValue": "über"},
+            "count": {"DataType": "Number", "StringValue": "42"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xffdata"},
+            "custom": {"DataType": "String.kind", "StringValue": "x"},
+        },
+        MessageSystemAttributes={
+            "AWSTraceHeader": {
+                "DataType": "String",
+                "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+            }
+        },
     )
-    poller = SqsPoller(service, "us-east-1", "no-such-mapping")  # its own loop ends: no such mapping
-    mapping = {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:jobs", "BatchSize": 10}
-    for _ in range(3):
-        assert poller.poll_once(mapping) is False
-    assert sqs.asked == ["jobs"]
-    sqs.gone = True
-    with pytest.raises(ClientError):
-        poller.poll_once(mapping)
-    sqs.gone = False
-    poller.poll_once(mapping)
-    poller.poll_once({**mapping, "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:other"})
-    assert sqs.asked == ["jobs", "jobs", "other"]
+    [message] = sqs.receive_message(
+        QueueUrl=url,
+        VisibilityTimeout=0,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["All"],
+    )["Messages"]
+    expected = aws_events.sqs_lambda_record(message, queue_arn=arn, region=backend.region)
+    _mapping(backend, function, arn, BatchSize=1)
+    [event] = wait_for(lambda: recorded_events(backend, function), "the message")
+    [record] = event["Records"]
+    changing = ("ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp")
+    for name in changing:
+        assert record["attributes"].pop(name) and expected["attributes"].pop(name)
+    assert record.pop("receiptHandle") != expected.pop("receiptHandle")
+    assert record == expected
+    assert record["messageAttributes"]["blob"]["binaryValue"] == "AP9kYXRh"

@@ -6,13 +6,12 @@ import threading
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from workshop.aws import events as aws_events
 from workshop.aws.batch_response import failed_items
 from workshop.emulator.functions.poller_base import Poller, chunks
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
 from workshop.emulator.moto_adapters import sqs as moto_sqs
+from workshop.emulator.moto_adapters import sqs_receive as moto_sqs_receive
 from workshop.emulator.ports import PollerService
 from workshop.emulator.tracing import DUPLICATE_DELIVERY
 
@@ -36,7 +35,6 @@ class SqsPoller(Poller):
         # again, or a duplicate_rate of 1.0 would deliver a message for ever
         self._doubled: set[str] = set()
         self._wakes_in: float | None = None  # when time alone makes a message deliverable
-        self._url: tuple[str, str] | None = None  # (queue ARN, its URL)
         super().__init__(service, region, uuid)
 
     @property
@@ -64,26 +62,16 @@ class SqsPoller(Poller):
         return float("inf") if self._wakes_in is None else self._wakes_in
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
-        sqs = self.clients().client("sqs")
-        url = self._queue_url(sqs, mapping["EventSourceArn"])
+        queue_arn = mapping["EventSourceArn"]
         moto_mappings.mark_mapping_ready(self.region, self.uuid)
         batch_size = int(mapping.get("BatchSize") or 10)
         window = self._service.settings.scaled(float(mapping.get("MaximumBatchingWindowInSeconds") or 0))
         messages: list[dict[str, Any]] = []
         deadline = None
         while len(messages) < batch_size and not self._stopped.is_set():
-            try:
-                received = sqs.receive_message(  # no long poll: has_work has just seen a message
-                    QueueUrl=url,
-                    MaxNumberOfMessages=min(10, batch_size - len(messages)),
-                    WaitTimeSeconds=0,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                    MessageSystemAttributeNames=["All"],
-                ).get("Messages", [])
-            except ClientError:
-                self._url = None
-                raise
+            # received in process (no HTTP request to the emulator itself); no long poll: has_work
+            # has just seen a message
+            received = moto_sqs_receive.receive(queue_arn, min(10, batch_size - len(messages))) or []
             if not received and not messages:
                 return False
             messages += received
@@ -97,7 +85,7 @@ class SqsPoller(Poller):
             self._in_flight += 1
         threading.Thread(
             target=self._process_in_slot,
-            args=(sqs, url, mapping, messages),
+            args=(mapping, messages),
             daemon=True,
             name=f"sqs-batch-{self.uuid[:8]}",
         ).start()
@@ -106,17 +94,9 @@ class SqsPoller(Poller):
                 self._slots.wait(0.5)
         return True
 
-    def _queue_url(self, sqs: Any, queue_arn: str) -> str:
-        """The queue's URL, asked for once per queue rather than at every poll (it is made of the
-        account and the name alone); asked again after a poll failed (the queue deleted)."""
-        if self._url is None or self._url[0] != queue_arn:
-            account, name = queue_arn.split(":")[4], queue_arn.split(":")[5]
-            self._url = (queue_arn, sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
-        return self._url[1]
-
-    def _process_in_slot(self, sqs: Any, url: str, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+    def _process_in_slot(self, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
         try:
-            self._process(sqs, url, mapping, messages)
+            self._process(mapping, messages)
         except Exception as error:  # the messages stay in flight and come back after their timeout
             print(f"sqs mapping {self.uuid} failed on a batch: {error!r}", flush=True)
         finally:
@@ -124,7 +104,7 @@ class SqsPoller(Poller):
                 self._in_flight -= 1
                 self._slots.notify_all()
 
-    def _process(self, sqs: Any, url: str, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+    def _process(self, mapping: dict[str, Any], messages: list[dict[str, Any]]) -> None:
         records = [
             aws_events.sqs_lambda_record(m, queue_arn=mapping["EventSourceArn"], region=self.region) for m in messages
         ]
@@ -141,7 +121,7 @@ class SqsPoller(Poller):
                     done += [m for m in messages if m["MessageId"] in passing_ids - failed]
             # Failed messages stay in flight until the queue's visibility timeout; the queue's
             # redrive policy moves them to its dead-letter queue after maxReceiveCount.
-        self._finish(sqs, url, done, passing_ids)
+        self._finish(mapping["EventSourceArn"], done, passing_ids)
 
     def _tracing(self, records: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
         """The emulator's notes on a batch's delivery, and its messages' trace headers."""
@@ -152,8 +132,8 @@ class SqsPoller(Poller):
         headers = [r["attributes"]["AWSTraceHeader"] for r in records if r["attributes"].get("AWSTraceHeader")]
         return {"emulator_delivery": delivery}, headers
 
-    def _finish(self, sqs: Any, url: str, done: list[dict[str, Any]], passing_ids: set[str]) -> None:
-        chaos = self._service.chaos.for_resource(url.rsplit("/", 1)[-1])  # the queue's owner's switches
+    def _finish(self, queue_arn: str, done: list[dict[str, Any]], passing_ids: set[str]) -> None:
+        chaos = self._service.chaos.for_resource(queue_arn.rsplit(":", 1)[-1])  # the queue's owner's switches
         deletions, redeliveries = [], []
         with self._slots:
             for message in done:
@@ -167,8 +147,6 @@ class SqsPoller(Poller):
                         self._doubled.add(message_id)
                 (redeliveries if duplicate else deletions).append(message)
         for chunk in chunks(deletions, 10):
-            sqs.delete_message_batch(
-                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
-            )
+            moto_sqs_receive.delete(queue_arn, [m["ReceiptHandle"] for m in chunk])
         for message in redeliveries:  # an at-least-once duplicate: the message comes back
-            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            moto_sqs_receive.make_visible(queue_arn, message["ReceiptHandle"])

@@ -53,6 +53,8 @@ What the emulator takes over from moto, and why (moto 5.2.5):
   returns, so both slow down as a backlog grows (:mod:`.sqs`).
 - DynamoDB sizes and compares a set by wrapping each member in a new object, for every write
   to the item: writes slow down as a set grows (:mod:`.dynamodb`).
+- The emulator's own pollers read a stream (:mod:`.dynamodb`) and work a queue
+  (:mod:`.sqs_receive`) in process, not through HTTP requests to the emulator itself.
 - GetRecords is answered through moto's generic serializer, which looks up every value of every
   stream record's images against the service model: milliseconds per record (:mod:`.dynamodb`).
 - moto lists every model instance it makes and never lets one go: memory grows without end;
@@ -114,6 +116,7 @@ __all__ = [
     "sns",
     "sqs",
     "sqs_deletes",
+    "sqs_receive",
     "sqs_redrive",
     "state",
 ]

@@ -47,8 +47,8 @@ def stream_shards(stream_arn: str) -> dict[str, tuple[int, int]]:
 def stream_records(stream_arn: str, shard_id: str, first: int, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` records of a shard from sequence number ``first`` on, as GetRecords answers
     them (creation times in epoch seconds; binary values as boto3 hands them over, bytes). The
-    emulator's own pollers read here, in process, as Lambda's pollers read a stream inside AWS:
-    a GetRecords call over HTTP was a request, its parsing and its answer's, per batch."""
+    emulator's own pollers read here, in process: a GetRecords over HTTP to the emulator itself was
+    a request, its parsing and its answer's, per batch."""
     from moto.core.serialize import TimestampSerializer
 
     shard = _shard_of(stream_arn)
