@@ -69,7 +69,7 @@ def _scores_bound(run: dict[str, Any]) -> str:
     """How a game-score run's bound was made."""
     after = run["after"]
     return (
-        "bound: one shard, one batch at a time (its records read in process, no API call), the aggregator's "
+        "bound: one shard, one batch at a time (its records read in process: no request, left out), the aggregator's "
         f"{_f(run['aggregator_calls_per_record'], 2)} UpdateItem/record at the mean cost of its first update, "
         f"a new player's ({_f(run['bound_first_update_item_per_s'])} calls/s, the better of "
         f"{_f(run['update_item_per_s'])} and {_f(after['update_item_per_s'])}), and its last, a player whose "

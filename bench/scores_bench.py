@@ -152,8 +152,8 @@ def run(emulator: Emulator, count: int, run_id: str) -> dict[str, Any]:
 
 def raw_rates(emulator: Emulator, count: int = 2000, label: str = "rawscores") -> dict[str, Any]:
     """In the same emulator: the BatchWriteItem item rate into a stream-enabled table and the
-    aggregator's UpdateItem rate against new players' totals. (Reading the stream is no API call:
-    the emulator's poller reads its records in process, as Lambda's pollers do inside AWS.)"""
+    aggregator's UpdateItem rate against new players' totals. (Reading the stream is no HTTP
+    request: the emulator's poller reads its records in process; the bound leaves it out.)"""
     aws = emulator.backend
     names = aws.names(label)
     records, totals = names.table("GameScoreRecords"), names.table("GameScoresByUser")
