@@ -98,8 +98,5 @@ class PollerService(Protocol):
         """Run it once with a batch; ``retried_by`` (sqs or stream) for the failure switch;
         ``notes`` and ``links`` for its trace."""
 
-    def backend(self, region: str) -> Backend:
-        """Clients of the emulator itself: pollers read with ReceiveMessage and GetRecords."""
-
     def send_to_target(self, arn: str, body: str, attributes: dict[str, Any]) -> None:
         """A stream batch given up on, to the mapping's OnFailure destination."""

@@ -117,9 +117,6 @@ class Poller:
             links=links,
         )
 
-    def clients(self) -> Any:
-        return self._service.backend(self.region)
-
 
 class Batch:
     def __init__(self, shard_id: str, raw: list[dict[str, Any]], attempts: int = 0) -> None:
