@@ -15,16 +15,22 @@ from workshop.emulator.moto_adapters.atomic import raise_refusal, unchanged_on_e
 from workshop.emulator.moto_adapters.server import ACCOUNT_ID, request_trace_header
 
 
+def queue_backend(queue_arn: str) -> tuple[Any, str]:
+    """The moto backend an SQS queue's ARN names, and the queue's name in it."""
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = queue_arn.split(":", 5)
+    return sqs_backends[account][region], name
+
+
 def queue_readiness(queue_arn: str) -> tuple[bool, float | None] | None:
     """Whether ReceiveMessage would return a message now, and in how many seconds time alone
     makes one deliverable (a visibility timeout or a delay ends; None when no message waits
     for that). None when there is no such queue. Lets an idle poller skip the call and sleep
     until then; moto's long poll also spins on a FIFO queue whose visible messages all wait
     behind a message of their group in flight."""
-    from moto.sqs.models import sqs_backends
-
-    _, _, _, region, account, name = queue_arn.split(":", 5)
-    queue = sqs_backends[account][region].queues.get(name)
+    backend, name = queue_backend(queue_arn)
+    queue = backend.queues.get(name)
     if queue is None:
         return None
     now_ms = _now_ms()
