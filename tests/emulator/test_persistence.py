@@ -339,6 +339,20 @@ def test_a_copy_that_fails_or_hangs_is_reported_and_stopped():
     assert time.perf_counter() - started < 10
 
 
+def test_the_state_is_pickled_with_other_threads_held_in_the_emulator_and_as_is_in_a_copy(monkeypatch):
+    """In the emulator no request may change the state halfway through its pickling; a forked
+    copy has one thread, and nothing to hold."""
+    from workshop.emulator import snapshot_fork
+
+    intervals: list[float] = []
+    monkeypatch.setattr(snapshot_fork.sys, "setswitchinterval", intervals.append)
+    data = persistence.dump_state({"mark": 1})
+    assert intervals and intervals[0] >= 30, "the other threads are held while it is pickled"
+    intervals.clear()
+    assert persistence.dump_state({"mark": 1}, in_copy=True) and intervals == []
+    assert pickle.loads(data)["extra"] == {"mark": 1}
+
+
 def test_an_s3_object_spooled_to_a_file_is_read_in_the_copy_without_moving_its_offset():
     """The copy shares the file's offset with the emulator: it reads with pread, and refuses an
     object whose last bytes are still in the file object's buffer rather than save it cut short."""

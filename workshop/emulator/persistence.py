@@ -28,6 +28,7 @@ start, with one line, unless ``--fresh``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import copyreg
 import hashlib
@@ -169,10 +170,11 @@ def dump_state(extra: dict[str, Any], in_copy: bool = False) -> bytes:
     """All of moto's backends and ``extra``, as one consistent pickle (``in_copy``: taken in a
     forked copy of the emulator, :mod:`workshop.emulator.snapshot_fork`).
 
-    Other threads are kept from running while it is taken (pickling into memory never waits on
-    I/O), so no request changes the state halfway through."""
+    In the emulator, other threads are kept from running while it is taken (pickling into memory
+    never waits on I/O), so no request changes the state halfway through; a copy has no other
+    thread to hold."""
     buffer = io.BytesIO()
-    with snapshot_fork.others_held():
+    with contextlib.nullcontext() if in_copy else snapshot_fork.others_held():
         state = {
             "format": FORMAT,
             "moto": moto_state.MOTO_VERSION,
