@@ -245,42 +245,42 @@ def test_stream_records_are_answered_as_moto_would_answer_them():
         deletion_protection_enabled=False,
         warm_throughput=None,
     )
-    every_type = {
-        "s": {"S": "über"},
-        "num": {"N": "-2.50"},
-        "b": {"B": b"\x00\x01"},  # as a request's base64 is stored: decoded
-        "ss": {"SS": ["a", "b"]},
-        "ns": {"NS": ["1", "2e3"]},
-        "bs": {"BS": [b"\x01", b"\xff\xfe"]},
-        "m": {"M": {"l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}, {"S": ""}]}}},
-    }
-    for n in range(3):
-        dynamodb.put_item("records", {"k": {"S": "player"}, "n": {"N": str(n)}, **every_type})
-    dynamodb.put_item("records", {"k": {"S": "player"}, "n": {"N": "1"}, "s": {"S": "changed"}})
-    dynamodb.delete_item("records", {"k": {"S": "player"}, "n": {"N": "2"}})
-    streams = streams_models.DynamoDBStreamsBackend("us-east-1", "123456789012")
-    table = dynamodb.get_table("records")
-    iterator = streams_models.ShardIterator(streams, table.stream_shard, "TRIM_HORIZON")
-    result = iterator.get(100)
-    assert [r["eventName"] for r in result["Records"]] == ["INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"]
+    try:  # the table is the test process's moto's: removed whatever fails
+        every_type = {
+            "s": {"S": "über"},
+            "num": {"N": "-2.50"},
+            "b": {"B": b"\x00\x01"},  # as a request's base64 is stored: decoded
+            "ss": {"SS": ["a", "b"]},
+            "ns": {"NS": ["1", "2e3"]},
+            "bs": {"BS": [b"\x01", b"\xff\xfe"]},
+            "m": {"M": {"l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}, {"S": ""}]}}},
+        }
+        for n in range(3):
+            dynamodb.put_item("records", {"k": {"S": "player"}, "n": {"N": str(n)}, **every_type})
+        dynamodb.put_item("records", {"k": {"S": "player"}, "n": {"N": "1"}, "s": {"S": "changed"}})
+        dynamodb.delete_item("records", {"k": {"S": "player"}, "n": {"N": "2"}})
+        streams = streams_models.DynamoDBStreamsBackend("us-east-1", "123456789012")
+        table = dynamodb.get_table("records")
+        iterator = streams_models.ShardIterator(streams, table.stream_shard, "TRIM_HORIZON")
+        result = iterator.get(100)
+        assert [r["eventName"] for r in result["Records"]] == ["INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"]
 
-    service = get_service_model("dynamodbstreams")
-    context = ActionContext(
-        service,
-        service.operation_model("GetRecords"),
-        get_serializer_class("dynamodbstreams", "json"),
-        SimpleNamespace(),
-    )
-    _, _, moto_body = ActionResult(result).execute_result(context)
-    assert json.loads(moto_dynamodb.get_records_body(result)) == json.loads(moto_body)
-    assert json.loads(moto_dynamodb.get_records_body({"Records": [], "NextShardIterator": "next"})) == {
-        "Records": [],
-        "NextShardIterator": "next",
-    }
+        service = get_service_model("dynamodbstreams")
+        context = ActionContext(
+            service,
+            service.operation_model("GetRecords"),
+            get_serializer_class("dynamodbstreams", "json"),
+            SimpleNamespace(),
+        )
+        _, _, moto_body = ActionResult(result).execute_result(context)
+        assert json.loads(moto_dynamodb.get_records_body(result)) == json.loads(moto_body)
+        assert json.loads(moto_dynamodb.get_records_body({"Records": [], "NextShardIterator": "next"})) == {
+            "Records": [],
+            "NextShardIterator": "next",
+        }
 
-    stream_arn = table.describe(base_key="Table")["Table"]["LatestStreamArn"]
-    first = table.stream_shard.starting_sequence_number
-    try:
+        stream_arn = table.describe(base_key="Table")["Table"]["LatestStreamArn"]
+        first = table.stream_shard.starting_sequence_number
         assert moto_dynamodb.stream_shards(stream_arn) == {table.stream_shard.id: (first, first + 5)}
         read = moto_dynamodb.stream_records(stream_arn, table.stream_shard.id, first, 100)
         as_json = json.loads(json.dumps(read, default=lambda b: base64.b64encode(b).decode()))
