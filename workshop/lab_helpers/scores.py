@@ -96,7 +96,24 @@ def counting(
             return
         if time.monotonic() > deadline:
             raise WaitTimeout(
-                f"Timed out after {timeout:g} s waiting for the totals to match the records "
-                f"(last seen: {counted} of {wanted} games counted, the totals not yet equal)."
+                f"Timed out after {timeout:g} s waiting for the totals to match the records: "
+                f"{difference(totals, expected)}."
             )
         time.sleep(interval)
+
+
+def difference(totals: Any, expected: Any) -> str:
+    """What the totals lack or have too much of, against ``expected`` (both by player): games
+    counted twice show as more games than were played, not as a count that caught up."""
+    played, counted = int(expected["GamesPlayed"].sum()), int(totals["GamesPlayed"].sum())
+    games = f"{counted} games counted for {played} played"
+    if counted > played:
+        games += " (some were counted more than once)"
+    elif counted < played:
+        games += " (the rest not counted yet)"
+    off = []
+    for column in expected.columns:
+        players = int((totals[column] != expected[column]).sum())
+        if players:
+            off.append(f"{column} differs for {players} player{'' if players == 1 else 's'}")
+    return "; ".join([games, *off])
