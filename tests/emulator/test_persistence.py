@@ -119,8 +119,9 @@ def test_a_clean_restart_keeps_every_resource_and_reads_streams_on(tmp_path):
 
 def test_a_crash_keeps_what_was_saved_and_waiting_events_still_run(tmp_path):
     port = free_port()
-    # AWS's one-minute retry back-off, compressed to 15 seconds: the retry is still waiting at the crash
-    # (the first attempt, a write and a snapshot take about 3 s; 6 s was too short on a loaded machine)
+    # AWS's one-minute wait before an async retry, compressed to 15 seconds: the retry is still waiting
+    # at the crash (the first attempt, a write and a snapshot take about 3 s; 6 s was too short on a
+    # loaded machine). https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
     slow_retries = {"WORKSHOP_TIME_SCALE": "0.25"}
     with pytest.MonkeyPatch.context() as patch:
         for name, value in slow_retries.items():
