@@ -37,7 +37,9 @@ from workshop.emulator.settings import Settings
 
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
 DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21600
-RETRY_BACKOFF_SECONDS = (60, 120)  # before the second and the third attempt
+# before the second and the third attempt, as AWS states it:
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+RETRY_BACKOFF_SECONDS = (60, 120)
 # Events running at once over every function: a class of 40 with a function or two busy each,
 # without a worker process per queued event on a laptop's few cores.
 MAX_CONCURRENT_INVOCATIONS = 32
