@@ -520,3 +520,22 @@ def test_a_mapping_hands_over_messages_as_receive_message_returns_them(backend, 
     assert record.pop("receiptHandle") != expected.pop("receiptHandle")
     assert record == expected
     assert record["messageAttributes"]["blob"]["binaryValue"] == "AP9kYXRh"
+
+
+def test_a_poller_whose_queue_or_stream_is_gone_says_so():
+    """Read in process, a missing queue or stream is no API error: the pollers raise SourceGone,
+    which their loop prints (the source was deleted) before it waits and looks again."""
+    from types import SimpleNamespace
+
+    from workshop.emulator.functions.poller_base import SourceGone
+    from workshop.emulator.functions.sqs_poller import SqsPoller
+    from workshop.emulator.functions.stream_poller import StreamPoller
+
+    # no such mapping in this process's moto: each poller's own thread ends at once
+    service = SimpleNamespace(settings=SimpleNamespace(scaled=lambda seconds: seconds))
+    queue_arn = "arn:aws:sqs:us-east-1:123456789012:never-made"
+    with pytest.raises(SourceGone, match=f"the queue {queue_arn} does not exist"):
+        SqsPoller(service, "us-east-1", "no-such-mapping").poll_once({"EventSourceArn": queue_arn})
+    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/never-made/stream/2026-12-06T00:00:00.000"
+    with pytest.raises(SourceGone, match="the stream .* does not exist"):
+        StreamPoller(service, "us-east-1", "no-such-mapping").poll_once({"EventSourceArn": stream_arn})

@@ -14,9 +14,13 @@ from workshop.aws import filter_patterns
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
 from workshop.emulator.ports import PollerService
 
-__all__ = ["SUPERVISOR_INTERVAL_SECONDS", "Batch", "Poller", "chunks"]
+__all__ = ["SUPERVISOR_INTERVAL_SECONDS", "Batch", "Poller", "SourceGone", "chunks"]
 
 SUPERVISOR_INTERVAL_SECONDS = 0.1
+
+
+class SourceGone(LookupError):
+    """The mapping's queue or stream does not exist (deleted, or its stream switched off)."""
 
 
 class Poller:
@@ -60,7 +64,7 @@ class Poller:
                 return
             try:
                 worked = self.poll_once(mapping)
-            except ClientError as error:  # the source was deleted or is not ready yet
+            except (SourceGone, ClientError) as error:  # the source was deleted or is not ready yet
                 print(f"{self.source} mapping {self.uuid}: {error}", flush=True)
                 worked = False
                 self._stopped.wait(1.0)

@@ -8,7 +8,7 @@ from typing import Any
 
 from workshop.aws import events as aws_events
 from workshop.aws.batch_response import failed_items
-from workshop.emulator.functions.poller_base import Poller, chunks
+from workshop.emulator.functions.poller_base import Poller, SourceGone, chunks
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
 from workshop.emulator.moto_adapters import sqs as moto_sqs
 from workshop.emulator.moto_adapters import sqs_receive as moto_sqs_receive
@@ -63,7 +63,6 @@ class SqsPoller(Poller):
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         queue_arn = mapping["EventSourceArn"]
-        moto_mappings.mark_mapping_ready(self.region, self.uuid)
         batch_size = int(mapping.get("BatchSize") or 10)
         window = self._service.settings.scaled(float(mapping.get("MaximumBatchingWindowInSeconds") or 0))
         messages: list[dict[str, Any]] = []
@@ -71,7 +70,9 @@ class SqsPoller(Poller):
         while len(messages) < batch_size and not self._stopped.is_set():
             # received in process (no HTTP request to the emulator itself); no long poll: has_work
             # has just seen a message
-            received = moto_sqs_receive.receive(queue_arn, min(10, batch_size - len(messages))) or []
+            received = moto_sqs_receive.receive(queue_arn, min(10, batch_size - len(messages)))
+            if received is None:  # messages received before the queue went stay in flight
+                raise SourceGone(f"the queue {queue_arn} does not exist")
             if not received and not messages:
                 return False
             messages += received

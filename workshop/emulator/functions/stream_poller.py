@@ -10,7 +10,7 @@ from typing import Any
 from workshop.aws import events as aws_events
 from workshop.aws.batch_response import failed_items
 from workshop.aws.xray import TraceHeader
-from workshop.emulator.functions.poller_base import Batch, Poller
+from workshop.emulator.functions.poller_base import Batch, Poller, SourceGone
 from workshop.emulator.moto_adapters import dynamodb as moto_dynamodb
 from workshop.emulator.moto_adapters import event_source_mappings as moto_mappings
 from workshop.emulator.ports import PollerService
@@ -41,12 +41,12 @@ class StreamPoller(Poller):
 
     def poll_once(self, mapping: dict[str, Any]) -> bool:
         stream_arn = mapping["EventSourceArn"]
+        length = moto_dynamodb.stream_length(stream_arn)  # has_work compares it with the next one
+        if length is None and not any(self._pending.values()):  # batches read before it went still run
+            raise SourceGone(f"the stream {stream_arn} does not exist")
         if not self._positions:
             self._open_shards(stream_arn, mapping.get("StartingPosition") or "TRIM_HORIZON")
-            if not self._positions:
-                return False  # the stream is gone (or not there yet)
             moto_mappings.mark_mapping_ready(self.region, self.uuid)
-        length = moto_dynamodb.stream_length(stream_arn)  # has_work compares it with the next one
         self._length_read = None
         worked = False
         for shard_id in list(self._positions):
