@@ -38,6 +38,8 @@ RUN_ALL_TIMEOUT_S = 400
 # The capstone's longest cell waits at most 60 s for its files: a page unchanged for twice that is stuck
 STUCK_AFTER_S = 120
 NEWS_PROMPT = "Would you like to get notified about official Jupyter news?"
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook's tab on show
+ERROR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"  # stderr, tracebacks
 
 pytestmark = [
     pytest.mark.slow,
@@ -130,7 +132,7 @@ def lab(tmp_path):
 
 
 def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(lab, tmp_path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
@@ -138,7 +140,7 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
         try:
             page.set_default_timeout(60_000)
             page.goto(f"{lab['base']}/lab/tree/{NOTEBOOK}?token={lab['token']}")
-            notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+            notebook = page.locator(f"{PANEL} .jp-Notebook")
             notebook.wait_for(timeout=120_000)
             page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
 
@@ -156,16 +158,12 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
             # JupyterLab adds a long notebook's cells to the page in chunks, after it shows: counted on
             # the page too early, a run that had ended looked unfinished (cells the count missed).
             code_cells = sum(cell["cell_type"] == "code" for cell in json.loads(lab["original"])["cells"])
-            page.wait_for_function(
-                "(count) => document.querySelectorAll("
-                "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell').length === count",
-                arg=code_cells,
-            )
+            expect(notebook.locator(".jp-CodeCell")).to_have_count(code_cells, timeout=60_000)
             assert notebook.locator(".jp-OutputArea-output").count() == 0, "nothing ran yet"
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
             _wait_until_run_all_ends(page, code_cells, lab)
-            errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            errors = notebook.locator(ERROR_OUTPUT)
             assert errors.count() == 0, "\n---\n".join(errors.all_inner_texts())
             numbers = [
                 int(text.strip("[]: "))
@@ -216,14 +214,14 @@ def test_run_all_cells_in_chromium_shows_diagram_plot_and_score_without_errors(l
 
 # What the page shows of the run: the kernel's status, each code cell's prompt and the start of its
 # output, and any dialog JupyterLab opened over the notebook.
-_RUN_STATE_JS = """() => {
-    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+_RUN_STATE_JS = """([panelSelector, errorSelector]) => {
+    const panel = document.querySelector(panelSelector);
     const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator')
         || document.querySelector('.jp-Notebook-ExecutionIndicator');
     const cells = [...panel.querySelectorAll('.jp-CodeCell')].map(cell => ({
         prompt: (cell.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
         output: [...cell.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join(' | ').slice(0, 300),
-        failed: !!cell.querySelector(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"),
+        failed: !!cell.querySelector(errorSelector),
     }));
     const dialog = document.querySelector('.jp-Dialog');
     const statusbar = document.querySelector('#jp-main-statusbar');
@@ -243,7 +241,7 @@ def _wait_until_run_all_ends(page, code_cells: int, lab: dict) -> None:
     started = changed = time.monotonic()
     last = None
     while True:
-        state = page.evaluate(_RUN_STATE_JS)
+        state = page.evaluate(_RUN_STATE_JS, [PANEL, ERROR_OUTPUT])
         prompts = [cell["prompt"] for cell in state["cells"]]
         running = any("*" in prompt for prompt in prompts)
         numbered = len(prompts) == code_cells and all(re.search(r"\[\d+\]", prompt) for prompt in prompts)
